@@ -1,0 +1,138 @@
+"""The one entry point, ``runbook-tui``, and its sub-commands.
+
+The argument contract lives here; each sub-command's work lives in
+``runbook_tui/commands/<name>.py`` as ``run(args) -> int`` and is imported only
+when that sub-command runs, so ``--help`` and ``run --plain`` stay fast and never
+import Textual unless they need it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from . import __version__
+from .core.errors import RunbookTuiError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that exits 2 with one readable line, never a traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _add_runbooks_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--runbooks",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="a folder of runbooks to add to the library (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="runbook-tui",
+        description="Walk through rollback runbooks: triage, run, time, record, report.",
+    )
+    parser.add_argument("--version", action="version", version=f"runbook-tui {__version__}")
+    _add_runbooks_option(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = sub.add_parser("list", help="the runbooks found (bundled and configured)")
+    _add_runbooks_option(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("show", help="one runbook's outline: procedures, steps, parameters")
+    _add_runbooks_option(p)
+    p.add_argument("runbook", metavar="RUNBOOK", help="an id, or a path to a .yaml or .md file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("open", help="open a runbook in the app")
+    _add_runbooks_option(p)
+    p.add_argument("runbook", metavar="RUNBOOK")
+    p.add_argument("procedure", metavar="PROCEDURE", nargs="?")
+    p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
+    p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
+
+    p = sub.add_parser("run", help="run a procedure")
+    _add_runbooks_option(p)
+    p.add_argument("runbook", metavar="RUNBOOK")
+    p.add_argument("procedure", metavar="PROCEDURE")
+    p.add_argument("--plain", action="store_true", help="headless: one line per event")
+    p.add_argument(
+        "--param", metavar="K=V", action="append", default=[], help="a parameter value (repeatable)"
+    )
+    p.add_argument("--yes", action="store_true", help="answer yes at every confirmation gate")
+    p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
+    p.add_argument("--fault", metavar="NAME", help="with --drill: inject a named fault")
+    p.add_argument("--keep", action="store_true", help="with --drill: keep the sandbox")
+    p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
+
+    p = sub.add_parser("validate", help="check runbook files; file:line:col: message per problem")
+    p.add_argument("paths", metavar="PATH", nargs="+")
+
+    p = sub.add_parser("import", help="turn a Markdown runbook into a YAML runbook")
+    p.add_argument("file", metavar="FILE.md")
+    p.add_argument("-o", "--output", metavar="OUT", help="write here instead of standard output")
+    p.add_argument("--report", action="store_true", help="print what became what")
+
+    p = sub.add_parser("sessions", help="list recorded sessions, newest first")
+    p.add_argument("filter", metavar="FILTER", nargs="?", help="keep sessions that mention this")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = sub.add_parser("resume", help="continue a session after a crash or an SSH drop")
+    p.add_argument("session", metavar="SESSION", nargs="?", help="default: the latest unfinished")
+    p.add_argument("--plain", action="store_true", help="headless")
+    p.add_argument("--yes", action="store_true")
+
+    p = sub.add_parser("report", help="the post-incident report of a session")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--format", choices=["markdown", "json", "svg"], default="markdown")
+    p.add_argument("-o", "--output", metavar="FILE")
+
+    p = sub.add_parser("drill", help="build a sandbox, then open the runbook in it")
+    _add_runbooks_option(p)
+    p.add_argument("runbook", metavar="RUNBOOK")
+    p.add_argument("procedure", metavar="PROCEDURE", nargs="?")
+    p.add_argument("--fault", metavar="NAME", help="a named fault, or 'random'")
+    p.add_argument("--keep", action="store_true", help="keep the sandbox afterwards")
+    p.add_argument("--list-faults", action="store_true", help="list the drill's faults and exit")
+
+    return parser
+
+
+_MODULES = {
+    None: "runbook_tui.commands.app",
+    "open": "runbook_tui.commands.app",
+    "list": "runbook_tui.commands.library",
+    "show": "runbook_tui.commands.library",
+    "validate": "runbook_tui.commands.validate",
+    "run": "runbook_tui.commands.run",
+    "import": "runbook_tui.commands.importing",
+    "sessions": "runbook_tui.commands.sessions",
+    "resume": "runbook_tui.commands.sessions",
+    "report": "runbook_tui.commands.report",
+    "drill": "runbook_tui.commands.drill",
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the sub-command; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(_MODULES[args.command])
+    try:
+        return int(module.run(args))
+    except RunbookTuiError as exc:
+        print(f"runbook-tui: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("runbook-tui: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""The core: model, loading, engine, journal, report. Imports no Textual."""

@@ -1,0 +1,324 @@
+"""Session events: frozen dataclasses with a ``kind``, serialised the same way everywhere.
+
+A session *is* its events. The engine emits them, the journal appends them,
+the app renders them, and the report and resume fold over them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, ClassVar
+
+SCHEMA_VERSION = 1
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NEEDS_YOU = "needs_you"  # waiting for a confirmation, a parameter or a tick
+    CANCELLED = "cancelled"
+    INTERRUPTED = "interrupted"  # the session died while the step ran
+    UNKNOWN = "unknown"  # its effect could not be known (never called "skipped")
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+    @property
+    def is_ok(self) -> bool:
+        return self in (StepStatus.PASSED, StepStatus.SKIPPED)
+
+
+_FINAL = frozenset(
+    {StepStatus.PASSED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED, StepStatus.UNKNOWN}
+)
+
+
+class Phase(StrEnum):
+    PRECHECK = "precheck"
+    STEP = "step"
+    VERIFICATION = "verification"
+
+
+class Outcome(StrEnum):
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    ABORTED = "aborted"
+
+
+def now() -> float:
+    """Seconds since the epoch, UTC."""
+    return time.time()
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Base of every event; ``at`` is seconds since the epoch (UTC)."""
+
+    kind: ClassVar[str] = "event"
+    at: float = field(default_factory=now, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class SessionStarted(Event):
+    kind: ClassVar[str] = "session_started"
+    session_id: str
+    runbook_id: str
+    runbook_title: str
+    runbook_path: str
+    runbook_sha256: str
+    procedure_id: str
+    procedure_title: str
+    mode: str  # "live" or "drill"
+    operator: str  # user@host
+    app_version: str
+    target_seconds: float | None = None
+    window_text: str = ""
+    workdir: str = ""
+    impact_started_at: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMade(Event):
+    """Triage picked a decision-matrix row (and so a procedure)."""
+
+    kind: ClassVar[str] = "decision_made"
+    row_id: str
+    issue: str
+    procedure_id: str | None
+    deadline_seconds: float | None = None
+    by: str = "engineer"  # "engineer" or "signal"
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSet(Event):
+    kind: ClassVar[str] = "parameter_set"
+    name: str
+    value: str  # already redacted when the parameter is secret
+    secret: bool = False
+    source: str = "prompt"  # prompt, command-line, default, choices
+
+
+@dataclass(frozen=True, slots=True)
+class StepStarted(Event):
+    kind: ClassVar[str] = "step_started"
+    step_id: str
+    title: str
+    step_kind: str
+    phase: str
+    attempt: int = 1
+    command: str = ""  # the command or action with parameters filled in (redacted)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputLine(Event):
+    kind: ClassVar[str] = "output"
+    step_id: str
+    seq: int  # one sequence across stdout and stderr of a step
+    stream: str  # "stdout", "stderr" or "info"
+    text: str  # ANSI stripped, secrets redacted
+
+
+@dataclass(frozen=True, slots=True)
+class StepFinished(Event):
+    kind: ClassVar[str] = "step_finished"
+    step_id: str
+    status: str
+    duration: float
+    message: str = ""
+    exit_code: int | None = None
+    attempt: int = 1
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class StepSkipped(Event):
+    kind: ClassVar[str] = "step_skipped"
+    step_id: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepInterrupted(Event):
+    """Written on resume for a step that was running when the session died."""
+
+    kind: ClassVar[str] = "step_interrupted"
+    step_id: str
+    attempt: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StepMarkedDone(Event):
+    """The engineer declared an interrupted or manual step done, with a note."""
+
+    kind: ClassVar[str] = "step_marked_done"
+    step_id: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationGiven(Event):
+    kind: ClassVar[str] = "confirmation_given"
+    step_id: str
+    message: str
+    by: str = "engineer"  # "engineer" or "--yes"
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmationDeclined(Event):
+    kind: ClassVar[str] = "confirmation_declined"
+    step_id: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileEdited(Event):
+    kind: ClassVar[str] = "file_edited"
+    step_id: str
+    path: str
+    backup: str
+    diff: str  # unified diff, secrets redacted
+    before_sha256: str
+    after_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class EditUndone(Event):
+    kind: ClassVar[str] = "edit_undone"
+    step_id: str
+    path: str
+    restored_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class NoteAdded(Event):
+    kind: ClassVar[str] = "note_added"
+    text: str
+    step_id: str | None = None
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MilestoneReached(Event):
+    kind: ClassVar[str] = "milestone"
+    milestone: str  # detected, acknowledged, mitigated, resolved
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WindowWarning(Event):
+    """80% of a window has passed. ``scope`` is "procedure" or a decision row id."""
+
+    kind: ClassVar[str] = "window_warning"
+    scope: str
+    elapsed: float
+    target: float
+
+
+@dataclass(frozen=True, slots=True)
+class WindowBreached(Event):
+    kind: ClassVar[str] = "window_breached"
+    scope: str
+    elapsed: float
+    target: float
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateFilled(Event):
+    kind: ClassVar[str] = "template_filled"
+    template_id: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistTicked(Event):
+    kind: ClassVar[str] = "checklist_ticked"
+    checklist_id: str
+    item: int
+    done: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class SessionResumed(Event):
+    kind: ClassVar[str] = "session_resumed"
+    operator: str
+    torn_tail: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SessionFinished(Event):
+    kind: ClassVar[str] = "session_finished"
+    outcome: str
+    duration: float
+    message: str = ""
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.kind: cls
+    for cls in (
+        SessionStarted,
+        DecisionMade,
+        ParameterSet,
+        StepStarted,
+        OutputLine,
+        StepFinished,
+        StepSkipped,
+        StepInterrupted,
+        StepMarkedDone,
+        ConfirmationGiven,
+        ConfirmationDeclined,
+        FileEdited,
+        EditUndone,
+        NoteAdded,
+        MilestoneReached,
+        WindowWarning,
+        WindowBreached,
+        TemplateFilled,
+        ChecklistTicked,
+        SessionResumed,
+        SessionFinished,
+    )
+}
+
+
+class EventDecodeError(ValueError):
+    """A journal record is not an event this version knows."""
+
+
+def iso_utc(at: float) -> str:
+    """``2026-11-23T09:13:14.123456Z``."""
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_iso_utc(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def to_dict(event: Event) -> dict[str, Any]:
+    """The JSON-ready form: ``{"kind": ..., "at": "<ISO UTC>", ...fields}``."""
+    data: dict[str, Any] = {"kind": event.kind, "at": iso_utc(event.at)}
+    for f in dataclasses.fields(event):
+        if f.name != "at":
+            data[f.name] = getattr(event, f.name)
+    return data
+
+
+def from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of :func:`to_dict`; unknown kinds or fields raise :class:`EventDecodeError`."""
+    try:
+        cls = EVENT_TYPES[data["kind"]]
+    except (KeyError, TypeError) as exc:
+        raise EventDecodeError(f"unknown event kind {data.get('kind')!r}") from exc
+    fields = {k: v for k, v in data.items() if k != "kind"}
+    try:
+        fields["at"] = parse_iso_utc(fields["at"])
+        return cls(**fields)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EventDecodeError(f"malformed {data['kind']} event: {exc}") from exc

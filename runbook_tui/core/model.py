@@ -1,0 +1,390 @@
+"""The runbook model: immutable, validated, every element with its source location.
+
+A runbook holds procedures (each a list of pre-checks, steps and verification
+checks with a recovery window), a decision matrix that points at procedures,
+declared parameters, and the reference material an on-call engineer needs
+beside the steps: roles, escalation, alert thresholds, checklists and
+communication templates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from .durations import Window
+from .errors import NOWHERE, Location
+
+FORMAT_VERSION = 1
+
+
+class StepKind(StrEnum):
+    SHELL = "shell"
+    HTTP = "http"
+    DOCKER = "docker"
+    CARGO_FEATURES = "cargo_features"
+    COMPOSE_IMAGE = "compose_image"
+    GIT = "git"
+    MANUAL = "manual"
+    CONFIRM = "confirm"
+    WATCH = "watch"
+
+
+class Milestone(StrEnum):
+    """Incident milestones a step can mark when it passes."""
+
+    DETECTED = "detected"
+    ACKNOWLEDGED = "acknowledged"
+    MITIGATED = "mitigated"
+    RESOLVED = "resolved"
+
+
+def _frozen_map(value: Mapping[str, str] | None = None) -> Mapping[str, str]:
+    return MappingProxyType(dict(value or {}))
+
+
+# --- step specifications, one per kind -------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShellSpec:
+    """Run ``command`` with ``sh -c`` in its own process group."""
+
+    command: str
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=_frozen_map)
+    expect_exit: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSpec:
+    """GET ``url`` until it answers ``expect_status`` (and ``expect_json``) or ``retry_for`` ends."""
+
+    url: str
+    expect_status: int = 200
+    expect_json: Mapping[str, str] = field(default_factory=_frozen_map)
+    method: str = "GET"
+    request_timeout: float = 5.0
+    retry_for: float = 0.0
+    retry_interval: float = 2.0
+
+
+class DockerAction(StrEnum):
+    TAGS = "tags"
+    STATE = "state"
+    RESTART = "restart"
+    LOGS = "logs"
+
+
+@dataclass(frozen=True, slots=True)
+class DockerSpec:
+    """A Docker Engine action: list an image's tags, a container's state, restart, logs."""
+
+    action: DockerAction
+    image: str | None = None
+    container: str | None = None
+    since: float | None = None
+    tail: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class CargoFeaturesSpec:
+    """Change ``[features] default`` in a Cargo.toml: ``remove`` and ``add`` entries, or ``set`` it."""
+
+    file: str = "Cargo.toml"
+    remove: tuple[str, ...] = ()
+    add: tuple[str, ...] = ()
+    set: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeImageSpec:
+    """Change one service's image tag in a compose file."""
+
+    service: str
+    tag: str
+    file: str = "docker-compose.yml"
+
+
+class GitAction(StrEnum):
+    TAGS = "tags"
+    VERIFY = "verify"
+    TAG = "tag"
+    CHECKOUT = "checkout"
+
+
+@dataclass(frozen=True, slots=True)
+class GitSpec:
+    """List tags by version, verify a tag, create an annotated tag, or check one out."""
+
+    action: GitAction
+    tag: str | None = None
+    message: str | None = None
+    repo: str | None = None
+    pattern: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ManualSpec:
+    """A checklist item the engineer ticks, optionally with a note."""
+
+    instructions: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ConfirmSpec:
+    """A gate before a destructive step, naming what will happen."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSpec:
+    """Run ``command`` for ``duration`` seconds in the background while later steps go on."""
+
+    command: str
+    duration: float
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=_frozen_map)
+
+
+StepSpec = (
+    ShellSpec
+    | HttpSpec
+    | DockerSpec
+    | CargoFeaturesSpec
+    | ComposeImageSpec
+    | GitSpec
+    | ManualSpec
+    | ConfirmSpec
+    | WatchSpec
+)
+
+SPEC_FOR_KIND: Mapping[StepKind, type] = MappingProxyType(
+    {
+        StepKind.SHELL: ShellSpec,
+        StepKind.HTTP: HttpSpec,
+        StepKind.DOCKER: DockerSpec,
+        StepKind.CARGO_FEATURES: CargoFeaturesSpec,
+        StepKind.COMPOSE_IMAGE: ComposeImageSpec,
+        StepKind.GIT: GitSpec,
+        StepKind.MANUAL: ManualSpec,
+        StepKind.CONFIRM: ConfirmSpec,
+        StepKind.WATCH: WatchSpec,
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing to do (or check) in a procedure."""
+
+    id: str
+    title: str
+    kind: StepKind
+    spec: StepSpec
+    description: str = ""
+    confirm: str | None = None  # a gate shown before the step runs, naming what will happen
+    destructive: bool = False
+    timeout: float | None = None
+    continue_on_failure: bool = False
+    milestone: Milestone | None = None
+    role: str | None = None
+    location: Location = NOWHERE
+
+    @property
+    def is_edit(self) -> bool:
+        return self.kind in (StepKind.CARGO_FEATURES, StepKind.COMPOSE_IMAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    """A rollback procedure: pre-checks, steps and verification, against a recovery window."""
+
+    id: str
+    title: str
+    steps: tuple[Step, ...]
+    prechecks: tuple[Step, ...] = ()
+    verification: tuple[Step, ...] = ()
+    window: Window | None = None
+    when: str = ""
+    description: str = ""
+    scope: str = ""
+    symptoms: tuple[str, ...] = ()
+    location: Location = NOWHERE
+
+    @property
+    def target_seconds(self) -> float | None:
+        return self.window.target_seconds if self.window else None
+
+    def all_steps(self) -> tuple[Step, ...]:
+        """Pre-checks, steps, then verification, in the order they run."""
+        return self.prechecks + self.steps + self.verification
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    """A live check that, when it matches, points triage at a decision-matrix row."""
+
+    url: str
+    expect_status: int | None = None
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRow:
+    """One row of the decision matrix: an issue or signal, and what to do about it."""
+
+    id: str
+    issue: str
+    action: str
+    procedure: str | None = None  # id of the procedure the action calls for
+    severity: str = ""
+    threshold: str = ""
+    impact: str = ""
+    deadline: Window | None = None  # "rollback if not resolved in 10 min"
+    signal: Signal | None = None
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionMatrix:
+    """The runbook's decision table, with its original column headings."""
+
+    rows: tuple[DecisionRow, ...] = ()
+    columns: tuple[str, ...] = ()
+    location: Location = NOWHERE
+
+
+class ParameterSource(StrEnum):
+    COMMAND = "command"
+    DOCKER_TAGS = "docker_tags"
+    GIT_TAGS = "git_tags"
+
+
+@dataclass(frozen=True, slots=True)
+class ChoicesFrom:
+    """Where a parameter's choices come from at run time (a command, docker or git tags)."""
+
+    source: ParameterSource
+    value: str  # the command, the image repository, or the repository path
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    """A value the engineer supplies; validation fails closed."""
+
+    name: str
+    description: str = ""
+    default: str | None = None
+    pattern: str | None = None
+    choices: tuple[str, ...] = ()
+    choices_from: ChoicesFrom | None = None
+    secret: bool = False
+    required: bool = True
+    example: str | None = None
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class ChecklistItem:
+    text: str
+    group: str = ""
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Checklist:
+    """Post-rollback tasks, a recovery plan, or any list to tick off."""
+
+    id: str
+    title: str
+    items: tuple[ChecklistItem, ...]
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Role:
+    role: str
+    responsibilities: str = ""
+    name: str = ""
+    contact: str = ""
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLevel:
+    level: int
+    who: str
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class AlertThreshold:
+    metric: str
+    warning: str = ""
+    critical: str = ""
+    action: str = ""
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Template:
+    """A communication template; ``[Field]`` placeholders are filled from the session."""
+
+    id: str
+    title: str
+    body: str
+    audience: str = "internal"  # internal or external
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """Reference text kept as written: overview, monitoring, prevention, examples."""
+
+    id: str
+    title: str
+    body: str
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
+class Runbook:
+    """A whole runbook, as loaded from one file."""
+
+    id: str
+    title: str
+    procedures: tuple[Procedure, ...]
+    path: str = ""
+    description: str = ""
+    owner: str = ""
+    severity: str = ""
+    tags: tuple[str, ...] = ()
+    parameters: tuple[Parameter, ...] = ()
+    decision_matrix: DecisionMatrix = field(default_factory=DecisionMatrix)
+    roles: tuple[Role, ...] = ()
+    contacts: tuple[Role, ...] = ()
+    escalation: tuple[EscalationLevel, ...] = ()
+    alert_thresholds: tuple[AlertThreshold, ...] = ()
+    checklists: tuple[Checklist, ...] = ()
+    templates: tuple[Template, ...] = ()
+    reference: tuple[Section, ...] = ()
+    version: int = FORMAT_VERSION
+    location: Location = NOWHERE
+
+    def procedure(self, key: str) -> Procedure | None:
+        """The procedure with id ``key``, or whose 1-based position is ``key``."""
+        for proc in self.procedures:
+            if proc.id == key:
+                return proc
+        if key.isdigit() and 0 < int(key) <= len(self.procedures):
+            return self.procedures[int(key) - 1]
+        return None
+
+    def parameter(self, name: str) -> Parameter | None:
+        return next((p for p in self.parameters if p.name == name), None)

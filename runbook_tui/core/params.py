@@ -1,0 +1,96 @@
+"""Parameters: placeholders, validation that fails closed, quoting, redaction.
+
+A placeholder is ``{{name}}`` (an identifier; ``{{.Tag}}`` and ``${{ x }}`` are left
+alone). In shell commands a value is substituted shell-quoted, so ``v1; rm -rf ~``
+stays one inert word.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterable, Mapping
+
+from .errors import ParameterError
+from .model import Parameter
+
+PLACEHOLDER = re.compile(r"(?<!\$)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+REDACTED = "••••••"
+
+
+def placeholders(text: str) -> list[str]:
+    """Names used in ``text``, in order of first use."""
+    seen: dict[str, None] = {}
+    for match in PLACEHOLDER.finditer(text):
+        seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
+def render(text: str, values: Mapping[str, str], *, shell: bool = False) -> str:
+    """Fill placeholders; in shell text each value is quoted. A missing value raises."""
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ParameterError(name, "has no value; give it with --param or in the form")
+        value = values[name]
+        return shlex.quote(value) if shell else value
+
+    return PLACEHOLDER.sub(fill, text)
+
+
+def validate(param: Parameter, value: str | None, *, choices: Iterable[str] = ()) -> str:
+    """The value to use, or :class:`ParameterError`. Every rule applies; none fails open."""
+    if value is None or value == "":
+        if param.default is not None:
+            value = param.default
+        elif param.required:
+            raise ParameterError(param.name, "is required" + _hint(param))
+        else:
+            return ""
+    if "\n" in value or "\x00" in value:
+        raise ParameterError(param.name, "must be one line of text")
+    allowed = tuple(param.choices) + tuple(choices)
+    if param.choices and value not in allowed:
+        raise ParameterError(param.name, f"{value!r} is not one of {', '.join(allowed)}")
+    if param.pattern is not None:
+        try:
+            ok = re.fullmatch(param.pattern, value) is not None
+        except re.error as exc:
+            # A broken rule must not let everything through.
+            raise ParameterError(param.name, f"its pattern is invalid ({exc}); fix the runbook") from exc
+        if not ok:
+            raise ParameterError(param.name, f"{value!r} does not match {param.pattern}" + _hint(param))
+    return value
+
+
+def _hint(param: Parameter) -> str:
+    if param.example:
+        return f" (for example {param.example})"
+    if param.choices:
+        return f" (one of {', '.join(param.choices)})"
+    return ""
+
+
+class Redactor:
+    """Replaces secret values in any text before it is written or shown."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: list[str] = []
+        for value in secrets:
+            self.add(value)
+
+    def add(self, value: str) -> None:
+        # Very short secrets would redact half of every line; they are still hidden where asked.
+        if value and value not in self._secrets:
+            self._secrets.append(value)
+            self._secrets.sort(key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self._secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def __bool__(self) -> bool:
+        return bool(self._secrets)

@@ -1,0 +1,1 @@
+"""Step kinds, one module each, all behind :class:`~.base.StepRunner`."""

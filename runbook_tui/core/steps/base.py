@@ -1,0 +1,101 @@
+"""The one small interface every step kind implements.
+
+The engine and the UI know only "a step that emits output and ends with an
+outcome"; each kind (shell, http, docker, ...) is a module with a runner class.
+Runners receive the step with parameters already substituted (shell commands
+quoted) and report through a :class:`StepContext`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+
+from ..events import StepStatus
+from ..model import Step, StepKind
+
+
+class StepContext(Protocol):
+    """What a runner may use while it runs: where, with what, and where output goes."""
+
+    @property
+    def workdir(self) -> Path: ...
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """Environment for child processes (the process's own, plus the runbook's)."""
+        ...
+
+    @property
+    def drill(self) -> bool: ...
+
+    @property
+    def backup_dir(self) -> Path:
+        """Where file edits keep their backups for undo."""
+        ...
+
+    def output(self, text: str, stream: str = "stdout") -> None:
+        """One line of output (no trailing newline); ``stream`` is stdout, stderr or info."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class FileEdit:
+    """A planned edit: the file, its bytes before and after, and the diff to show."""
+
+    path: Path
+    before: bytes
+    after: bytes
+    diff: str
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class AppliedEdit:
+    """An edit written to disk, with the backup that undoes it."""
+
+    path: Path
+    backup: Path
+    diff: str
+    before_sha256: str
+    after_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class StepOutcome:
+    """How a step ended. ``data`` carries results such as a list of tags for choices."""
+
+    status: StepStatus
+    message: str = ""
+    exit_code: int | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+    edit: AppliedEdit | None = None
+
+    @classmethod
+    def passed(cls, message: str = "", **data: Any) -> StepOutcome:
+        return cls(StepStatus.PASSED, message, data=data)
+
+    @classmethod
+    def failed(cls, message: str, **data: Any) -> StepOutcome:
+        return cls(StepStatus.FAILED, message, data=data)
+
+
+class StepRunner(ABC):
+    """Runs one kind of step. Cancellation arrives as ``asyncio.CancelledError``."""
+
+    kind: ClassVar[StepKind]
+
+    @abstractmethod
+    async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        """Do the step, stream output through ``ctx.output``, and say how it ended."""
+
+    def describe(self, step: Step) -> str:
+        """One line saying what the step will do, with parameters filled in."""
+        return step.title
+
+    def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
+        """For steps that edit a file: the edit to confirm, computed without writing."""
+        return None

@@ -1,0 +1,1 @@
+"""The Textual app: renders engine events and sends intents back."""
