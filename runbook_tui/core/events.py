@@ -124,6 +124,7 @@ class OutputLine(Event):
     seq: int  # one sequence across stdout and stderr of a step
     stream: str  # "stdout", "stderr" or "info"
     text: str  # ANSI stripped, secrets redacted
+    ansi: str = ""  # the line with its colours, for display only; never journaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +289,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
 }
 
 
+_NOT_JOURNALED = frozenset({"at", "ansi"})
+
+
 class EventDecodeError(ValueError):
     """A journal record is not an event this version knows."""
 
@@ -305,7 +309,7 @@ def to_dict(event: Event) -> dict[str, Any]:
     """The JSON-ready form: ``{"kind": ..., "at": "<ISO UTC>", ...fields}``."""
     data: dict[str, Any] = {"kind": event.kind, "at": iso_utc(event.at)}
     for f in dataclasses.fields(event):
-        if f.name != "at":
+        if f.name not in _NOT_JOURNALED:
             data[f.name] = getattr(event, f.name)
     return data
 
