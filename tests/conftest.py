@@ -1,0 +1,62 @@
+"""Shared fixtures: an isolated data/config dir per test, and the real Docker Engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+@pytest.fixture(autouse=True)
+def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data and config folders, so no test sees a user's sessions."""
+    root = tmp_path_factory.mktemp("rbt-home")
+    monkeypatch.setenv("RUNBOOK_TUI_DATA_DIR", str(root / "data"))
+    monkeypatch.setenv("RUNBOOK_TUI_CONFIG_DIR", str(root / "config"))
+    monkeypatch.delenv("RUNBOOK_TUI_CONFIG", raising=False)
+    monkeypatch.delenv("RUNBOOK_TUI_RUNBOOKS", raising=False)
+    return root
+
+
+def _engine_or_skip() -> Any:
+    """A connected docker client; skip when none is reachable, but never in CI."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = docker.from_env(timeout=10)
+        client.ping()
+    except DockerException as exc:
+        if IN_CI:
+            pytest.fail(f"CI must have a Docker Engine, but none answered: {exc}")
+        pytest.skip(f"no Docker Engine reachable: {exc}")
+    return client
+
+
+@pytest.fixture(scope="session")
+def docker_client() -> Iterator[Any]:
+    """The real Docker Engine (docker SDK client)."""
+    client = _engine_or_skip()
+    yield client
+    client.close()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Docker-marked tests skip outside CI when no engine answers; in CI they must run."""
+    if IN_CI or not any(item.get_closest_marker("docker") for item in items):
+        return
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        docker.from_env(timeout=5).ping()
+    except DockerException:
+        skip = pytest.mark.skip(reason="no Docker Engine reachable (CI is not set)")
+        for item in items:
+            if item.get_closest_marker("docker"):
+                item.add_marker(skip)
