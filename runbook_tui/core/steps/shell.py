@@ -175,11 +175,13 @@ async def run_command(
     env: Mapping[str, str],
     on_line: LineCallback,
     timeout: float | None = None,
+    timeout_reason: str | None = None,
 ) -> CommandResult:
     """Run ``command`` with the shell in its own process group, streaming lines to ``on_line``.
 
     On timeout the group is stopped and the result says so; on cancellation the
     group is stopped (SIGINT, SIGTERM, SIGKILL) and ``CancelledError`` re-raised.
+    ``timeout_reason`` is what the info line says when the time is up (a watch ending).
     """
     started = time.monotonic()
     problem = _cwd_problem(cwd)
@@ -209,7 +211,8 @@ async def run_command(
                 await protocol.exited.wait()
         except TimeoutError:
             timed_out = True
-            await stop_group(pid, protocol.exited, on_line, f"timed out after {format_timeout(timeout or 0)}")
+            reason = timeout_reason or f"timed out after {format_timeout(timeout or 0)}"
+            await stop_group(pid, protocol.exited, on_line, reason)
         except asyncio.CancelledError:
             await stop_group(pid, protocol.exited, on_line, "cancelled")
             raise
