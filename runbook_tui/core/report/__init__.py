@@ -1,0 +1,1 @@
+"""The post-incident report: computed from a session's journal alone (timeline), then formatted."""
