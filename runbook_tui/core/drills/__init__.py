@@ -1,0 +1,20 @@
+"""Training drills: a runbook run against a local sandbox that behaves like production."""
+
+from __future__ import annotations
+
+from .definition import DrillDefinition, Fault, drill_path, find_drill, load_drill
+from .errors import DrillError
+from .sandbox import RANDOM, Sandbox, build_sandbox, list_faults
+
+__all__ = [
+    "RANDOM",
+    "DrillDefinition",
+    "DrillError",
+    "Fault",
+    "Sandbox",
+    "build_sandbox",
+    "drill_path",
+    "find_drill",
+    "list_faults",
+    "load_drill",
+]
