@@ -1,0 +1,1 @@
+"""Importers: other runbook formats -> the YAML runbook format."""

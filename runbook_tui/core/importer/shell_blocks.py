@@ -1,0 +1,197 @@
+"""Shell code blocks -> steps: one step per command group, comments as titles.
+
+A group starts at a comment that follows a command or a blank line, so
+``# 1. Stop\\ncmd\\n\\n# 2. Start\\ncmd`` is two steps. Recognisable commands become
+the matching step kind (``curl -f URL`` an http check, a ``perl -pi`` edit of
+Cargo.toml's default features a cargo_features step), keeping the raw command in
+the description. Placeholders (``<name>``, ``$NAME`` of a declared variable,
+Runme's ``export NAME=[Prompt]``) become parameters used as ``{{name}}``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+SHELL_LANGS = frozenset({"", "bash", "sh", "shell", "zsh", "console", "shell-session", "ksh"})
+
+_ASSIGN = re.compile(r"^(?:export\s+)?([A-Z][A-Z0-9_]*)=(\"[^\"]*\"|'[^']*'|\S*)\s*$")
+_PROMPT = re.compile(r"^export\s+([A-Za-z_][A-Za-z0-9_]*)=\[([^\]]*)\]\s*$")
+_ANGLE = re.compile(r"<([a-zA-Z][a-zA-Z0-9_-]*)>")
+_CD = re.compile(r"^cd\s+(\S+)\s*$")
+_CURL = re.compile(r"^curl\s+(?:-[a-zA-Z]+\s+)*(https?://[^\s|;&]+)[^|;&]*(?:\|\|.*)?$")
+_CURL_FAIL_FLAG = re.compile(r"^curl\s+(?:-[a-zA-Z]*\s+)*-[a-zA-Z]*f")
+_CARGO_EDIT = re.compile(r"^(?:perl|sed)\s.*default\s*=\s*\\?\[(?P<old>[^\]]*)\\?\].*Cargo\.toml")
+_WATCH_TITLE = re.compile(r"\b(?:monitor|watch|tail)\b.*?\bfor\s+(\d+\s*[a-zA-Z]+)", re.I)
+_NUMBERING = re.compile(r"^\s*(?:step\s+)?\d+[.):]\s*", re.I)
+_WARNING = re.compile(r"\b(WARNING|CAUTION|DANGER|destructive)\b", re.I)
+_COMPOSE_TAG = re.compile(r"(docker-compose|compose).*\b(image|tag)\b|\b(image|tag)\b.*compose", re.I)
+_COMPOSE_SERVICE = re.compile(
+    r"docker[ -]compose\s+(?:up|down|restart|stop|start)\b.*?\s([a-z][\w-]*)\s*(?:#.*)?$"
+)
+
+
+@dataclass
+class Group:
+    """Consecutive comment lines, then the commands they describe."""
+
+    comments: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
+    line: int = 0
+
+
+@dataclass
+class Params:
+    """Parameters met so far in a document: name -> declaration (with its source line)."""
+
+    declared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    shell_vars: dict[str, str] = field(default_factory=dict)  # $NAME -> param name
+
+    def declare(self, name: str, line: int, **extra: Any) -> str:
+        key = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "value"
+        if key not in self.declared:
+            self.declared[key] = {"name": key, "_line": line, **extra}
+        else:
+            for k, v in extra.items():
+                self.declared[key].setdefault(k, v)
+        return key
+
+
+def split_groups(code: str, first_line: int) -> list[Group]:
+    """Split a shell block into comment-led groups; ``first_line`` is the code's first line."""
+    groups: list[Group] = []
+    current = Group(line=first_line)
+    after_blank = False
+    pending = ""
+    for offset, raw in enumerate(code.splitlines()):
+        line = raw.strip()
+        if not line:
+            after_blank = True
+            continue
+        is_comment = line.startswith("#") and not pending
+        if is_comment and (current.commands or (after_blank and current.comments)):
+            groups.append(current)
+            current = Group(line=first_line + offset)
+        if not current.comments and not current.commands:
+            current.line = first_line + offset
+        if is_comment:
+            current.comments.append(line.lstrip("#").strip())
+        elif line.endswith("\\"):
+            pending += line[:-1].rstrip() + " "
+        else:
+            current.commands.append(pending + line)
+            pending = ""
+        after_blank = False
+    if pending:
+        current.commands.append(pending.strip())
+    if current.comments or current.commands:
+        groups.append(current)
+    return groups
+
+
+def is_script(code: str) -> bool:
+    """A whole script (``#!/bin/bash``) is reference material, not steps."""
+    return code.lstrip().startswith("#!")
+
+
+def scan_variables(code: str, line: int, params: Params) -> None:
+    """Declare ``NAME=value`` and Runme ``export NAME=[Prompt]`` as parameters."""
+    for offset, raw in enumerate(code.splitlines()):
+        text = raw.strip()
+        prompt = _PROMPT.match(text)
+        if prompt:
+            key = params.declare(prompt.group(1), line + offset, description=prompt.group(2).strip())
+            params.shell_vars[prompt.group(1)] = key
+            continue
+        assign = _ASSIGN.match(text)
+        if assign and "$(" not in text:
+            value = assign.group(2).strip("\"'")
+            key = params.declare(assign.group(1), line + offset, default=value, example=value)
+            params.shell_vars[assign.group(1)] = key
+
+
+def substitute(command: str, params: Params, line: int) -> str:
+    """``<migration-name>`` and ``$TARGET_VERSION`` -> ``{{migration_name}}``."""
+
+    def angle(match: re.Match[str]) -> str:
+        return "{{" + params.declare(match.group(1), line) + "}}"
+
+    command = _ANGLE.sub(angle, command)
+    for var, key in params.shell_vars.items():
+        command = re.sub(r"\$\{" + var + r"\}|\$" + var + r"\b", "{{" + key + "}}", command)
+    return command
+
+
+def title_of(comments: list[str], fallback: str) -> str:
+    text = comments[0] if comments else fallback
+    return _NUMBERING.sub("", text).strip() or fallback
+
+
+def group_to_step(
+    group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None
+) -> dict[str, Any] | None:
+    """The step for one group, or None when the group only declared variables."""
+    commands = [c for c in group.commands if not (_ASSIGN.match(c) or _PROMPT.match(c))]
+    dropped = [c for c in group.commands if c not in commands]
+    if not commands and (dropped or not group.comments):
+        return None  # the group only declared variables: they are parameters now
+    warning = next((c for c in group.comments if _WARNING.search(c)), None)
+    plain = [c for c in group.comments if c != warning]
+    title = title_of(plain, fallback_title)
+    notes = plain[1:]
+    step: dict[str, Any] = {"_line": group.line, "title": title}
+    if warning:
+        step["confirm"] = warning
+        step["destructive"] = True
+    commands = [substitute(c, params, group.line) for c in commands]
+    step.update(_kind_for(title, group.comments, commands, params, context, group.line))
+    if step["kind"] in ("shell", "watch") and cwd:
+        step["cwd"] = cwd
+    extra = [f"`{c}` (declares a parameter)" for c in dropped]
+    if step.get("_raw"):
+        extra.append(f"Runbook command: `{step.pop('_raw')}`")
+    description = "\n".join(notes + extra).strip()
+    if description:
+        step["description"] = description
+    if not commands and not group.comments and not extra:
+        return None
+    return step
+
+
+def _kind_for(
+    title: str, comments: list[str], commands: list[str], params: Params, context: str, line: int
+) -> dict[str, Any]:
+    if not commands:
+        prose = " ".join(comments)
+        if _COMPOSE_TAG.search(prose):
+            service = _service_from(context) or "{{" + params.declare("service", line) + "}}"
+            tag = "{{" + params.declare("previous_tag", line, description="Image tag to roll back to") + "}}"
+            return {"kind": "compose_image", "service": service, "tag": tag}
+        return {"kind": "manual", "instructions": "\n".join(comments[1:]) or title}
+    if len(commands) == 1:
+        single = commands[0]
+        curl = _CURL.match(single)
+        if curl and _CURL_FAIL_FLAG.match(single):
+            return {"kind": "http", "url": curl.group(1), "expect_status": 200, "_raw": single}
+        cargo = _CARGO_EDIT.match(single)
+        if cargo:
+            features = re.findall(r"[A-Za-z0-9_-]+", cargo.group("old").replace("\\", ""))
+            return {"kind": "cargo_features", "file": "Cargo.toml", "remove": features, "_raw": single}
+        watch = _WATCH_TITLE.search(title)
+        if watch and re.search(r"\s-f\b|--follow|\btail\b", single):
+            return {"kind": "watch", "command": single, "duration": watch.group(1)}
+    return {"kind": "shell", "command": "\n".join(commands)}
+
+
+def _service_from(context: str) -> str | None:
+    for line in context.splitlines():
+        match = _COMPOSE_SERVICE.search(line.strip())
+        if match:
+            return match.group(1)
+    return None
+
+
+def cd_target(command: str) -> str | None:
+    match = _CD.match(command.strip())
+    return match.group(1) if match else None

@@ -1,0 +1,237 @@
+"""The Markdown importer: seeds and other styles import, validate, and lose nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from runbook_tui.core.errors import RunbookLoadError
+from runbook_tui.core.importer.coverage import unplaced_lines
+from runbook_tui.core.importer.markdown import ImportResult, import_markdown, import_markdown_file
+from runbook_tui.core.loader import load_text
+from runbook_tui.core.model import Runbook, StepKind
+
+SEEDS = Path(__file__).parent / "data" / "seeds"  # copies of ../shared/seeds
+FIXTURES = Path(__file__).parent / "data" / "markdown"
+SEED_FILES = sorted(SEEDS.glob("*.txt"))
+STYLE_FILES = sorted(FIXTURES.glob("*.md"))
+
+
+def _load(result: ImportResult) -> Runbook:
+    return load_text(result.yaml_text, result.source, line_map=result.line_map)
+
+
+def _steps(runbook: Runbook, proc_id: str) -> list[Any]:
+    proc = runbook.procedure(proc_id)
+    assert proc is not None, [p.id for p in runbook.procedures]
+    return list(proc.all_steps())
+
+
+@pytest.mark.parametrize("path", SEED_FILES + STYLE_FILES, ids=lambda p: p.name)
+def test_imports_validate_and_lose_nothing(path: Path) -> None:
+    result = import_markdown_file(path)
+    runbook = _load(result)
+    assert runbook.procedures
+    assert unplaced_lines(path.read_text(), result.data) == []
+
+
+def test_seed_locations_point_back_at_the_markdown() -> None:
+    path = next(p for p in SEED_FILES if "ConnectIn" in p.read_text())
+    runbook = _load(import_markdown_file(path))
+    lines = path.read_text().splitlines()
+    for step in runbook.procedures[0].steps:
+        assert step.location.file == str(path)
+        # The step's line is the comment or command line it came from.
+        assert step.title.split()[0].lower() in lines[step.location.line - 1].lower(), step
+
+
+def test_connectin_kinds_parameters_and_gates() -> None:
+    path = next(p for p in SEED_FILES if "ConnectIn" in p.read_text())
+    runbook = _load(import_markdown_file(path))
+    kinds = [s.kind for s in _steps(runbook, "application-rollback")]
+    assert kinds == [StepKind.SHELL, StepKind.COMPOSE_IMAGE, StepKind.SHELL, StepKind.HTTP, StepKind.WATCH]
+    prisma = _steps(runbook, "database-rollback")
+    resolve = next(s for s in prisma if "resolve" in getattr(s.spec, "command", ""))
+    assert resolve.destructive and resolve.confirm and "data loss" in resolve.confirm
+    assert "{{migration_name}}" in resolve.spec.command
+    assert all(s.spec.cwd == "apps/api" for s in prisma if s.kind is StepKind.SHELL)
+    assert {p.name for p in runbook.parameters} >= {"previous_tag", "migration_name", "previous_release_tag"}
+    health_row = next(r for r in runbook.decision_matrix.rows if "503" in r.threshold)
+    assert health_row.signal is not None and health_row.signal.url == "http://localhost:5007/health"
+    error_row = next(r for r in runbook.decision_matrix.rows if r.issue == "Error rate")
+    assert error_row.deadline is not None and error_row.deadline.target_seconds == 600
+
+
+def test_connectias_edit_and_variable_become_step_and_parameter() -> None:
+    path = next(p for p in SEED_FILES if "Connectias" in p.read_text())
+    runbook = _load(import_markdown_file(path))
+    scenario = _steps(runbook, "scenario-1-advanced-fuel-metering-issues")
+    edit = scenario[0]
+    assert edit.kind is StepKind.CARGO_FEATURES
+    assert edit.spec.remove == ("advanced_fuel_metering",)
+    assert "perl -pi" in edit.description  # the raw command is kept
+    target = runbook.parameter("target_version")
+    assert target is not None and target.default == "v1.0.0"
+    verify = _steps(runbook, "pre-rollback-checks")[0]
+    assert verify.spec.command == "git tag --verify {{target_version}}"
+    windows = {p.id: p.window.text if p.window else None for p in runbook.procedures}
+    assert windows["feature-flag-rollback"] == "<1 minute"
+    assert windows["git-tag-rollback"] == "<5 minutes"
+
+
+def test_strict_flow_reference_material() -> None:
+    path = next(p for p in SEED_FILES if "Strict Compile-Time" in p.read_text())
+    runbook = _load(import_markdown_file(path))
+    assert [p.window.text for p in runbook.procedures if p.window] == [
+        "< 5 minutes",
+        "10-30 minutes",
+        "30-60 minutes",
+    ]
+    links = {r.issue: r.procedure for r in runbook.decision_matrix.rows}
+    assert links["Runtime Validation Error"] == "feature-flag-toggle"
+    assert links["Critical Functionality Broken"] == "code-rollback"
+    assert links["Type Error in Code"] is None  # "fix forward" is not a rollback procedure
+    assert len(runbook.roles) == 6 and len(runbook.contacts) == 4
+    assert [e.level for e in runbook.escalation] == [1, 2, 3, 4]
+    assert len(runbook.alert_thresholds) == 4
+    assert [t.audience for t in runbook.templates] == ["internal", "external"]
+    assert runbook.templates[0].body.startswith("ROLLBACK ALERT: Strict Connection Flow")
+
+
+def test_runme_attributes_prompts_and_deadlines() -> None:
+    runbook = _load(import_markdown_file(FIXTURES / "k8s-rollback.md"))
+    steps = _steps(runbook, "rollout-undo")
+    assert [s.id for s in steps[:2]] == ["history", "undo"]
+    assert "--to-revision={{revision}}" in steps[1].spec.command
+    revision = runbook.parameter("revision")
+    assert revision is not None and revision.description == "Which revision?"
+    assert steps[-1].kind is StepKind.HTTP and steps[-1].spec.url == "https://checkout.internal/healthz"
+    assert runbook.procedures[0].window is not None
+    assert runbook.decision_matrix.rows[0].procedure == "rollout-undo"
+    assert runbook.decision_matrix.rows[0].deadline is not None
+
+
+def test_front_matter_warning_gate_and_step_headings() -> None:
+    runbook = _load(import_markdown_file(FIXTURES / "db-failover.md"))
+    assert (runbook.title, runbook.owner) == ("Database Failover", "data-platform")
+    assert runbook.severity == "critical"
+    assert runbook.tags == ("postgres", "failover")
+    steps = _steps(runbook, "failover-to-the-replica")
+    assert [s.title for s in steps] == ["Verify (30 seconds)", "Promote", "Repoint"]
+    assert steps[1].destructive and "promoting is destructive" in (steps[1].confirm or "")
+    assert "{{replica_host}}" in steps[1].spec.command
+    assert runbook.parameter("replica_host").default == "replica-1.db.internal"  # type: ignore[union-attr]
+    assert runbook.checklists[0].items[0].text == "Page the database on-call"
+
+
+def test_plain_numbered_list_and_untyped_fences() -> None:
+    runbook = _load(import_markdown_file(FIXTURES / "plain-list.md"))
+    steps = _steps(runbook, "restart-the-api")
+    assert [s.kind for s in steps] == [StepKind.SHELL, StepKind.SHELL, StepKind.HTTP, StepKind.MANUAL]
+    assert steps[0].spec.command == "./drain.sh api-1"
+
+
+def test_tilde_fences_and_setext_headings() -> None:
+    runbook = _load(import_markdown_file(FIXTURES / "tildes-setext.md"))
+    assert [p.title for p in runbook.procedures] == ["Flush the cache", "Roll back the config"]
+    assert runbook.procedures[0].window is not None and runbook.procedures[0].window.high == 120
+    assert runbook.procedures[1].steps[0].spec.command.splitlines() == [
+        "cp /etc/cache/config.bak /etc/cache/config",
+        "systemctl reload cache",
+    ]
+    assert any("maxmemory" in s.body for s in runbook.reference)
+
+
+def test_losing_a_line_is_detected() -> None:
+    """The nothing-lost check fails when a command is dropped."""
+    path = FIXTURES / "plain-list.md"
+    result = import_markdown_file(path)
+    result.data["procedures"][0]["steps"][1]["command"] = "true"
+    assert unplaced_lines(path.read_text(), result.data) == [(11, "systemctl restart api")]
+
+
+def test_markdown_without_procedures_is_a_located_error() -> None:
+    with pytest.raises(RunbookLoadError) as info:
+        import_markdown("# Notes\n\nJust prose.\n", "notes.md")
+    assert "notes.md:1:1" in str(info.value) and "no procedure" in str(info.value)
+
+
+def test_bad_front_matter_is_located() -> None:
+    with pytest.raises(RunbookLoadError) as info:
+        import_markdown("---\ntitle: [unclosed\n---\n# X\n", "fm.md")
+    assert str(info.value).startswith("fm.md:")
+
+
+_MD_LINES = st.sampled_from(
+    [
+        "# Title",
+        "## Procedure 1: Undo",
+        "### Step 1: Check (30 seconds)",
+        "**Recovery Time:** < 5 minutes",
+        "**Time**: 10-30 minutes",
+        "```bash",
+        "```",
+        "~~~",
+        "# comment",
+        "docker compose down api",
+        "curl -f http://localhost:1/health || echo down",
+        'TARGET="v1"',
+        "git tag --verify $TARGET",
+        "npx prisma migrate resolve --rolled-back <migration-name>",
+        "1. Do the thing",
+        "- [ ] tick me",
+        "| Issue | Action |",
+        "|---|---|",
+        "| Broken | Full rollback |",
+        "",
+        "   indented",
+        "---",
+    ]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_MD_LINES | st.text(max_size=40), max_size=40))
+def test_arbitrary_markdown_never_crashes(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    try:
+        result = import_markdown(text, "fuzz.md")
+    except RunbookLoadError as exc:
+        assert exc.problems
+        return
+    assert yaml.safe_load(result.yaml_text)["procedures"]
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_tui", *args], capture_output=True, text=True, cwd=cwd, timeout=60
+    )
+
+
+def test_cli_import_writes_a_runbook_that_validates(tmp_path: Path) -> None:
+    out = tmp_path / "connectin.yaml"
+    seed = next(p for p in SEED_FILES if "ConnectIn" in p.read_text())
+    done = _cli("import", str(seed), "-o", str(out), "--report")
+    assert done.returncode == 0, done.stderr
+    assert "procedure 'Application Rollback (Docker)'" in done.stdout
+    assert _cli("validate", str(out)).returncode == 0
+
+
+def test_cli_import_errors(tmp_path: Path) -> None:
+    binary = tmp_path / "x.md"
+    binary.write_bytes(b"\x00\x01\x02")
+    done = _cli("import", str(binary))
+    assert done.returncode == 2 and "binary" in done.stderr and "Traceback" not in done.stderr
+    missing = _cli("import", str(tmp_path / "nope.md"))
+    assert missing.returncode == 2 and "nope.md" in missing.stderr
+    prose = tmp_path / "prose.md"
+    prose.write_text("# Notes\n\nnothing to run\n")
+    empty = _cli("import", str(prose), "-o", str(tmp_path / "out.yaml"))
+    assert empty.returncode == 1 and not (tmp_path / "out.yaml").exists()
