@@ -1,0 +1,332 @@
+"""The session journal: one JSONL file per session, appended and fsynced as events happen.
+
+A session *is* its journal. Line 1 is a header with the schema version; every
+other line is one event (``events.to_dict``). Every event that changes the
+state is written and fsynced before ``append`` returns; ``output`` lines are
+batched in memory and written at most 200 ms later, and always before any
+other event, so the order on disk is the order they happened. A crash mid-write
+leaves at most one torn last line, which :func:`load` drops and reports.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, locations
+from .errors import RunbookTuiError
+from .events import SCHEMA_VERSION, Event, EventDecodeError, OutputLine, from_dict, iso_utc, to_dict
+
+APP = "runbook-tui"
+SUFFIX = ".jsonl"
+OUTPUT_FLUSH_SECONDS = 0.2  # the longest an output line waits in memory
+OUTPUT_BUFFER_BYTES = 256 * 1024  # beyond this, batched lines are written (fsync still waits)
+_HEADER_START = b'{"schema":'
+
+
+class JournalError(RunbookTuiError):
+    """A journal could not be created, read or appended to; the message names the file."""
+
+    exit_code = 2
+
+
+def new_session_id(runbook_id: str, at: float | None = None) -> str:
+    """``YYYYMMDDTHHMMSSZ-<runbook id>-<4 hex>``: unique, and sorts by start time."""
+    moment = datetime.fromtimestamp(time.time() if at is None else at, UTC)
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in runbook_id.lower()).strip("-")
+    return f"{moment:%Y%m%dT%H%M%SZ}-{safe or 'runbook'}-{secrets.token_hex(2)}"
+
+
+def _header(session_id: str) -> dict[str, Any]:
+    return {"schema": SCHEMA_VERSION, "app": APP, "version": __version__, "session_id": session_id}
+
+
+def _encode(event: Event) -> bytes:
+    if type(event) is OutputLine:
+        return _encode_output(event)
+    data = to_dict(event)  # never carries ``ansi``
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"), default=str)
+    return (text + "\n").encode("utf-8", "replace")
+
+
+_quote = json.encoder.encode_basestring
+_second_cache: dict[int, str] = {}
+
+
+def fast_iso_utc(at: float) -> str:
+    """Same text as :func:`events.iso_utc`, for the hot path (the date part is cached per second)."""
+    micros = round(at * 1_000_000)
+    second, micro = divmod(micros, 1_000_000)
+    prefix = _second_cache.get(second)
+    if prefix is None:
+        if len(_second_cache) > 64:
+            _second_cache.clear()
+        prefix = _second_cache[second] = iso_utc(float(second))[:20]  # "YYYY-MM-DDTHH:MM:SS."
+    return f"{prefix}{micro:06d}Z"
+
+
+def _encode_output(event: OutputLine) -> bytes:
+    # A million lines go through here: format by hand instead of the generic field walk.
+    text = (
+        f'{{"kind":"output","at":"{fast_iso_utc(event.at)}","step_id":{_quote(event.step_id)},'
+        f'"seq":{int(event.seq)},"stream":{_quote(event.stream)},"text":{_quote(event.text)}}}\n'
+    )
+    return text.encode("utf-8", "replace")
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+class Journal:
+    """An open session journal. Use :meth:`create` or :meth:`open_existing`."""
+
+    def __init__(self, path: Path, fd: int, session_id: str) -> None:
+        self.path = path
+        self.session_id = session_id
+        self._fd: int | None = fd
+        self._lock = threading.Lock()
+        self._pending: list[bytes] = []
+        self._pending_bytes = 0
+        self._unsynced = False  # batched bytes written but not yet fsynced
+        self._timer: Any = None  # an asyncio TimerHandle or a threading.Timer
+
+    # --- opening ---------------------------------------------------------------
+
+    @classmethod
+    def create(cls, session_id: str, dir: Path | None = None) -> Journal:
+        """A new journal ``<dir>/<session_id>.jsonl`` (0600 in a 0700 folder) with its header."""
+        folder = locations.ensure_private_dir(dir if dir is not None else locations.sessions_dir())
+        path = folder / f"{session_id}{SUFFIX}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+        except FileExistsError:
+            raise JournalError(f"{path}: a session with this id already exists") from None
+        except OSError as exc:
+            raise JournalError(f"{path}: cannot create the journal: {exc.strerror or exc}") from None
+        os.fchmod(fd, 0o600)  # the umask may have taken bits away; never added any
+        header = json.dumps(_header(session_id), separators=(",", ":")) + "\n"
+        _write_all(fd, header.encode())
+        os.fsync(fd)
+        _fsync_dir(folder)
+        return cls(path, fd, session_id)
+
+    @classmethod
+    def open_existing(cls, path: Path) -> Journal:
+        """Reopen a journal to append to it (resume); a torn last line is cut off first."""
+        loaded = load(path)
+        raw = path.read_bytes()
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            if raw and not raw.endswith(b"\n"):
+                keep = raw.rfind(b"\n") + 1
+                if keep == 0:
+                    raise JournalError(f"{path}: the journal has no complete header; it cannot be resumed")
+                torn = raw[keep:]
+                if loaded.torn_tail:
+                    # Keep the fragment beside the journal: it is evidence, not data we can read.
+                    Path(f"{path}.torn").write_bytes(torn)
+                    os.ftruncate(fd, keep)
+                else:
+                    _write_all(fd, b"\n")  # a complete last event that lacked its newline
+                os.fsync(fd)
+        except BaseException:
+            os.close(fd)
+            raise
+        session_id = str(loaded.header.get("session_id") or path.stem)
+        return cls(path, fd, session_id)
+
+    # --- writing ---------------------------------------------------------------
+
+    def append(self, event: Event) -> None:
+        """Write ``event``: at once and fsynced, or (``output``) batched for at most 200 ms."""
+        line = _encode(event)
+        with self._lock:
+            if self._fd is None:
+                raise JournalError(f"{self.path}: the journal is closed")
+            if type(event) is OutputLine:
+                self._pending.append(line)
+                self._pending_bytes += len(line)
+                if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
+                    self._write_pending()
+                if self._timer is None:
+                    self._schedule_flush()
+                return
+            self._write_pending()
+            self._cancel_timer()
+            _write_all(self._fd, line)
+            os.fsync(self._fd)
+            self._unsynced = False
+
+    def flush(self) -> None:
+        """Write and fsync every batched output line now."""
+        with self._lock:
+            self._flush_locked()
+
+    def close(self) -> None:
+        """Flush, fsync and close; appending afterwards is an error."""
+        with self._lock:
+            if self._fd is None:
+                return
+            self._flush_locked()
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals (called with the lock held) ---------------------------------
+
+    def _flush_locked(self) -> None:
+        self._cancel_timer()
+        if self._fd is None:
+            return
+        self._write_pending()
+        if self._unsynced:
+            os.fsync(self._fd)
+            self._unsynced = False
+
+    def _write_pending(self) -> None:
+        if self._pending and self._fd is not None:
+            _write_all(self._fd, b"".join(self._pending))
+            self._pending.clear()
+            self._pending_bytes = 0
+            self._unsynced = True
+
+    def _schedule_flush(self) -> None:
+        import asyncio
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            timer = threading.Timer(OUTPUT_FLUSH_SECONDS, self._timer_fired)
+            timer.daemon = True
+            timer.start()
+            self._timer = timer
+        else:
+            self._timer = loop.call_later(OUTPUT_FLUSH_SECONDS, self._timer_fired)
+
+    def _cancel_timer(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _timer_fired(self) -> None:
+        with self._lock:
+            self._timer = None
+            if self._fd is not None:
+                self._write_pending()
+                if self._unsynced:
+                    os.fsync(self._fd)
+                    self._unsynced = False
+
+
+# --- reading -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedJournal:
+    """A journal read back: its header, its events, and what was wrong with it."""
+
+    header: dict[str, Any]
+    events: list[Event]
+    torn_tail: bool = False
+    problems: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def session_id(self) -> str:
+        return str(self.header.get("session_id", ""))
+
+
+def load(path: Path | str) -> LoadedJournal:
+    """Read a journal. A torn last line is dropped and reported; a foreign file is a :class:`JournalError`."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise JournalError(f"{path}: no such session journal") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    lines = raw.split(b"\n")
+    last = lines.pop()  # b"" when the file ends with a newline
+    if not lines:
+        return _only_fragment(path, last)
+    header = _read_header(path, lines[0])
+    events: list[Event] = []
+    problems: list[str] = []
+    for number, line in enumerate(lines[1:], start=2):
+        if line.strip():
+            _decode_into(events, problems, path, number, line)
+    torn = False
+    if last:
+        number = len(lines) + 1
+        kept = _decode_into(events, [], path, number, last)
+        if kept:
+            problems.append(f"{path}:{number}: the last line had no newline; it was kept")
+        else:
+            torn = True
+            problems.append(
+                f"{path}:{number}: the last line was cut off ({len(last)} bytes, a crash mid-write); dropped"
+            )
+    return LoadedJournal(header, events, torn, problems, path)
+
+
+def _only_fragment(path: Path, fragment: bytes) -> LoadedJournal:
+    """A file with no complete line: empty or a torn header is a crash at creation."""
+    if fragment.startswith(_HEADER_START) or _HEADER_START.startswith(fragment):
+        problem = f"{path}:1: the journal header was cut off (a crash while the session started)"
+        return LoadedJournal({}, [], True, [problem], path)
+    raise JournalError(f"{path}: not a runbook-tui session journal (no header line)")
+
+
+def _read_header(path: Path, line: bytes) -> dict[str, Any]:
+    try:
+        header = json.loads(line)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("app") != APP or not isinstance(header.get("schema"), int):
+        raise JournalError(f"{path}:1: not a runbook-tui session journal (the first line is not its header)")
+    if header["schema"] > SCHEMA_VERSION:
+        raise JournalError(
+            f"{path}:1: written with journal schema {header['schema']} by runbook-tui "
+            f"{header.get('version', '?')}; this version reads schema {SCHEMA_VERSION}: upgrade runbook-tui"
+        )
+    return header
+
+
+def _decode_into(events: list[Event], problems: list[str], path: Path, number: int, line: bytes) -> bool:
+    try:
+        data = json.loads(line)
+        if not isinstance(data, dict):
+            raise EventDecodeError("not a JSON object")
+        events.append(from_dict(data))
+    except (ValueError, EventDecodeError) as exc:
+        problems.append(f"{path}:{number}: unreadable event, skipped ({exc})")
+        return False
+    return True
