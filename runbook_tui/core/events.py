@@ -115,6 +115,7 @@ class StepStarted(Event):
     phase: str
     attempt: int = 1
     command: str = ""  # the command or action with parameters filled in (redacted)
+    role: str = ""  # who does it (the step's ``role`` in the runbook), for the report
 
 
 @dataclass(frozen=True, slots=True)

@@ -345,7 +345,7 @@ class _Builder:
 
     def _on_step_started(self, e: ev.StepStarted) -> None:
         self.titles[e.step_id] = e.title
-        role = getattr(e, "role", "")
+        role = e.role
         if role:
             self.roles[e.step_id] = role
         open_ = _Open(e)
@@ -538,7 +538,7 @@ class _Builder:
             phase=st.phase,
             attempt=st.attempt,
             command=st.command,
-            role=getattr(st, "role", "") or "",
+            role=st.role,
             started_at=st.at,
             finished_at=finished_at,
             status=state,

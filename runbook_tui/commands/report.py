@@ -1,0 +1,67 @@
+"""``runbook-tui report SESSION --format markdown|json|svg [-o FILE]``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from ..core.errors import RunbookTuiError
+from ..core.report import json_report, markdown, svg
+from ..core.report.context import EMPTY, ReportContext
+from ..core.report.runbook_context import context_for
+from ..core.report.timeline import Report, build_report
+from ..core.sessions import find_session
+
+
+class ReportWriteError(RunbookTuiError):
+    exit_code = 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the report of one session to standard output or, atomically, to ``-o FILE``."""
+    path = find_session(args.session)
+    report = build_report(path)
+    text = render(report, args.format, context_for(report) if args.format != "svg" else EMPTY)
+    if args.output:
+        write_atomically(Path(args.output), text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    if report.torn_tail:
+        print(
+            f"runbook-tui: note: {path}: the journal's last line was torn (a crash mid-write); "
+            "the report covers everything before it",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def render(report: Report, fmt: str, context: ReportContext = EMPTY) -> str:
+    """The report in ``fmt`` (markdown, json or svg)."""
+    if fmt == "json":
+        return json_report.render(report, context)
+    if fmt == "svg":
+        return svg.render(report)
+    return markdown.render(report, context)
+
+
+def write_atomically(target: Path, text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file and a rename: never half-written."""
+    folder = target.parent if str(target.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReportWriteError(
+            f"{target}: the folder {folder} does not exist; create it or choose another -o"
+        )
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, target)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise ReportWriteError(f"{target}: cannot write the report ({exc.strerror or exc})") from exc

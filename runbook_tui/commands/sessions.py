@@ -1,0 +1,191 @@
+"""``runbook-tui sessions [FILTER] [--json]`` and ``runbook-tui resume [SESSION] [--plain] [--yes]``."""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import shutil
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ..core.durations import format_seconds
+from ..core.errors import RunbookTuiError
+from ..core.sessions import SessionSummary, find_session, latest_unfinished, list_sessions, summarise, to_json
+
+MIN_WIDTH = 60
+
+
+class NothingToResume(RunbookTuiError):
+    exit_code = 2
+
+
+def run(args: argparse.Namespace) -> int:
+    """Dispatch on the sub-command: ``sessions`` lists, ``resume`` continues."""
+    if args.command == "resume":
+        return resume(args)
+    return list_command(args)
+
+
+# --- sessions ------------------------------------------------------------------
+
+
+def list_command(args: argparse.Namespace) -> int:
+    """Print the recorded sessions, newest first, as a table or as JSON."""
+    found = list_sessions()
+    if args.filter:
+        found = [s for s in found if s.matches(args.filter)]
+    if args.json:
+        print(json.dumps([to_json(s) for s in found], indent=2, ensure_ascii=False))
+        return 0
+    if not found:
+        print("No sessions match." if args.filter else "No sessions recorded yet.")
+        return 0
+    width = max(MIN_WIDTH, min(shutil.get_terminal_size((80, 24)).columns, 120))
+    print("\n".join(table(found, width)))
+    return 0
+
+
+def table(sessions: list[SessionSummary], width: int = 80) -> list[str]:
+    """The sessions as lines no wider than ``width``."""
+    # The id begins with the UTC start time, so it doubles as the STARTED column.
+    headings = ("ID (starts with UTC time)", "PROCEDURE", "MODE", "OPERATOR", "TOOK", "OUTCOME")
+    rows = [
+        (
+            s.id,
+            s.procedure or "?",
+            s.mode or "?",
+            s.operator or "?",
+            format_seconds(s.duration) if s.duration is not None else "–",
+            s.outcome + ("!" if s.torn else ""),
+        )
+        for s in sessions
+    ]
+    widths = [max(len(h), *(len(r[i]) for r in rows)) for i, h in enumerate(headings)]
+    budget = width - 2 * (len(headings) - 1)
+    _shrink(widths, budget, shrinkable=(1, 3), floors=(0, 9, 0, 9, 0, 0))
+    _shrink(widths, budget, shrinkable=(0, 1, 3), floors=(20, 6, 0, 6, 0, 0))
+    lines = [_line(headings, widths), *(_line(r, widths) for r in rows)]
+    if any(s.torn for s in sessions):
+        lines.append("! the journal's last line was torn (the session stopped mid-write)")
+    return lines
+
+
+def _shrink(widths: list[int], budget: int, *, shrinkable: tuple[int, ...], floors: tuple[int, ...]) -> None:
+    """Narrow the widest shrinkable column one step at a time until the row fits ``budget``."""
+    while sum(widths) > budget:
+        candidates = [i for i in shrinkable if widths[i] > floors[i]]
+        if not candidates:
+            return
+        widest = max(candidates, key=lambda i: widths[i])
+        widths[widest] -= 1
+
+
+def _line(cells: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(_clip(c, w).ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# --- resume --------------------------------------------------------------------
+
+
+def resume(args: argparse.Namespace) -> int:
+    """Pick the session, find its runbook, warn if it changed, and continue in the app or plainly."""
+    summary = pick(args.session)
+    runbook = resolve_runbook(summary)
+    warning = changed_warning(summary)
+    if warning:
+        print(f"runbook-tui: warning: {warning}", file=sys.stderr)
+    print(
+        f"Resuming {summary.id}: {summary.procedure_title or summary.procedure} "
+        f"({summary.mode}), started {datetime.fromtimestamp(summary.started, UTC):%Y-%m-%d %H:%M:%S}Z "
+        f"by {summary.operator or 'an unrecorded operator'}",
+        file=sys.stderr,
+    )
+    if args.plain:
+        return _continue_plain(summary, runbook, args)
+    return _continue_in_app(summary, runbook, args)
+
+
+def pick(ref: str | None) -> SessionSummary:
+    """The session to resume: the named one (which must be unfinished), else the latest unfinished."""
+    if ref:
+        summary = summarise(find_session(ref))
+        if summary.is_finished:
+            raise NothingToResume(
+                f"session {summary.id} already finished ({summary.outcome}); there is nothing to resume. "
+                f"See what happened with: runbook-tui report {summary.id}"
+            )
+        return summary
+    latest = latest_unfinished()
+    if latest is None:
+        raise NothingToResume(
+            "no unfinished session to resume; 'runbook-tui sessions' lists the recorded ones, "
+            "'runbook-tui run' starts a new one"
+        )
+    return latest
+
+
+def resolve_runbook(summary: SessionSummary) -> Any:
+    """The runbook the session followed: from its recorded path, else by its id in the library."""
+    recorded = Path(summary.runbook_path) if summary.runbook_path else None
+    if recorded is not None and recorded.is_file():
+        return _call("runbook_tui.core.loader", ("load_runbook", "load"), recorded)
+    if not summary.runbook:
+        raise NothingToResume(
+            f"session {summary.id} does not say which runbook it followed (its journal is torn before "
+            "session_started); it cannot be resumed, but 'runbook-tui report' still shows what happened"
+        )
+    try:
+        return _call("runbook_tui.core.library", ("resolve_runbook",), summary.runbook)
+    except RunbookTuiError as exc:
+        where = f" (it was at {summary.runbook_path})" if summary.runbook_path else ""
+        raise NothingToResume(
+            f"the runbook {summary.runbook!r} of session {summary.id} cannot be found{where}: {exc}. "
+            "Put it back, or add its folder with --runbooks"
+        ) from exc
+
+
+def changed_warning(summary: SessionSummary) -> str:
+    """A warning when the runbook file's content differs from what the session recorded."""
+    if not summary.runbook_path or not summary.runbook_sha256:
+        return ""
+    try:
+        now = hashlib.sha256(Path(summary.runbook_path).read_bytes()).hexdigest()
+    except OSError:
+        return f"{summary.runbook_path} is gone; the runbook was found by its id {summary.runbook!r} instead"
+    if now != summary.runbook_sha256:
+        return (
+            f"{summary.runbook_path} changed since the session started "
+            f"(sha256 {summary.runbook_sha256[:12]} then, {now[:12]} now); "
+            "steps are matched by id, so check the remaining ones before going on"
+        )
+    return ""
+
+
+def _call(module_name: str, names: tuple[str, ...], *args: Any) -> Any:
+    module = importlib.import_module(module_name)
+    for name in names:
+        function = getattr(module, name, None)
+        if function is not None:
+            return function(*args)
+    raise RunbookTuiError(f"this build has no {module_name}.{names[0]}")
+
+
+def _continue_plain(summary: SessionSummary, runbook: Any, args: argparse.Namespace) -> int:
+    plain = importlib.import_module("runbook_tui.core.plain")
+    return int(plain.resume(summary.path, runbook, yes=args.yes))
+
+
+def _continue_in_app(summary: SessionSummary, runbook: Any, args: argparse.Namespace) -> int:
+    app = importlib.import_module("runbook_tui.commands.app")
+    args.resume_session = summary.path
+    args.runbook = summary.runbook_path or summary.runbook
+    args.procedure = summary.procedure
+    return int(app.run(args))
