@@ -1,0 +1,175 @@
+"""The composition root: options in, screens pushed, app-wide keys and commands."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.events import Resize
+from textual.screen import Screen
+
+from ..core.model import DecisionRow, Procedure, Runbook
+from .screens.library import EntryLike, LibraryScreen
+from .screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from .widgets.clock import Clock
+
+
+def _find_entries(dirs: Sequence[Path]) -> list[EntryLike]:
+    from ..core.library import find_runbooks
+
+    return list(find_runbooks(list(dirs)))
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Everything the app is started with; tests build it directly."""
+
+    runbook_dirs: tuple[Path, ...] = ()
+    runbook: Runbook | None = None  # open straight into this runbook
+    procedure: str | None = None  # ... and this procedure
+    drill: bool = False
+    workdir: Path | None = None  # where commands run (a drill's sandbox)
+    clock: Clock = time.time  # injectable so snapshots stay still
+    probe_signals: bool = True  # live decision-matrix signals over HTTP
+    find_entries: Callable[[Sequence[Path]], list[EntryLike]] = field(default=_find_entries)
+    # (runbook, procedure, asker) -> Session; None builds a journaled live/drill session.
+    session_factory: Callable[[Runbook, Procedure, Any], Any] | None = None
+
+
+class RunbookApp(App[int]):
+    """runbook-tui: library, triage, the run, and its summary."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "runbook-tui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
+        Binding("f1", "show_help_panel", "Keys", id="app.keys"),
+    ]
+
+    def __init__(self, options: AppOptions | None = None) -> None:
+        super().__init__()
+        self.options = options or AppOptions()
+        self.entries: list[EntryLike] = []
+        self._too_small: TooSmallScreen | None = None
+
+    @property
+    def drill(self) -> bool:
+        return self.options.drill
+
+    @property
+    def clock(self) -> Clock:
+        return self.options.clock
+
+    def session_factory(self, runbook: Runbook, procedure: Procedure, ask: Any) -> Any:
+        """A new engine session for ``procedure`` (journaled unless the options say otherwise)."""
+        if self.options.session_factory is not None:
+            return self.options.session_factory(runbook, procedure, ask)
+        from .session_factory import new_session
+
+        return new_session(runbook, procedure, workdir=self.workdir, drill=self.drill, ask=ask)
+
+    @property
+    def workdir(self) -> Path:
+        return self.options.workdir or Path.cwd()
+
+    def on_mount(self) -> None:
+        self.push_screen(LibraryScreen([]))
+        self.load_library()
+        if self.options.runbook is not None:
+            self.open_runbook(self.options.runbook, self.options.procedure)
+        self._check_size()
+
+    # --- library --------------------------------------------------------
+
+    def load_entries(self) -> list[EntryLike]:
+        """Find the runbooks (bundled, configured); blocking, so call it from a thread."""
+        return self.options.find_entries(self.options.runbook_dirs)
+
+    @work(thread=True, exclusive=True, group="library", exit_on_error=False)
+    def load_library(self) -> None:
+        """Read the library off the event loop, then hand it to the library screen."""
+        entries = self.load_entries()
+        self.call_from_thread(self._library_loaded, entries)
+
+    def _library_loaded(self, entries: list[EntryLike]) -> None:
+        self.entries = entries
+        for screen in self.screen_stack:
+            if isinstance(screen, LibraryScreen):
+                screen.set_entries(entries)
+
+    # --- navigation -----------------------------------------------------
+
+    def open_runbook(self, runbook: Runbook, procedure: str | None = None) -> None:
+        """Show a runbook's triage screen (and go on into ``procedure`` if given)."""
+        from .screens.runbook import RunbookScreen
+
+        self.push_screen(RunbookScreen(runbook))
+        if procedure is not None:
+            proc = runbook.procedure(procedure)
+            if proc is None:
+                self.notify(f"{runbook.id} has no procedure {procedure!r}", severity="error")
+            else:
+                self.open_procedure(runbook, proc)
+
+    def open_procedure(
+        self, runbook: Runbook, procedure: Procedure, decision: DecisionRow | None = None
+    ) -> None:
+        """Start the run screen for ``procedure`` (nothing runs until asked)."""
+        from .screens.procedure import ProcedureScreen
+
+        self.push_screen(ProcedureScreen(runbook, procedure, decision=decision))
+
+    # --- terminal size --------------------------------------------------
+
+    def on_resize(self, event: Resize) -> None:
+        self._check_size()
+
+    def _check_size(self) -> None:
+        width, height = self.size
+        small = width < MIN_WIDTH or height < MIN_HEIGHT
+        if small and self._too_small is None:
+            self._too_small = TooSmallScreen()
+            self.push_screen(self._too_small)
+        elif not small and self._too_small is not None:
+            screen, self._too_small = self._too_small, None
+            if self.screen is screen:
+                self.pop_screen()
+            else:
+                self._remove_from_stack(screen)
+
+    def _remove_from_stack(self, screen: Screen[None]) -> None:
+        if screen in self.screen_stack:
+            screen.dismiss()
+
+    # --- commands -------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        provider = getattr(screen, "palette_commands", None)
+        if callable(provider):
+            yield from provider()
+        for entry in self.entries:
+            runbook = entry.runbook
+            if runbook is not None and not entry.problems:
+                yield SystemCommand(
+                    f"Open runbook: {entry.id}",
+                    entry.title,
+                    lambda rb=runbook: self.open_runbook(rb),
+                    discover=False,
+                )
+
+    async def action_quit(self) -> None:
+        """Quit, but ask first if a step is running (and record what happened)."""
+        from .screens.procedure import ProcedureScreen
+
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, ProcedureScreen) and screen.has_running_work:
+                await screen.confirm_quit()
+                return
+        self.exit(0)

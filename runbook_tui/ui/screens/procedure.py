@@ -1,0 +1,596 @@
+"""The run: the checklist on the left, the selected step and its live log on the right.
+
+The engine runs in this event loop; its events arrive through ``session.subscribe``.
+Output lines are buffered and flushed to the log panes every 50 ms (one refresh for
+thousands of lines); every other event becomes a :class:`SessionEvent` message.
+What is shown is read from ``session.state`` (a fold over the events): this screen
+only renders events and sends the engineer's intents.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.content import Content
+from textual.widgets import Input, OptionList, Static
+from textual.worker import Worker, WorkerState
+
+from ...core import events as ev
+from ...core.durations import format_seconds
+from ...core.events import StepStatus
+from ...core.model import DecisionRow, Procedure, Runbook, Step, StepKind
+from ...core.state import SessionState, StepState
+from ..format import LABEL, STATUS_STYLE, window_text
+from ..messages import RunEnded, SessionEvent
+from ..widgets.clock import Countdown, RecoveryClock
+from ..widgets.log_view import LogView
+from ..widgets.step_list import StepList
+from .base import BaseScreen
+
+FLUSH_SECONDS = 0.05
+LOG_MAX_LINES = 20_000
+
+
+class ProcedureScreen(BaseScreen):
+    """Run a procedure step by step; nothing runs until the engineer asks."""
+
+    CSS_PATH = "procedure.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "run_step", "Run step", id="run.step"),
+        Binding("a", "run_all", "Run all", id="run.all"),
+        Binding("s", "skip", "Skip", id="run.skip"),
+        Binding("n", "note", "Note", id="run.note"),
+        Binding("c", "cancel", "Cancel", id="run.cancel"),
+        Binding("u", "undo", "Undo edit", id="run.undo"),
+        Binding("m", "mark_done", "Mark done", id="run.mark_done"),
+        Binding("slash", "search", "Search", id="run.search"),
+        Binding("right_square_bracket", "next_match", "Next match", show=False, id="run.next_match"),
+        Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),
+        Binding("f", "follow", "Follow", show=False, id="run.follow"),
+        Binding("l", "focus_log", "Log", show=False, id="run.focus_log"),
+        Binding("w", "focus_watch", "Watch pane", show=False, id="run.focus_watch"),
+        Binding("e", "end", "End", id="run.end"),
+        Binding("escape", "back", "Back", show=False, id="run.back"),
+    ]
+
+    def __init__(
+        self, runbook: Runbook, procedure: Procedure, *, decision: DecisionRow | None = None
+    ) -> None:
+        super().__init__()
+        self.runbook = runbook
+        self.procedure = procedure
+        self.decision = decision
+        self.crumbs = f"{runbook.id} › {procedure.title}"
+        self.session: Any = None
+        self.steps = {s.id: s for s in procedure.all_steps()}
+        self.output: dict[str, deque[str]] = {}
+        self._pending: list[ev.OutputLine] = []
+        self.watch_step: str | None = None
+        self.foreground: Worker[None] | None = None
+        self.events: list[ev.Event] = []  # every non-output event seen, for tests and the summary
+        self.finished = False
+
+    # --- layout ---------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        yield RecoveryClock(self.rb_app.clock, id="clock")
+        with Horizontal(id="run-body"):
+            with Vertical(id="checklist-box"):
+                yield StepList(self.procedure, id="steps")
+            with Vertical(id="detail-box"):
+                yield Static(id="step-title")
+                yield Static(id="step-command")
+                yield LogView(max_lines=LOG_MAX_LINES, id="log")
+                with Horizontal(id="search-bar"):
+                    yield Static("find", id="search-label")
+                    yield Input(placeholder="text in the output; enter = next, escape = close", id="search")
+                yield Static(id="log-note")
+                with Vertical(id="watch-box"):
+                    yield LogView(max_lines=LOG_MAX_LINES, id="watch-log")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#checklist-box").border_title = "Checklist"
+        self.query_one("#detail-box").border_title = "Step"
+        self.query_one("#watch-box").display = False
+        self.query_one("#search-bar").display = False
+        window = window_text(self.procedure.window)
+        self.query_one("#checklist-box").border_subtitle = f"window {window}"
+        self.query_one("#steps", StepList).focus()
+        self.set_interval(FLUSH_SECONDS, self._flush_output)
+        self.show_selected()
+        self.start_session()
+
+    # --- the session ----------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        """The session's state (a fold over its events)."""
+        return self.session.state if self.session is not None else SessionState()
+
+    @work(exclusive=True, group="session", exit_on_error=False)
+    async def start_session(self) -> None:
+        """Create the session and its journal, then start it (no step runs)."""
+        from ..asker import UiAsker
+
+        factory = self.rb_app.session_factory
+        self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
+        self.session.subscribe(self._on_engine_event)
+        await self.session.start()
+        if self.decision is not None:
+            self.session.decide(self.decision.id, by="engineer")
+        self.show_selected()
+
+    def _on_engine_event(self, event: ev.Event) -> None:
+        # Runs in the event loop, called by the engine: keep it tiny.
+        if type(event) is ev.OutputLine:
+            self._pending.append(event)
+        else:
+            self.post_message(SessionEvent(event))
+
+    def _flush_output(self) -> None:
+        """Move buffered output lines into the step buffers and the visible panes."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        selected = self.selected_id
+        to_log: list[str] = []
+        to_watch: list[str] = []
+        for line in pending:
+            text = line.ansi or line.text
+            if line.stream == "stderr" and not line.ansi:
+                text = f"\x1b[31m{text}\x1b[0m"
+            elif line.stream == "info":
+                text = f"\x1b[2m{text}\x1b[0m"
+            self.output.setdefault(line.step_id, deque(maxlen=LOG_MAX_LINES)).append(text)
+            if line.step_id == selected:
+                to_log.append(text)
+            if line.step_id == self.watch_step:
+                to_watch.append(text)
+        if to_log:
+            self.query_one("#log", LogView).write_lines(to_log)
+        if to_watch:
+            self.query_one("#watch-log", LogView).write_lines(to_watch)
+
+    @on(SessionEvent)
+    def _session_event(self, message: SessionEvent) -> None:
+        self._flush_output()
+        event = message.event
+        self.events.append(event)
+        state = self.state
+        step_id = getattr(event, "step_id", None)
+        if step_id is not None and step_id in self.steps:
+            self.query_one("#steps", StepList).show_state(state.step(step_id))
+        if isinstance(event, ev.SessionStarted):
+            self.query_one("#clock", RecoveryClock).session_started = event.at
+            self.query_one("#checklist-box").border_title = f"Checklist · {event.mode}"
+        elif isinstance(event, ev.DecisionMade) and event.deadline_seconds:
+            clock = self.query_one("#clock", RecoveryClock)
+            clock.deadlines = (Countdown(event.row_id, "decide", event.at, event.deadline_seconds),)
+        elif isinstance(event, ev.StepStarted):
+            self._step_started(event)
+        elif isinstance(event, ev.StepFinished):
+            self._step_finished(event)
+        elif isinstance(event, ev.FileEdited):
+            self.notify(f"{event.path} edited; u undoes it.", title=self.steps[event.step_id].title)
+        elif isinstance(event, ev.EditUndone):
+            self.notify(f"{event.path} restored from its backup.", title="Edit undone")
+        elif isinstance(event, ev.SessionFinished):
+            self._session_finished(event)
+        if step_id is None or step_id == self.selected_id:
+            self.show_selected()
+
+    def _step_started(self, event: ev.StepStarted) -> None:
+        clock = self.query_one("#clock", RecoveryClock)
+        if clock.procedure is None and self.procedure.target_seconds:
+            clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds)
+        elif clock.procedure is None:
+            clock.procedure = Countdown("procedure", "window", event.at, 0.0)
+        self.output[event.step_id] = deque(maxlen=LOG_MAX_LINES)
+        if event.step_kind == StepKind.WATCH:
+            self.watch_step = event.step_id
+            box = self.query_one("#watch-box")
+            box.display = True
+            box.border_title = f"watch · {event.title}"
+            self.query_one("#watch-log", LogView).clear()
+        else:
+            self.query_one("#steps", StepList).select_step(event.step_id)
+            if self.selected_id == event.step_id:
+                self.query_one("#log", LogView).clear()
+
+    def _step_finished(self, event: ev.StepFinished) -> None:
+        title = self.steps[event.step_id].title if event.step_id in self.steps else event.step_id
+        status = StepStatus(event.status)
+        if event.step_id == self.watch_step:
+            self.query_one("#watch-box").border_title = f"watch · {title} · {LABEL[status]}"
+        if status is StepStatus.FAILED:
+            self.notify(event.message or "failed", title=f"✘ {title}", severity="error", timeout=10)
+
+    def _session_finished(self, event: ev.SessionFinished) -> None:
+        self.finished = True
+        self.query_one("#clock", RecoveryClock).stopped_at = event.at
+        from .summary import SummaryScreen
+
+        self.app.push_screen(SummaryScreen(self.session, self.procedure))
+
+    @on(RecoveryClock.Crossed)
+    def _window_crossed(self, message: RecoveryClock.Crossed) -> None:
+        what = "The recovery window" if message.scope == "procedure" else "The decision deadline"
+        spent = f"{format_seconds(message.elapsed)} of {format_seconds(message.target)}"
+        if message.level == "warning":
+            self.notify(f"{what} is 80% gone ({spent}).", title="Clock", severity="warning", timeout=10)
+        else:
+            self.notify(f"{what} is breached ({spent}).", title="Clock", severity="error", timeout=15)
+
+    # --- the selected step ----------------------------------------------
+
+    @property
+    def selected_id(self) -> str | None:
+        step = self.query_one("#steps", StepList).selected_step
+        return step.id if step else None
+
+    @property
+    def selected(self) -> Step | None:
+        return self.query_one("#steps", StepList).selected_step
+
+    @on(OptionList.OptionHighlighted, "#steps")
+    def _highlighted(self) -> None:
+        log = self.query_one("#log", LogView)
+        log.clear()
+        step_id = self.selected_id
+        if step_id and step_id in self.output:
+            log.write_lines(list(self.output[step_id]))
+        self.show_selected()
+
+    @on(OptionList.OptionSelected, "#steps")
+    def _chosen(self) -> None:
+        self.query_one("#log", LogView).focus()
+
+    def show_selected(self) -> None:
+        """Render the selected step's title, state, command and the log note."""
+        step = self.selected
+        if step is None:
+            return
+        st = self.state.step(step.id)
+        self.query_one("#step-title", Static).update(_title_line(step, st))
+        self.query_one("#step-command", Static).update(_command_block(step, st, self.state))
+        self.query_one("#log-note", Static).update(self._log_note(step, st))
+        self.query_one(
+            "#detail-box"
+        ).border_title = f"Step {self.query_one('#steps', StepList).numbers[step.id]}"
+
+    def _log_note(self, step: Step, st: StepState) -> Content:
+        log = self.query_one("#log", LogView)
+        follow = "following" if log.follow else "paused (f follows)"
+        journal = getattr(getattr(self.session, "journal", None), "path", None)
+        where = f"full output in journal {journal}" if journal else "full output is in the journal"
+        if log.match_count:
+            where = f"{log.match_count} matches ([ ] move) · " + where
+        return Content.assemble(
+            (f"{st.output_lines} lines · {follow} · ", "$text-muted"), (where, "$text-muted")
+        )
+
+    @on(LogView.FollowChanged)
+    def _follow_changed(self) -> None:
+        step = self.selected
+        if step is not None:
+            self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
+
+    # --- intents --------------------------------------------------------
+
+    @property
+    def running(self) -> list[str]:
+        """Steps running now, per the session state."""
+        return self.state.running() if self.session is not None else []
+
+    @property
+    def has_running_work(self) -> bool:
+        """A step is running, or a run worker is still going."""
+        busy = self.foreground is not None and self.foreground.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        )
+        return bool(self.running) or busy
+
+    def _ready(self) -> bool:
+        if self.session is None or self.state.started_at is None:
+            self.notify("The session is still starting.", severity="warning")
+            return False
+        if self.finished:
+            self.notify("This session has finished.", severity="warning")
+            return False
+        return True
+
+    def _foreground_busy(self) -> bool:
+        if self.foreground is not None and self.foreground.state in (
+            WorkerState.PENDING,
+            WorkerState.RUNNING,
+        ):
+            running = [s for s in self.running if s != self.watch_step]
+            what = self.steps[running[0]].title if running and running[0] in self.steps else "a step"
+            self.notify(f"{what} is running; c cancels it.", severity="warning")
+            return True
+        return False
+
+    def action_run_step(self) -> None:
+        """Run the selected step (only when asked: nothing runs by itself)."""
+        step = self.selected
+        if step is None or not self._ready() or self._foreground_busy():
+            return
+        if self.state.step(step.id).status is StepStatus.RUNNING:
+            self.notify(f"{step.title} is already running.", severity="warning")
+            return
+        self.foreground = self._run(step.id)
+
+    def action_run_all(self) -> None:
+        """Run every pending step in order, stopping at a failure."""
+        if not self._ready() or self._foreground_busy():
+            return
+        self.foreground = self._run(None)
+
+    @work(exclusive=True, group="run", exit_on_error=False)
+    async def _run(self, step_id: str | None) -> None:
+        try:
+            if step_id is None:
+                await self.session.run_all(stop_on_failure=True)
+            else:
+                await self.session.run_step(step_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the engine's errors are values with a message
+            self.post_message(RunEnded(step_id or "all", str(exc)))
+            return
+        self.post_message(RunEnded(step_id or "all"))
+
+    @on(RunEnded)
+    def _run_ended(self, message: RunEnded) -> None:
+        if message.error:
+            self.notify(message.error, title="Could not run", severity="error", timeout=10)
+        self.show_selected()
+
+    def action_cancel(self) -> None:
+        """Cancel the selected step if it runs, else the running foreground step."""
+        running = self.running
+        if not running:
+            self.notify("Nothing is running.")
+            return
+        step_id = self.selected_id if self.selected_id in running else running[-1]
+        fg = [s for s in running if s != self.watch_step]
+        if self.selected_id not in running and fg:
+            step_id = fg[0]
+        self.session.cancel(step_id)
+        self.notify(f"Cancelling {self.steps[step_id].title}…", severity="warning")
+
+    def action_skip(self) -> None:
+        """Skip the selected step; a reason is required."""
+        step = self.selected
+        if step is None or not self._ready():
+            return
+        status = self.state.step(step.id).status
+        if status.is_final or status is StepStatus.RUNNING:
+            self.notify(f"{step.title} is {LABEL[status]}; only a step that has not run can be skipped.")
+            return
+        from .text_prompt import TextPrompt
+
+        def done(reason: str | None) -> None:
+            if reason:
+                self._intent(lambda: self.session.skip(step.id, reason))
+
+        self.app.push_screen(
+            TextPrompt(f"Skip: {step.title}", "Why is this step skipped? (recorded in the journal)"), done
+        )
+
+    def action_note(self) -> None:
+        """Add a note to the selected step (any time, running or not)."""
+        step = self.selected
+        if self.session is None:
+            return
+        from .text_prompt import TextPrompt
+
+        def done(text: str | None) -> None:
+            if text:
+                self._intent(lambda: self.session.note(text, step_id=step.id if step else None))
+                self.notify("Note added.")
+
+        about = f"on {step.title}" if step else "on the session"
+        self.app.push_screen(TextPrompt("Note", f"A note {about}, recorded with the time."), done)
+
+    def action_undo(self) -> None:
+        """Undo the selected step's file edit (after a confirmation showing the diff)."""
+        step = self.selected
+        if step is None or self.session is None:
+            return
+        edit = self.state.step(step.id).active_edit
+        if edit is None:
+            self.notify(f"{step.title} has no edit to undo.")
+            return
+        from .confirm import ConfirmModal
+
+        def done(yes: bool | None) -> None:
+            if yes:
+                self._intent(lambda: self.session.undo_edit(step.id))
+
+        self.app.push_screen(
+            ConfirmModal(
+                step_id=step.id,
+                title=f"Undo: {step.title}",
+                message=f"Restore {edit.path} from its backup, reverting this change:",
+                diff=edit.diff,
+            ),
+            done,
+        )
+
+    def action_mark_done(self) -> None:
+        """Declare a manual or interrupted step done, with a note saying what was done."""
+        step = self.selected
+        if step is None or not self._ready():
+            return
+        status = self.state.step(step.id).status
+        if status is StepStatus.PASSED or status is StepStatus.RUNNING:
+            self.notify(f"{step.title} is {LABEL[status]}.")
+            return
+        from .text_prompt import TextPrompt
+
+        def done(note: str | None) -> None:
+            if note:
+                self._intent(lambda: self.session.mark_done(step.id, note))
+
+        self.app.push_screen(TextPrompt(f"Mark done: {step.title}", "What was done, and by whom?"), done)
+
+    def _intent(self, call: Any) -> None:
+        """Send an intent to the engine; its refusals are shown, never raised."""
+        try:
+            call()
+        except Exception as exc:  # the engine refuses with a message
+            self.notify(str(exc), severity="error", timeout=8)
+
+    def action_search(self) -> None:
+        bar = self.query_one("#search-bar")
+        bar.display = True
+        self.query_one("#search", Input).focus()
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.query_one("#log", LogView).search(event.value)
+        self.show_selected()
+
+    @on(Input.Submitted, "#search")
+    def _search_next(self) -> None:
+        if self.query_one("#log", LogView).next_match() is None:
+            self.notify("No match in the kept lines (the journal has them all).")
+
+    def action_next_match(self) -> None:
+        self.query_one("#log", LogView).next_match()
+
+    def action_prev_match(self) -> None:
+        self.query_one("#log", LogView).next_match(backwards=True)
+
+    def action_follow(self) -> None:
+        self.query_one("#log", LogView).action_toggle_follow()
+
+    def action_focus_log(self) -> None:
+        self.query_one("#log", LogView).focus()
+
+    def action_focus_watch(self) -> None:
+        if self.query_one("#watch-box").display:
+            self.query_one("#watch-log", LogView).focus()
+
+    def action_back(self) -> None:
+        """Escape: close the search bar, else leave (asking if the session is open)."""
+        bar = self.query_one("#search-bar")
+        if bar.display:
+            bar.display = False
+            self.query_one("#steps", StepList).focus()
+            return
+        if self.finished or self.session is None or self.state.started_at is None:
+            self.dismiss()
+            return
+        self.notify("The session is open: e ends it (recorded), then you can go back.")
+
+    def action_end(self) -> None:
+        """End the session: ask what happened if work is running, then finish."""
+        if self.session is None or self.finished:
+            return
+        from .quit import QuitModal
+
+        def done(choice: str | None) -> None:
+            if choice in ("abort", "finish"):
+                self._finish(aborted=choice == "abort", then_quit=False)
+
+        self.app.push_screen(QuitModal(self._running_titles(), quitting=False), done)
+
+    def _running_titles(self) -> list[str]:
+        return [self.steps[s].title for s in self.running if s in self.steps]
+
+    async def confirm_quit(self) -> None:
+        """Called by the app's quit: a step is running, so ask, then record what happened."""
+        from .quit import QuitModal
+
+        def done(choice: str | None) -> None:
+            if choice in ("abort", "finish"):
+                self._finish(aborted=True, then_quit=True)
+
+        self.app.push_screen(QuitModal(self._running_titles(), quitting=True), done)
+
+    @work(exclusive=True, group="finish", exit_on_error=False)
+    async def _finish(self, *, aborted: bool, then_quit: bool) -> None:
+        """Cancel what runs, wait for it to stop, then record how the session ended."""
+        for step_id in self.running:
+            self.session.cancel(step_id)
+        if self.foreground is not None:
+            # A worker that failed or timed out still lets us finish.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.foreground.wait(), timeout=15)
+        await self.session.finish(aborted=aborted) if aborted else await self.session.finish()
+        if then_quit:
+            self.app.exit(0)
+
+    def palette_commands(self) -> list[SystemCommand]:
+        """This screen's intents, in the command palette."""
+        return [
+            SystemCommand("Run selected step", "r", self.action_run_step),
+            SystemCommand("Run all pending steps", "a", self.action_run_all),
+            SystemCommand("Skip selected step (with a reason)", "s", self.action_skip),
+            SystemCommand("Add a note", "n", self.action_note),
+            SystemCommand("Cancel running step", "c", self.action_cancel),
+            SystemCommand("Undo selected step's edit", "u", self.action_undo),
+            SystemCommand("Mark selected step done", "m", self.action_mark_done),
+            SystemCommand("Search the log", "/", self.action_search),
+            SystemCommand("End the session", "e", self.action_end),
+        ]
+
+
+def _title_line(step: Step, st: StepState) -> Content:
+    status = st.status
+    parts: list[str | tuple[str, str]] = [
+        (f"{LABEL[status]}", STATUS_STYLE[status]),
+        ("  ", ""),
+        (step.title, "bold"),
+        (f"  {step.kind}", "$text-muted"),
+    ]
+    if st.duration is not None:
+        parts.append((f"  {format_seconds(st.duration)}", "$text-muted"))
+    if step.destructive:
+        parts.append(("  destructive", "bold $error"))
+    if st.message and status.is_final:
+        parts.append(("\n" + st.message, STATUS_STYLE[status]))
+    if st.skip_reason:
+        parts.append((f"\nskipped: {st.skip_reason}", "$text-muted"))
+    return Content.assemble(*parts)
+
+
+def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
+    parts: list[str | tuple[str, str]] = []
+    desc = " ".join(step.description.split())
+    if desc:
+        parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
+        parts.append("\n")
+    command = st.command or _planned(step, state)
+    if command:
+        parts.append(("$ ", "bold $accent"))
+        parts.append(command)
+    if st.notes:
+        parts.append((f"\nnote: {st.notes[-1]}", "italic $text-muted"))
+    return Content.assemble(*parts)
+
+
+def _planned(step: Step, state: SessionState) -> str:
+    """What the step will do, with the parameters known so far filled in."""
+    from ...core.params import PLACEHOLDER
+
+    spec = step.spec
+    text = getattr(spec, "command", None) or getattr(spec, "url", None) or getattr(spec, "message", None)
+    if text is None:
+        text = getattr(spec, "instructions", "") or step.title
+    return PLACEHOLDER.sub(
+        lambda m: state.params.get(m.group(1), "{{" + m.group(1) + "}}"), str(text)
+    ).strip()

@@ -1,0 +1,162 @@
+"""End of session: outcome, time against the window, skips and why, edits (with undo), the report."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.content import Content
+from textual.widgets import OptionList, Static
+from textual.widgets.option_list import Option
+
+from ...core.durations import format_seconds
+from ...core.model import Procedure
+from ...core.state import SessionState
+from ..format import LABEL, STATUS_STYLE
+from .base import BaseScreen
+
+Part = str | tuple[str, str]
+_OUTCOME_STYLE = {"succeeded": "bold $success", "failed": "bold $error", "aborted": "bold $warning"}
+
+
+def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
+    """The summary text, from the session state alone."""
+    outcome = state.outcome or "unfinished"
+    parts: list[Part] = [("Outcome: ", "bold"), (outcome.upper(), _OUTCOME_STYLE.get(outcome, "bold"))]
+    if state.finish_message:
+        parts.append((f"  {state.finish_message}", "$text-muted"))
+    parts.append("\n")
+    duration = state.duration or 0.0
+    parts += [("Time: ", "bold"), format_seconds(duration)]
+    if state.target_seconds:
+        within = duration <= state.target_seconds
+        parts.append(
+            (f" against a window of {state.window_text or format_seconds(state.target_seconds)}", "")
+        )
+        parts.append(
+            (
+                "  within the window" if within else "  window breached",
+                "$success" if within else "bold $error",
+            )
+        )
+    parts += [
+        "\n",
+        ("Session: ", "bold"),
+        (state.session_id, "$accent"),
+        (f"  {state.mode}", "$text-muted"),
+        "\n",
+    ]
+    counts: dict[str, int] = {}
+    for step in procedure.all_steps():
+        status = state.step(step.id).status
+        counts[LABEL[status]] = counts.get(LABEL[status], 0) + 1
+    parts += [("Steps: ", "bold"), ", ".join(f"{n} {label}" for label, n in counts.items()), "\n"]
+    skipped = [(s, state.step(s.id)) for s in procedure.all_steps() if state.step(s.id).skip_reason]
+    if skipped:
+        parts.append(("\nSkipped, and why\n", "bold underline"))
+        for step, st in skipped:
+            parts += [("  ↷ ", STATUS_STYLE[st.status]), step.title, (f": {st.skip_reason}\n", "$text-muted")]
+    failed = [(s, state.step(s.id)) for s in procedure.all_steps() if not state.step(s.id).status.is_ok]
+    failed = [(s, st) for s, st in failed if st.status.value not in ("pending",)]
+    if failed:
+        parts.append(("\nNot passed\n", "bold underline"))
+        for step, st in failed:
+            parts += [(f"  {LABEL[st.status]} ", STATUS_STYLE[st.status]), step.title]
+            parts.append((f": {st.message}\n" if st.message else "\n", "$text-muted"))
+    if state.notes:
+        parts.append((f"\nNotes: {len(state.notes)}", "bold"))
+        parts.append((f"  last: {state.notes[-1].text}\n", "$text-muted"))
+    parts += [
+        "\n",
+        ("The report: ", "bold"),
+        (f"runbook-tui report {state.session_id}", "bold $accent"),
+        "\n",
+    ]
+    return parts
+
+
+class SummaryScreen(BaseScreen):
+    """What happened, with edits listed for undo and the command for the report."""
+
+    CSS_PATH = "summary.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "undo", "Undo edit", id="summary.undo"),
+        Binding("l", "library", "Library", id="summary.library"),
+        Binding("escape", "back", "Back to run", id="summary.back"),
+        Binding("q", "app.quit", "Quit", id="summary.quit"),
+    ]
+
+    def __init__(self, session: Any, procedure: Procedure) -> None:
+        super().__init__()
+        self.session = session
+        self.procedure = procedure
+        self.crumbs = f"{session.state.runbook_id} › summary"
+
+    @property
+    def state(self) -> SessionState:
+        state: SessionState = self.session.state
+        return state
+
+    def compose(self) -> ComposeResult:
+        yield from self.compose_header()
+        with VerticalScroll(id="summary-box"):
+            yield Static(id="summary-text")
+        yield OptionList(id="summary-edits")
+        yield from self.compose_footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#summary-box").border_title = "Session summary"
+        self.refresh_summary()
+
+    def refresh_summary(self) -> None:
+        """Re-read the state (after an undo, say) and render it."""
+        self.query_one("#summary-text", Static).update(
+            Content.assemble(*summary_parts(self.state, self.procedure))
+        )
+        edits = self.query_one("#summary-edits", OptionList)
+        edits.clear_options()
+        for step in self.procedure.all_steps():
+            for edit in self.state.step(step.id).edits:
+                mark = ("undone", "$text-muted") if edit.undone else ("u undoes", "$warning")
+                edits.add_option(
+                    Option(
+                        Content.assemble(("✎ ", "$accent"), edit.path, "  ", mark),
+                        id=f"{step.id}",
+                        disabled=edit.undone,
+                    )
+                )
+        edits.display = edits.option_count > 0
+        edits.border_title = "Edits made"
+
+    def action_undo(self) -> None:
+        edits = self.query_one("#summary-edits", OptionList)
+        if edits.highlighted is None:
+            if edits.option_count:
+                edits.highlighted = 0
+            else:
+                self.notify("No edits were made.")
+                return
+        option = edits.get_option_at_index(edits.highlighted or 0)
+        step_id = option.id or ""
+        if self.state.step(step_id).active_edit is None:
+            self.notify("That edit is already undone.")
+            return
+        try:
+            self.session.undo_edit(step_id)
+        except Exception as exc:  # the engine refuses with a message (file changed since, say)
+            self.notify(str(exc), severity="error", timeout=10)
+            return
+        self.notify("Edit undone; the file is restored from its backup.")
+        self.refresh_summary()
+
+    def action_library(self) -> None:
+        from .library import LibraryScreen
+
+        while not isinstance(self.app.screen, LibraryScreen) and len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def action_back(self) -> None:
+        self.dismiss()

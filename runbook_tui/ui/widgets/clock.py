@@ -1,0 +1,166 @@
+"""The recovery clock: elapsed time against the procedure's window, and decision deadlines.
+
+The time source is injectable (``clock``) so snapshots stay still and tests can
+move time forward. It posts :class:`RecoveryClock.Crossed` once when a window
+reaches 80% and once when it is breached; the screen turns that into a notification.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from textual.content import Content
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from ...core.durations import format_seconds
+
+Clock = Callable[[], float]
+WARN_AT = 0.8
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """A window being timed: ``scope`` is "procedure" or a decision row id."""
+
+    scope: str
+    label: str
+    started_at: float
+    target: float
+
+
+def level(elapsed: float, target: float | None) -> str:
+    """``ok``, ``warning`` (80% of the window gone) or ``breach`` (past it)."""
+    if not target:
+        return "ok"
+    if elapsed > target:
+        return "breach"
+    if elapsed >= WARN_AT * target:
+        return "warning"
+    return "ok"
+
+
+def clock_text(seconds: float) -> str:
+    """``MM:SS`` under an hour, ``H:MM:SS`` after."""
+    whole = max(0, int(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def local_time(at: float) -> str:
+    """Wall-clock time in the engineer's zone (the journal keeps UTC)."""
+    return datetime.fromtimestamp(at).astimezone().strftime("%H:%M %Z").strip()
+
+
+class RecoveryClock(Widget):
+    """One line: procedure time against its window, session time, deadlines, local time."""
+
+    session_started: reactive[float | None] = reactive(None)
+    procedure: reactive[Countdown | None] = reactive(None)
+    deadlines: reactive[tuple[Countdown, ...]] = reactive(())
+    stopped_at: reactive[float | None] = reactive(None)
+    """When the session finished; the clock stops there."""
+
+    @dataclass
+    class Crossed(Message):
+        """A window reached ``warning`` or ``breach`` for the first time."""
+
+        scope: str
+        label: str
+        level: str
+        elapsed: float
+        target: float
+
+    def __init__(
+        self, clock: Clock = time.time, *, id: str | None = None, classes: str | None = None
+    ) -> None:
+        super().__init__(id=id, classes=classes)
+        self.clock = clock
+        self._announced: set[tuple[str, str]] = set()
+
+    def on_mount(self) -> None:
+        self.set_interval(1.0, self.tick)
+
+    def tick(self) -> None:
+        """Re-render and announce any window crossed since the last tick."""
+        now = self._now()
+        worst = "ok"
+        for countdown in self._countdowns():
+            elapsed = now - countdown.started_at
+            lvl = level(elapsed, countdown.target)
+            if lvl == "breach" or (lvl == "warning" and worst == "ok"):
+                worst = lvl
+            if lvl != "ok" and (countdown.scope, lvl) not in self._announced:
+                self._announced.add((countdown.scope, lvl))
+                self.post_message(
+                    self.Crossed(countdown.scope, countdown.label, lvl, elapsed, countdown.target)
+                )
+        self.set_class(worst == "warning", "-warning")
+        self.set_class(worst == "breach", "-breach")
+        self.refresh()
+
+    def _now(self) -> float:
+        return self.stopped_at if self.stopped_at is not None else self.clock()
+
+    def _countdowns(self) -> list[Countdown]:
+        items = [self.procedure] if self.procedure else []
+        return items + list(self.deadlines)
+
+    def watch_procedure(self) -> None:
+        self.tick()
+
+    def watch_deadlines(self) -> None:
+        self.tick()
+
+    def watch_session_started(self) -> None:
+        self.tick()
+
+    def render(self) -> Content:
+        now = self._now()
+        parts: list[str | tuple[str, str]] = []
+        proc = self.procedure
+        if proc is None and self.session_started is None:
+            parts.append(("⏱ not started", "dim"))
+        if proc is not None:
+            elapsed = now - proc.started_at
+            parts.append((f"⏱ {clock_text(elapsed)}", "bold"))
+            if proc.target:
+                lvl = level(elapsed, proc.target)
+                parts.append((f" / {clock_text(proc.target)} ", "dim"))
+                parts.extend(_bar(elapsed / proc.target, lvl))
+                if lvl == "breach":
+                    parts.append((f" over by {format_seconds(elapsed - proc.target)}", _STYLE[lvl]))
+            else:
+                parts.append((" no window", "dim"))
+        if self.session_started is not None:
+            parts.append(("  session ", "dim"))
+            parts.append(clock_text(now - self.session_started))
+        for deadline in self.deadlines:
+            spent = now - deadline.started_at
+            left = deadline.target - spent
+            parts.append((f"  {deadline.label} ", "dim"))
+            if left >= 0:
+                parts.append((f"{clock_text(left)} left", _STYLE[level(spent, deadline.target)]))
+            else:
+                parts.append((f"{clock_text(-left)} over", _STYLE["breach"]))
+        parts.append((f"  {local_time(now)}", "dim"))
+        return Content.assemble(*parts)
+
+
+# Theme variables, so the clock follows whichever Textual theme is active.
+_STYLE = {"ok": "", "warning": "bold $warning", "breach": "bold $error"}
+_BAR = {"ok": "$success", "warning": "$warning", "breach": "$error"}
+
+
+def _bar(fraction: float, lvl: str, width: int = 10) -> list[str | tuple[str, str]]:
+    filled = max(0, min(width, round(fraction * width)))
+    return [
+        ("█" * filled, _BAR[lvl]),
+        ("░" * (width - filled), "dim"),
+        (f" {min(999, round(fraction * 100)):>3d}%", _STYLE[lvl]),
+    ]

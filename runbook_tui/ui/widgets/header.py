@@ -1,0 +1,34 @@
+"""The top bar: where you are, and whether this is live or a drill (visible on every screen)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Label
+
+
+class RunbookHeader(Horizontal):
+    """``runbook-tui › runbook › procedure`` with a LIVE or DRILL label at the right."""
+
+    crumbs: reactive[str] = reactive("", recompose=False)
+
+    def __init__(self, crumbs: str = "", *, drill: bool = False, id: str | None = None) -> None:
+        super().__init__(id=id, classes="-drill" if drill else "-live")
+        self.drill = drill
+        self.set_reactive(RunbookHeader.crumbs, crumbs)
+
+    def compose(self) -> ComposeResult:
+        yield Label("runbook-tui", id="header-app")
+        yield Label(self._crumbs_text(), id="header-crumbs")
+        if self.drill:
+            yield Label(" DRILL · sandbox ", id="header-mode", classes="drill")
+        else:
+            yield Label(" LIVE ", id="header-mode", classes="live")
+
+    def _crumbs_text(self) -> str:
+        return f" › {self.crumbs}" if self.crumbs else ""
+
+    def watch_crumbs(self) -> None:
+        if self.is_mounted:
+            self.query_one("#header-crumbs", Label).update(self._crumbs_text())
