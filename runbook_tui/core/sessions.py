@@ -95,7 +95,7 @@ def summarise(path: Path) -> SessionSummary:
 
 
 def find_session(ref: str, directory: Path | None = None) -> Path:
-    """The journal for ``ref``: a path, a full session id, or a unique prefix of one."""
+    """The journal for ``ref``: a path, a full session id, or a unique prefix (else part) of one."""
     as_path = Path(ref).expanduser()
     if os.sep in ref or ref.endswith(SUFFIX):
         if as_path.is_file():
@@ -108,6 +108,9 @@ def find_session(ref: str, directory: Path | None = None) -> Path:
     if key in ids:
         return folder / f"{key}{SUFFIX}"
     matches = sorted((i for i in ids if i.startswith(key)), reverse=True)
+    if not matches:
+        # Then any unique part of the id, such as its runbook or its 4-hex suffix.
+        matches = sorted((i for i in ids if key in i), reverse=True)
     if len(matches) == 1:
         return folder / f"{matches[0]}{SUFFIX}"
     if matches:

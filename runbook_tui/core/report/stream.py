@@ -42,52 +42,65 @@ def parse_line(raw: bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def iter_records(path: Path, status: StreamStatus) -> Iterator[dict[str, Any]]:
-    """Yield each event record (a dict with ``kind``) of the journal at ``path``.
+def iter_lines(path: Path, status: StreamStatus) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line number, raw line)`` for each event line of the journal at ``path``.
 
-    ``status`` is filled as the walk goes: the header, whether the last line was
-    torn, and a problem per line in the middle that could not be read.
+    Lines are not parsed here (a million output lines are the hot path); only the
+    header and the last line are, to fill ``status`` with the header and whether
+    the last line was torn.
     """
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise JournalUnreadable(f"{path}: cannot read the session journal ({exc.strerror})") from exc
     with handle:
+        first = handle.readline()
+        if not first:
+            status.torn_tail = True  # created, but the crash came before the header was written
+            return
+        header = parse_line(first)
+        if header is None:
+            if not first.endswith(b"\n"):
+                status.torn_tail = True
+                status.lines = 1
+                return
+            status.problems.append("line 1: the header is not a JSON object; read the events without it")
+        elif "kind" in header:
+            status.problems.append("line 1: the header is missing; read the events without it")
+            yield 1, first
+        else:
+            status.header = header
+        number = 1
         pending: bytes | None = None
-        number = -1
-        for number, raw in enumerate(handle):
+        for raw in handle:
             if pending is not None:
-                record = _record(pending, number - 1, status, last=False)
-                if record is not None:
-                    yield record
+                yield number, pending
+            number += 1
             pending = raw
-        if pending is not None:
-            record = _record(pending, number, status, last=True)
-            if record is not None:
-                yield record
-        number += 1
         status.lines = number
-    if number == 0:
-        # The file was created but the crash came before the header was written.
-        status.torn_tail = True
+        if pending is not None:
+            if pending.endswith(b"\n") or parse_line(pending) is not None:
+                yield number, pending
+            else:
+                status.torn_tail = True  # cut mid-write by a crash: the same rule as journal.load
 
 
-def _record(raw: bytes, number: int, status: StreamStatus, *, last: bool) -> dict[str, Any] | None:
+def iter_records(path: Path, status: StreamStatus) -> Iterator[dict[str, Any]]:
+    """Yield each event record (a dict with ``kind``); unreadable lines become problems in ``status``."""
+    for number, raw in iter_lines(path, status):
+        record = parse_record(raw, number, status.problems)
+        if record is not None:
+            yield record
+
+
+def parse_record(raw: bytes, number: int, problems: list[str]) -> dict[str, Any] | None:
+    """The event record on one line, or None (with a problem noted) when it is not one."""
     value = parse_line(raw)
     if value is None:
-        if last and not raw.endswith(b"\n"):
-            # Cut mid-write by a crash: the same rule as journal.load.
-            status.torn_tail = True
-        elif raw.strip():
-            status.problems.append(f"line {number + 1}: not a JSON object; skipped")
-        return None
-    if number == 0:
-        if "kind" in value:
-            status.problems.append("line 1: the header is missing; read the events without it")
-            return value
-        status.header = value
+        if raw.strip():
+            problems.append(f"line {number}: not a JSON object; skipped")
         return None
     if "kind" not in value:
-        status.problems.append(f"line {number + 1}: a record without a kind; skipped")
+        problems.append(f"line {number}: a record without a kind; skipped")
         return None
     return value

@@ -19,11 +19,15 @@ from typing import Any
 
 from .. import events as ev
 from ..durations import format_seconds
-from .stream import StreamStatus, iter_records
+from .stream import StreamStatus, iter_lines, parse_line, parse_record
 
 TAIL_LINES = 20
 MILESTONES = ("detected", "acknowledged", "mitigated", "resolved")
 CHECK_PHASES = frozenset({"precheck", "verification"})
+_OUTPUT_PREFIX = b'{"kind":"output","at":"'
+_AT_START = len(_OUTPUT_PREFIX)
+_STEP_KEY = b'","step_id":"'
+_STEP_KEY_LEN = len(_STEP_KEY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +232,7 @@ def build_report(path: Path) -> Report:
     """Stream the journal at ``path`` once and compute its report."""
     status = StreamStatus()
     builder = _Builder()
-    builder.feed(iter_records(path, status))
+    builder.feed_lines(iter_lines(path, status))
     return builder.finish(str(path), status)
 
 
@@ -251,8 +255,21 @@ class _Open:
     interrupted: bool = False
     done_note: str = ""
     lines: int = 0
-    last_at: str = ""  # raw ISO text of the last output line; parsed once at the end
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    # The last lines: raw journal lines (fast path) or (text, ISO time); parsed once at the end.
+    tail: deque[bytes | tuple[str, str]] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+
+    def tail_lines(self) -> tuple[tuple[str, ...], float | None]:
+        """The tail's texts, and when the last of them was printed."""
+        texts: list[str] = []
+        last_at = ""
+        for item in self.tail:
+            if isinstance(item, bytes):
+                value = parse_line(item) or {}
+                text, at = value.get("text", ""), value.get("at", "")
+                item = (str(text), at if isinstance(at, str) else "")
+            texts.append(item[0])
+            last_at = item[1] or last_at
+        return tuple(texts), _parse_at(last_at)
 
 
 class _Builder:
@@ -284,26 +301,57 @@ class _Builder:
         for record in records:
             if record.get("kind") == "output":
                 self._output(record)
-                continue
-            try:
-                event = ev.from_dict(record)
-            except ev.EventDecodeError as exc:
-                self.problems.append(f"an event could not be read and was left out: {exc}")
-                continue
-            self._event(event)
+            else:
+                self._record(record)
 
-    # output is the hot path: handled from the dict, without building an event
+    def feed_lines(self, lines: Iterable[tuple[int, bytes]]) -> None:
+        """Raw journal lines; output lines take a fast path that does not parse them."""
+        for number, raw in lines:
+            if raw.startswith(_OUTPUT_PREFIX) and self._output_raw(raw):
+                continue
+            record = parse_record(raw, number, self.problems)
+            if record is None:
+                continue
+            if record.get("kind") == "output":
+                self._output(record)
+            else:
+                self._record(record)
+
+    def _record(self, record: dict[str, Any]) -> None:
+        try:
+            event = ev.from_dict(record)
+        except ev.EventDecodeError as exc:
+            self.problems.append(f"an event could not be read and was left out: {exc}")
+            return
+        self._event(event)
+
+    # Output is the hot path (a million lines): the journal writes its fields in a
+    # fixed order, so the step id is sliced out and the line kept raw; only the
+    # lines left in a tail are ever parsed.
+    def _output_raw(self, raw: bytes) -> bool:
+        at_end = raw.find(b'"', _AT_START)
+        if raw[at_end : at_end + _STEP_KEY_LEN] != _STEP_KEY:
+            return False
+        id_start = at_end + _STEP_KEY_LEN
+        id_end = raw.find(b'"', id_start)
+        step_id = raw[id_start:id_end]
+        if id_end < 0 or b"\\" in step_id:
+            return False
+        self.output_lines += 1
+        open_ = self.current.get(step_id.decode("utf-8", "replace"))
+        if open_ is not None:
+            open_.lines += 1
+            open_.tail.append(raw)
+        return True
+
     def _output(self, record: dict[str, Any]) -> None:
         self.output_lines += 1
         step_id = record.get("step_id")
         open_ = self.current.get(step_id) if isinstance(step_id, str) else None
         if open_ is not None:
             open_.lines += 1
-            text = record.get("text", "")
-            open_.tail.append(text if isinstance(text, str) else str(text))
-            at = record.get("at")
-            if isinstance(at, str):
-                open_.last_at = at
+            text, at = record.get("text", ""), record.get("at", "")
+            open_.tail.append((str(text), at if isinstance(at, str) else ""))
 
     def _row(self, event: ev.Event, category: str, text: str, step_id: str | None = None) -> None:
         role = self.roles.get(step_id, "") if step_id else ""
@@ -522,6 +570,7 @@ class _Builder:
 
     def _attempt(self, o: _Open) -> Attempt:
         st, fin = o.started, o.finished
+        tail, last_output_at = o.tail_lines()
         if fin is not None:
             state, duration, finished_at = fin.status, fin.duration, fin.at
         else:
@@ -546,9 +595,9 @@ class _Builder:
             message=fin.message if fin else "",
             exit_code=fin.exit_code if fin else None,
             output_lines=o.lines,
-            output_tail=tuple(o.tail),
+            output_tail=tail,
             done_note=o.done_note,
-            last_output_at=_parse_at(o.last_at),
+            last_output_at=last_output_at,
         )
 
     def _metrics(self, start: float | None) -> Metrics:
