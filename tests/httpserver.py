@@ -36,6 +36,7 @@ class Reply:
     delay: float = 0.0
     raw: bytes | None = None  # sent instead of an HTTP answer, then the connection closes
     close: bool = False  # close the connection without answering
+    drip: float = 0.0  # seconds between body bytes: each read is quick, the whole is slow
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **kw: Any) -> Reply:
@@ -122,6 +123,12 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def _answer(self) -> None:
+            try:
+                self._reply()
+            except (BrokenPipeError, ConnectionResetError):
+                self.close_connection = True  # the client gave up waiting: often the point of the test
+
+        def _reply(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)  # keep the connection in step for the next request
@@ -145,8 +152,15 @@ def _handler_for(server: LoopbackServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header(name, value)
             self.send_header("Content-Length", str(len(reply.body)))
             self.end_headers()
-            if self.command != "HEAD":
+            if self.command == "HEAD":
+                return
+            if not reply.drip:
                 self.wfile.write(reply.body)
+                return
+            for i in range(len(reply.body)):
+                self.wfile.write(reply.body[i : i + 1])
+                self.wfile.flush()
+                time.sleep(reply.drip)
 
         do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _answer
 

@@ -202,6 +202,14 @@ async def test_a_slow_answer_times_out_per_request(server: LoopbackServer) -> No
     assert 0.4 < elapsed < 2
 
 
+async def test_a_dripping_answer_is_bounded_by_the_total_timeout(server: LoopbackServer) -> None:
+    server.route("/drip", Reply.text("x" * 20, drip=0.1))  # each byte quick, all of them 2 s
+    outcome, _, elapsed = await check(server.url("/drip"), request_timeout=0.5)
+    assert outcome.status is StepStatus.FAILED
+    assert outcome.message.startswith("no answer from")
+    assert 0.4 < elapsed < 1.5
+
+
 async def test_garbage_instead_of_http(server: LoopbackServer) -> None:
     server.route("/health", Reply(raw=b"\x00\xffSSH-2.0-OpenSSH\r\n\r\n"))
     outcome, _, _ = await check(server.url("/health"))

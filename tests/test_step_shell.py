@@ -22,6 +22,7 @@ from runbook_tui.core.steps.shell import (
     MAX_LINE,
     LineSplitter,
     ShellRunner,
+    format_timeout,
     group_alive,
     run_command,
 )
@@ -232,6 +233,10 @@ def test_splitter_handles_crlf_split_utf8_and_progress_bars() -> None:
     splitter.feed(b"0123456789abc")
     splitter.close()
     assert got == ["héllo", "wörld", "20%", "done", "01234567", "89abc"]
+
+
+def test_timeouts_read_the_way_runbooks_write_them() -> None:
+    assert [format_timeout(s) for s in (300, 90, 2.5, 45, 3600)] == ["5m", "1m30s", "2.5s", "45s", "1h"]
 
 
 def test_strip_ansi_removes_colours_cursor_moves_and_titles() -> None:
