@@ -12,7 +12,9 @@ there too. The runbooks are loaded through the real loader.
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
@@ -34,6 +36,9 @@ from runbook_tui.core.model import (
     StepKind,
     WatchSpec,
 )
+from runbook_tui.core.params import render
+from runbook_tui.core.steps.cargo_features import plan_cargo_edit
+from runbook_tui.core.steps.compose_image import plan_compose_edit
 
 SEED_DIR = Path(__file__).parent / "seeds"
 RUNBOOK_DIR = Path(__file__).resolve().parents[1] / "runbooks"
@@ -817,3 +822,110 @@ def test_a_dropped_checklist_item_or_matrix_row_is_reported_by_the_prose_check()
     matrix = dataclasses.replace(runbook.decision_matrix, rows=runbook.decision_matrix.rows[:-1])
     without_row = dataclasses.replace(runbook, decision_matrix=matrix)
     assert "Critical Functionality Broken" in missing_prose(md, without_row)
+
+
+# --- the equivalences hold on real files and a real git repository ------------------------
+
+CARGO_TOML = """[package]
+name = "connectias"  # the plugin host
+version = "1.1.0"
+edition = "2021"
+
+[features]
+default = ["advanced_fuel_metering"]
+advanced_fuel_metering = []
+
+[dependencies]
+"""
+
+
+def _step(runbook: Runbook, proc_id: str, step_id: str) -> Step:
+    procedure = runbook.procedure(proc_id)
+    assert procedure is not None
+    return next(s for s in procedure.all_steps() if s.id == step_id)
+
+
+@pytest.mark.parametrize(
+    ("proc_id", "step_id"),
+    [
+        ("feature-flag-rollback", "disable-advanced-fuel-metering"),
+        ("scenario-advanced-fuel-metering", "disable-feature-flag"),
+    ],
+)
+def test_the_cargo_features_step_writes_what_the_seeds_perl_command_writes(
+    tmp_path: Path, proc_id: str, step_id: str
+) -> None:
+    perl_line = next(
+        line.strip()
+        for block in fenced_blocks(seed_text("connectias"))
+        for line in block.text.splitlines()
+        if line.strip().startswith("perl -pi")
+    )
+    (tmp_path / "Cargo.toml").write_text(CARGO_TOML)
+    subprocess.run(["sh", "-c", perl_line], cwd=tmp_path, check=True, timeout=30)
+    by_perl = (tmp_path / "Cargo.toml").read_bytes()
+    assert by_perl != CARGO_TOML.encode()  # the seed's command did change the file
+
+    (tmp_path / "Cargo.toml").write_text(CARGO_TOML)
+    spec = _step(runbook_for("connectias"), proc_id, step_id).spec
+    assert isinstance(spec, CargoFeaturesSpec)
+    edit, _ = plan_cargo_edit(tmp_path / spec.file, spec)
+    assert edit is not None and edit.after == by_perl
+
+
+def test_the_compose_step_changes_only_the_api_image_tag(tmp_path: Path) -> None:
+    compose = tmp_path / "docker-compose.yml"
+    before = (
+        "services:\n"
+        "  api:\n"
+        "    image: connectin-api:v1.1.0  # current release\n"
+        "    network_mode: host\n"
+        "  web:\n"
+        "    image: connectin-web:v1.1.0\n"
+    )
+    compose.write_text(before)
+    spec = _step(runbook_for("connectin"), "app-rollback", "pin-previous-tag").spec
+    assert isinstance(spec, ComposeImageSpec)
+    edit = plan_compose_edit(tmp_path / spec.file, spec.service, render(spec.tag, {"previous_tag": "v1.0.0"}))
+    assert edit is not None
+    assert edit.after.decode() == before.replace("connectin-api:v1.1.0", "connectin-api:v1.0.0")
+
+
+def _git(repo: Path, *args: str) -> str:
+    env = {**os.environ, "GIT_AUTHOR_NAME": "drill", "GIT_AUTHOR_EMAIL": "drill@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "drill", "GIT_COMMITTER_EMAIL": "drill@example.invalid"}
+    done = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_the_git_tag_rollback_commands_run_in_a_real_repository(tmp_path: Path) -> None:
+    """List tags newest first, then create and push the rollback tag, as the runbook's shell steps."""
+    origin, repo = tmp_path / "origin.git", tmp_path / "repo"
+    _git(tmp_path, "init", "-q", "--bare", str(origin))
+    _git(tmp_path, "init", "-q", str(repo))
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "release")
+    for tag in ("v0.9.0", "v1.0.0", "v1.10.0", "v1.2.0"):
+        _git(repo, "tag", "-a", tag, "-m", tag)
+    _git(repo, "remote", "add", "origin", str(origin))
+
+    runbook = runbook_for("connectias")
+    values = {"target_version": "v1.0.0"}
+    env = {**os.environ, "GIT_COMMITTER_NAME": "drill", "GIT_COMMITTER_EMAIL": "drill@example.invalid"}
+
+    def run_step(step_id: str) -> str:
+        spec = _step(runbook, "git-tag-rollback", step_id).spec
+        assert isinstance(spec, ShellSpec)
+        command = render(spec.command, values, shell=True)
+        done = subprocess.run(
+            ["sh", "-c", command], cwd=repo, env=env, capture_output=True, text=True, timeout=30
+        )
+        assert done.returncode == spec.expect_exit, done.stderr
+        return done.stdout
+
+    assert run_step("list-tags").split() == ["v1.10.0", "v1.2.0", "v1.0.0", "v0.9.0"]
+    run_step("create-rollback-tag")
+    created = [t for t in _git(repo, "tag", "--list", "rollback-*").split()]
+    assert len(created) == 1 and re.fullmatch(r"rollback-\d{8}-\d{6}", created[0])
+    assert _git(repo, "tag", "-l", "--format=%(contents:subject)", created[0]).strip() == "Rollback to v1.0.0"
+    assert created[0] in _git(origin, "tag", "--list")
