@@ -1,0 +1,96 @@
+"""The user's settings: a TOML file at ``locations.config_file()``.
+
+```toml
+# ~/.config/runbook-tui/config.toml
+runbook_dirs = ["~/runbooks", "/srv/team-runbooks"]   # added to the library
+```
+
+A missing file means the defaults. A file that is there but wrong is an error
+that names the file, the line and the fix; it is never ignored, because a
+silently dropped runbook folder is a runbook nobody finds at 3 a.m.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import locations
+from .core.errors import RunbookTuiError
+from .core.loader import did_you_mean
+
+KNOWN_KEYS = ("runbook_dirs",)
+
+
+class ConfigError(RunbookTuiError):
+    """The configuration file exists but cannot be used."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """Settings read from the config file."""
+
+    runbook_dirs: tuple[Path, ...] = ()  # folders of runbooks added to the library
+    path: Path | None = None  # the file they came from, if any
+
+
+def load_config(path: Path | None = None) -> Config:
+    """Read the config file (default ``locations.config_file()``); missing means defaults."""
+    path = path or locations.config_file()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return Config()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the configuration file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: the configuration file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{_where(path, exc)}: {_toml_message(exc)}") from None
+    return _config(path, text, data)
+
+
+def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
+    for key in data:
+        if key not in KNOWN_KEYS:
+            hint = did_you_mean(key, KNOWN_KEYS) or f"; known keys: {', '.join(KNOWN_KEYS)}"
+            raise ConfigError(f"{path}:{_line_of(text, key)}: unknown setting {key!r}{hint}")
+    dirs = data.get("runbook_dirs", [])
+    if not isinstance(dirs, list) or not all(isinstance(d, str) for d in dirs):
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'runbook_dirs')}: runbook_dirs must be a list of folder paths, "
+            'like runbook_dirs = ["~/runbooks"]'
+        )
+    return Config(tuple(_resolve(path, d) for d in dirs), path)
+
+
+def _resolve(config_path: Path, entry: str) -> Path:
+    """``~`` expands; a relative folder is relative to the config file, not the current directory."""
+    folder = Path(entry).expanduser()
+    return folder if folder.is_absolute() else config_path.parent / folder
+
+
+def _where(path: Path, exc: tomllib.TOMLDecodeError) -> str:
+    match = re.search(r"at line (\d+), column (\d+)", str(exc))
+    return f"{path}:{match.group(1)}:{match.group(2)}" if match else str(path)
+
+
+def _toml_message(exc: tomllib.TOMLDecodeError) -> str:
+    message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+    return f'invalid TOML: {message}; strings need quotes, e.g. runbook_dirs = ["~/runbooks"]'
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line where ``key`` is set (1 when it cannot be found)."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*[\"']?{re.escape(key)}[\"']?\s*=", line):
+            return number
+    return 1
