@@ -1,0 +1,2 @@
+DROP TABLE "Connection";
+DROP TABLE "User";
