@@ -27,16 +27,51 @@ def placeholders(text: str) -> list[str]:
 
 
 def render(text: str, values: Mapping[str, str], *, shell: bool = False) -> str:
-    """Fill placeholders; in shell text each value is quoted. A missing value raises."""
+    """Fill placeholders; in shell text each value stays one inert word. A missing value raises."""
 
-    def fill(match: re.Match[str]) -> str:
-        name = match.group(1)
+    def value_of(name: str) -> str:
         if name not in values:
             raise ParameterError(name, "has no value; give it with --param or in the form")
-        value = values[name]
-        return shlex.quote(value) if shell else value
+        return values[name]
 
-    return PLACEHOLDER.sub(fill, text)
+    if not shell:
+        return PLACEHOLDER.sub(lambda m: value_of(m.group(1)), text)
+    out: list[str] = []
+    pos = 0
+    for match in PLACEHOLDER.finditer(text):
+        out.append(text[pos : match.start()])
+        out.append(_shell_quoted(value_of(match.group(1)), _quote_state(text, match.start())))
+        pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _quote_state(text: str, end: int) -> str:
+    """The shell quoting in force at ``text[end]``: "", "'" or '"'."""
+    state = ""
+    i = 0
+    while i < end:
+        ch = text[i]
+        if state == "'":
+            state = "" if ch == "'" else state
+        elif ch == "\\":
+            i += 1  # the next character is escaped (also inside double quotes, for $ ` " \\)
+        elif state == '"':
+            state = "" if ch == '"' else state
+        elif ch in "'\"":
+            state = ch
+        i += 1
+    return state
+
+
+def _shell_quoted(value: str, state: str) -> str:
+    """``value`` as literal text wherever it lands: bare, in 'single' or in "double" quotes."""
+    if state == "'":
+        return "'" + shlex.quote(value) + "'"  # close, a quoted word, reopen
+    if state == '"':
+        # Inside double quotes only $ ` " \\ are special; escaped, nothing is evaluated.
+        return "".join("\\" + ch if ch in '$`"\\' else ch for ch in value)
+    return shlex.quote(value)
 
 
 def validate(param: Parameter, value: str | None, *, choices: Iterable[str] = ()) -> str:
