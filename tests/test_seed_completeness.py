@@ -1,6 +1,6 @@
 """The bundled YAML runbooks keep everything their Markdown seeds say (issue 2, part 4).
 
-Each seed in ``tests/seeds/`` (copies of the project's seed runbooks) is read as
+Each seed in ``tests/data/seeds/`` (copies of the project's seed runbooks) is read as
 Markdown: its fenced blocks, headings, tables and lists. Every command line of every
 shell block must be a command of the matching YAML runbook (with ``$TARGET_VERSION``
 and ``<x>`` placeholders in their ``{{x}}`` form) or one of a small, explicit table of
@@ -40,7 +40,7 @@ from runbook_tui.core.params import render
 from runbook_tui.core.steps.cargo_features import plan_cargo_edit
 from runbook_tui.core.steps.compose_image import plan_compose_edit
 
-SEED_DIR = Path(__file__).parent / "seeds"
+SEED_DIR = Path(__file__).parent / "data" / "seeds"
 RUNBOOK_DIR = Path(__file__).resolve().parents[1] / "runbooks"
 SEEDS: Mapping[str, str] = {
     "strict-connection-flow": "000_b08aebbf23993a48.txt",
