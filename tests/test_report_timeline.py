@@ -50,7 +50,7 @@ def started(session_id: str, at: float = T0, **kw: Any) -> ev.SessionStarted:
 
 
 def rich_session(
-    folder: Path, session_id: str = "20261118T100000Z-connectin-ab12", *, finish: bool = True
+    folder: Path, session_id: str = "20261118T100000Z-connectin-ab12", *, finish: bool = True, lines: int = 50
 ) -> Path:
     """A session with every kind of event: retries, a failure, a skip, an edit, a breach."""
     path = folder / f"{session_id}.jsonl"
@@ -84,7 +84,7 @@ def rich_session(
                 command=cmd,
             )
         )
-        for i in range(50):
+        for i in range(lines):
             w.add(
                 ev.OutputLine(
                     at=base + 0.01 * i,
