@@ -261,3 +261,21 @@ def test_only_the_default_array_changes(
 
 def _default_from(text: str) -> list[str]:
     return [str(v) for v in tomlkit.parse(text)["features"]["default"]]
+
+
+async def test_run_applies_the_confirmed_plan_and_refuses_it_when_the_file_changed(tmp_path: Path) -> None:
+    ctx = _ctx(tmp_path)
+    runner = CargoFeaturesRunner()
+    step = _step(remove=("advanced_fuel_metering",))
+    assert runner.plan_edit(step, ctx) is not None  # the diff the engineer confirms
+    changed = SEED_TOML.replace('version = "0.3.1"', 'version = "0.3.2"')
+    (tmp_path / "Cargo.toml").write_text(changed)  # someone edits the file meanwhile
+    outcome = await runner.run(step, ctx)
+    assert (
+        outcome.status is StepStatus.FAILED and "changed on disk since the diff was shown" in outcome.message
+    )
+    assert (tmp_path / "Cargo.toml").read_text() == changed
+    # Run again: a fresh plan of the new contents.
+    outcome = await runner.run(step, ctx)
+    assert outcome.status is StepStatus.PASSED
+    assert (tmp_path / "Cargo.toml").read_text() == changed.replace('"advanced_fuel_metering", ', "")

@@ -288,3 +288,19 @@ def test_only_the_tag_changes(
     assert after["services"][names[index]]["image"] == f"{name}:{new_tag}"
     after["services"][names[index]]["image"] = before["services"][names[index]]["image"]
     assert after == before
+
+
+async def test_run_applies_the_confirmed_plan_and_refuses_it_when_the_file_changed(tmp_path: Path) -> None:
+    path = _write(tmp_path)
+    runner, step, ctx = ComposeImageRunner(), _step("api", "1.4.1"), Ctx(tmp_path, tmp_path / "b")
+    assert runner.plan_edit(step, ctx) is not None
+    changed = COMPOSE.replace("depends_on: [api]", "depends_on: [api, db]")
+    path.write_text(changed)
+    outcome = await runner.run(step, ctx)
+    assert (
+        outcome.status is StepStatus.FAILED and "changed on disk since the diff was shown" in outcome.message
+    )
+    assert path.read_text() == changed
+    outcome = await runner.run(step, ctx)
+    assert outcome.status is StepStatus.PASSED
+    assert path.read_text() == changed.replace("api:1.4.2", "api:1.4.1")

@@ -20,7 +20,7 @@ from pathlib import Path
 from .errors import RunbookTuiError
 from .steps.base import AppliedEdit, FileEdit
 
-__all__ = ["EditError", "apply", "plan", "sha256", "undo", "unified_diff"]
+__all__ = ["EditError", "PlannedEdits", "apply", "plan", "sha256", "undo", "unified_diff"]
 
 
 class EditError(RunbookTuiError):
@@ -180,3 +180,31 @@ def undo(applied: AppliedEdit) -> str:
         )
     _atomic_write(target, original, os.stat(target).st_mode & 0o7777)
     return sha256(original)
+
+
+class PlannedEdits:
+    """Edits shown for confirmation, kept so that the edit applied is the one the engineer saw.
+
+    An edit runner remembers what ``plan_edit`` returned and ``run`` takes it
+    back: if the file changed while the confirmation was on screen, applying
+    that edit is refused instead of silently writing a freshly planned one.
+    """
+
+    def __init__(self) -> None:
+        self._edits: dict[tuple[str, str, str], FileEdit] = {}
+
+    @staticmethod
+    def _key(step_id: str, spec: object, path: Path) -> tuple[str, str, str]:
+        return step_id, repr(spec), os.path.realpath(path)
+
+    def remember(self, step_id: str, spec: object, path: Path, edit: FileEdit | None) -> FileEdit | None:
+        """Keep ``edit`` (or forget an older one when None) and return it."""
+        key = self._key(step_id, spec, path)
+        self._edits.pop(key, None)
+        if edit is not None:
+            self._edits[key] = edit
+        return edit
+
+    def take(self, step_id: str, spec: object, path: Path) -> FileEdit | None:
+        """The edit planned for this step and file, removed from the store; None if none was."""
+        return self._edits.pop(self._key(step_id, spec, path), None)

@@ -198,6 +198,9 @@ class CargoFeaturesRunner(StepRunner):
 
     kind: ClassVar[StepKind] = StepKind.CARGO_FEATURES
 
+    def __init__(self) -> None:
+        self._planned = edits.PlannedEdits()
+
     def describe(self, step: Step) -> str:
         spec = _spec(step)
         parts = [
@@ -211,12 +214,18 @@ class CargoFeaturesRunner(StepRunner):
     def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
         """The edit to confirm; None when default already is as wanted. Raises EditError."""
         spec = _spec(step)
-        return plan_cargo_edit(ctx.workdir / spec.file, spec)[0]
+        path = ctx.workdir / spec.file
+        return self._planned.remember(step.id, spec, path, plan_cargo_edit(path, spec)[0])
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         spec = _spec(step)
+        path = ctx.workdir / spec.file
         try:
-            edit, notes = plan_cargo_edit(ctx.workdir / spec.file, spec)
+            # The edit that was shown and confirmed, if there was one; apply() refuses it if stale.
+            notes: list[str] = []
+            edit = self._planned.take(step.id, spec, path)
+            if edit is None:
+                edit, notes = plan_cargo_edit(path, spec)
             if edit is None:
                 message = "already as wanted: " + "; ".join(notes) if notes else "already as wanted"
                 ctx.output(message, "info")

@@ -270,6 +270,9 @@ class ComposeImageRunner(StepRunner):
 
     kind: ClassVar[StepKind] = StepKind.COMPOSE_IMAGE
 
+    def __init__(self) -> None:
+        self._planned = edits.PlannedEdits()
+
     def describe(self, step: Step) -> str:
         spec = _spec(step)
         return f"{spec.file}: set the image tag of service {spec.service} to {spec.tag}"
@@ -277,13 +280,15 @@ class ComposeImageRunner(StepRunner):
     def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
         """The edit to confirm; None when the service already uses the tag. Raises EditError."""
         spec = _spec(step)
-        return plan_compose_edit(ctx.workdir / spec.file, spec.service, spec.tag)
+        path = ctx.workdir / spec.file
+        return self._planned.remember(step.id, spec, path, plan_compose_edit(path, spec.service, spec.tag))
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         spec = _spec(step)
         path = ctx.workdir / spec.file
         try:
-            edit = plan_compose_edit(path, spec.service, spec.tag)
+            # The edit that was shown and confirmed, if there was one; apply() refuses it if stale.
+            edit = self._planned.take(step.id, spec, path) or plan_compose_edit(path, spec.service, spec.tag)
             if edit is None:
                 message = f"already: service {spec.service} uses {current_image(path, spec.service)}"
                 ctx.output(message, "info")
