@@ -154,7 +154,7 @@ def test_losing_a_line_is_detected() -> None:
     path = FIXTURES / "plain-list.md"
     result = import_markdown_file(path)
     result.data["procedures"][0]["steps"][1]["command"] = "true"
-    assert unplaced_lines(path.read_text(), result.data) == [(11, "systemctl restart api")]
+    assert unplaced_lines(path.read_text(), result.data) == [(12, "systemctl restart api")]
 
 
 def test_markdown_without_procedures_is_a_located_error() -> None:
