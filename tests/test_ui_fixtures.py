@@ -107,8 +107,14 @@ def sample_entries() -> list[Entry]:
     other = Runbook(
         "payments",
         "Payments Feature Flag Rollback",
-        (Procedure("flag", "Disable the flag", (shell("off", "Turn it off", "echo off"),),
-                   window=parse_window("<1 minute")),),
+        (
+            Procedure(
+                "flag",
+                "Disable the flag",
+                (shell("off", "Turn it off", "echo off"),),
+                window=parse_window("<1 minute"),
+            ),
+        ),
         tags=("flags",),
     )
     broken = Problem(Location("/tmp/broken.yaml", 7, 3), "unknown key 'stesp' (did you mean 'steps'?)")
@@ -117,3 +123,121 @@ def sample_entries() -> list[Entry]:
         Entry("payments", other.title, Path("/tmp/payments.yaml"), "configured", other),
         Entry("broken", "broken", Path("/tmp/broken.yaml"), "configured", None, [broken]),
     ]
+
+
+RUN_YAML = """\
+runbook: 1
+id: ui-drill
+title: UI Test Rollback
+description: A small runbook the UI tests run for real.
+parameters:
+  - name: tag
+    description: The image tag to roll back to
+    pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+$'
+    example: v1.2.3
+decision_matrix:
+  rows:
+    - id: slow
+      issue: Slow pages
+      action: Watch, then decide
+    - id: health-503
+      issue: Health check
+      threshold: /health returns 503
+      action: Roll back the app
+      procedure: app
+      deadline: 10 min
+      signal:
+        url: {health_url}
+        expect_status: 503
+procedures:
+  - id: app
+    title: App rollback
+    recovery_window: < 5 minutes
+    prechecks:
+      - id: disk
+        title: Check the disk
+        kind: shell
+        command: echo disk ok
+    steps:
+      - id: announce
+        title: Announce the rollback
+        kind: shell
+        command: printf 'rolling back to %s\\n' {{{{tag}}}}
+      - id: features
+        title: Drop the risky feature
+        kind: cargo_features
+        file: Cargo.toml
+        remove: [risky]
+      - id: wipe
+        title: Wipe the cache
+        kind: shell
+        command: echo wiped
+        destructive: true
+        confirm: Deletes the cache directory
+    verification:
+      - id: health
+        title: Verify health
+        kind: http
+        url: {ok_url}
+        expect_status: 200
+  - id: slow
+    title: Slow procedure
+    recovery_window: 1m
+    steps:
+      - id: sleep
+        title: Sleep a long time
+        kind: shell
+        command: sleep 30
+      - id: after
+        title: After the sleep
+        kind: shell
+        command: echo after
+  - id: flood
+    title: Flood procedure
+    steps:
+      - id: flood
+        title: Print 200k lines
+        kind: shell
+        command: seq 1 200000
+"""
+
+CARGO_TOML = """\
+[package]
+name = "demo"
+version = "0.1.0"
+
+[features]
+default = ["risky", "safe"]  # keep this comment
+risky = []
+safe = []
+"""
+
+
+def write_run_runbook(folder: Path, health_url: str, ok_url: str) -> Path:
+    """The runnable test runbook (and a Cargo.toml beside it) in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "ui-drill.yaml"
+    path.write_text(RUN_YAML.format(health_url=health_url, ok_url=ok_url))
+    (folder / "Cargo.toml").write_text(CARGO_TOML)
+    return path
+
+
+def entries_in(folder: Path) -> list[Entry]:
+    """Library entries for every YAML runbook in ``folder`` (loaded by the real loader)."""
+    from runbook_tui.core.loader import try_load
+
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        result = try_load(path)
+        rb = result.runbook
+        out.append(
+            Entry(
+                rb.id if rb else path.stem,
+                rb.title if rb else path.stem,
+                path,
+                "configured",
+                rb,
+                list(result.problems),
+            )
+        )
+    return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,12 +11,10 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.events import Resize
 from textual.screen import Screen
 
 from ..core.model import DecisionRow, Procedure, Runbook
 from .screens.library import EntryLike, LibraryScreen
-from .screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from .widgets.clock import Clock
 
 
@@ -35,6 +33,7 @@ class AppOptions:
     procedure: str | None = None  # ... and this procedure
     drill: bool = False
     workdir: Path | None = None  # where commands run (a drill's sandbox)
+    env: Mapping[str, str] | None = None  # extra environment for steps (a drill's stand-ins)
     clock: Clock = time.time  # injectable so snapshots stay still
     probe_signals: bool = True  # live decision-matrix signals over HTTP
     find_entries: Callable[[Sequence[Path]], list[EntryLike]] = field(default=_find_entries)
@@ -56,7 +55,6 @@ class RunbookApp(App[int]):
         super().__init__()
         self.options = options or AppOptions()
         self.entries: list[EntryLike] = []
-        self._too_small: TooSmallScreen | None = None
 
     @property
     def drill(self) -> bool:
@@ -72,7 +70,9 @@ class RunbookApp(App[int]):
             return self.options.session_factory(runbook, procedure, ask)
         from .session_factory import new_session
 
-        return new_session(runbook, procedure, workdir=self.workdir, drill=self.drill, ask=ask)
+        return new_session(
+            runbook, procedure, workdir=self.workdir, drill=self.drill, ask=ask, env=self.options.env
+        )
 
     @property
     def workdir(self) -> Path:
@@ -83,7 +83,6 @@ class RunbookApp(App[int]):
         self.load_library()
         if self.options.runbook is not None:
             self.open_runbook(self.options.runbook, self.options.procedure)
-        self._check_size()
 
     # --- library --------------------------------------------------------
 
@@ -124,28 +123,6 @@ class RunbookApp(App[int]):
         from .screens.procedure import ProcedureScreen
 
         self.push_screen(ProcedureScreen(runbook, procedure, decision=decision))
-
-    # --- terminal size --------------------------------------------------
-
-    def on_resize(self, event: Resize) -> None:
-        self._check_size()
-
-    def _check_size(self) -> None:
-        width, height = self.size
-        small = width < MIN_WIDTH or height < MIN_HEIGHT
-        if small and self._too_small is None:
-            self._too_small = TooSmallScreen()
-            self.push_screen(self._too_small)
-        elif not small and self._too_small is not None:
-            screen, self._too_small = self._too_small, None
-            if self.screen is screen:
-                self.pop_screen()
-            else:
-                self._remove_from_stack(screen)
-
-    def _remove_from_stack(self, screen: Screen[None]) -> None:
-        if screen in self.screen_stack:
-            screen.dismiss()
 
     # --- commands -------------------------------------------------------
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,15 @@ def operator() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
-def new_session(runbook: Runbook, procedure: Procedure, *, workdir: Path, drill: bool, ask: Any) -> Any:
+def new_session(
+    runbook: Runbook,
+    procedure: Procedure,
+    *,
+    workdir: Path,
+    drill: bool,
+    ask: Any,
+    env: Mapping[str, str] | None = None,
+) -> Any:
     """A Session writing to a fresh journal under the sessions folder."""
     from ..core.engine import Session
     from ..core.journal import Journal, new_session_id

@@ -37,6 +37,8 @@ async def probe_signal(signal: Signal, timeout: float = PROBE_TIMEOUT) -> Signal
             response = await client.get(signal.url)
     except httpx.TimeoutException:
         return SignalResult(None, f"timed out after {timeout:g}s")
+    except httpx.ConnectError:
+        return SignalResult(None, "unreachable")
     except httpx.HTTPError as exc:
         return SignalResult(None, type(exc).__name__)
     return SignalResult(response.status_code)

@@ -82,10 +82,10 @@ SECTIONS: tuple[tuple[str, str, Callable[[Runbook], list[Part]]], ...] = (
     ("roles", "Roles", _roles),
     ("contacts", "Contacts", _contacts),
     ("escalation", "Escalation", _escalation),
-    ("thresholds", "Thresholds", _thresholds),
+    ("thresholds", "Alerts", _thresholds),
     ("checklists", "Checklists", _checklists),
     ("templates", "Templates", _templates),
-    ("text", "Reference", _text),
+    ("text", "Text", _text),
 )
 
 
@@ -97,7 +97,14 @@ class ReferenceScreen(BaseScreen):
         Binding("escape", "back", "Back", id="reference.back"),
         Binding("q", "back", "Back", show=False, id="reference.quit"),
         *[
-            Binding(str(n), f"tab('{key}')", title, show=False, id=f"reference.{key}")
+            Binding(
+                str(n),
+                f"tab('{key}')",
+                "Tabs" if n == 1 else title,
+                show=n == 1,
+                key_display="1-7" if n == 1 else None,
+                id=f"reference.{key}",
+            )
             for n, (key, title, _) in enumerate(SECTIONS, 1)
         ],
     ]
@@ -113,7 +120,7 @@ class ReferenceScreen(BaseScreen):
         with TabbedContent(id="reference-tabs", initial=f"ref-{self.section or 'roles'}"):
             for n, (key, title, build) in enumerate(SECTIONS, 1):
                 parts = build(self.runbook)
-                with TabPane(f"{n} {title}", id=f"ref-{key}"), VerticalScroll():
+                with TabPane(title, id=f"ref-{key}"), VerticalScroll():
                     body = (
                         Content.assemble(*parts)
                         if parts

@@ -19,7 +19,19 @@ from ..format import window_text
 from ..signals import SignalResult, probe_signal, signal_matches
 from .base import BaseScreen
 
-_WIDTHS = {"issue": 24, "threshold": 20, "severity": 9, "action": 30, "deadline": 9, "signal": 12}
+_FIXED = {"severity": 8, "deadline": 9, "signal": 11}
+_WEIGHTS = {"issue": 3, "threshold": 3, "action": 4}
+
+
+def column_widths(columns: list[str], total: int) -> dict[str, int]:
+    """Fit the columns in ``total`` cells: fixed ones first, the rest shared by weight."""
+    widths = {c: _FIXED[c] for c in columns if c in _FIXED}
+    flexible = [c for c in columns if c in _WEIGHTS]
+    room = max(len(flexible) * 8, total - sum(widths.values()) - 2 * len(columns) - 1)
+    weight = sum(_WEIGHTS[c] for c in flexible) or 1
+    for c in flexible:
+        widths[c] = max(8, room * _WEIGHTS[c] // weight)
+    return widths
 
 
 def _cell(text: str, width: int, style: Style | None = None) -> Text:
@@ -38,9 +50,9 @@ class RunbookScreen(BaseScreen):
         Binding("enter", "choose", "Pick row / open", id="runbook.choose"),
         Binding("o", "open_proposed", "Open proposed", id="runbook.open"),
         Binding("i", "reference", "Reference", id="runbook.reference"),
-        Binding("e", "reference('escalation')", "Escalation", id="runbook.escalation"),
+        Binding("e", "reference('escalation')", "Escalation", show=False, id="runbook.escalation"),
         Binding("t", "reference('templates')", "Templates", show=False, id="runbook.templates"),
-        Binding("p", "probe", "Probe signals", id="runbook.probe"),
+        Binding("p", "probe", "Probe signals", show=False, id="runbook.probe"),
         Binding("tab", "app.focus_next", "Switch", show=False, id="runbook.switch"),
         Binding("escape", "back", "Library", id="runbook.back"),
         *[
@@ -56,6 +68,7 @@ class RunbookScreen(BaseScreen):
         self.decision: DecisionRow | None = None
         self.signals: dict[str, SignalResult] = {}
         self.matched: list[str] = []  # row ids whose live signal matches
+        self._widths: dict[str, int] = {}
 
     @property
     def rows(self) -> tuple[DecisionRow, ...]:
@@ -74,8 +87,8 @@ class RunbookScreen(BaseScreen):
 
     def _title(self) -> Content:
         desc = " ".join(self.runbook.description.split())
-        if len(desc) > 150:
-            desc = desc[:149] + "…"
+        if len(desc) > 76:
+            desc = desc[:75] + "…"
         return Content.assemble((self.runbook.title, "bold"), "\n", (desc, "$text-muted"))
 
     def on_mount(self) -> None:
@@ -107,17 +120,25 @@ class RunbookScreen(BaseScreen):
             cols.append("signal")
         return cols
 
+    def on_resize(self) -> None:
+        if self.rows:
+            self._fill_table()
+
     def _fill_table(self) -> None:
         table = self.query_one("#matrix", DataTable)
+        cursor = table.cursor_row
         table.clear(columns=True)
         cols = self._columns()
+        self._widths = column_widths(cols, self.size.width - 4)
         for col in cols:
-            table.add_column(col.capitalize(), key=col, width=_WIDTHS[col])
+            table.add_column(col.capitalize(), key=col, width=self._widths[col])
         for row in self.rows:
             table.add_row(*[self._value(row, col) for col in cols], key=row.id)
+        if 0 <= cursor < len(self.rows):
+            table.move_cursor(row=cursor)
 
     def _value(self, row: DecisionRow, col: str) -> Text:
-        width = _WIDTHS[col]
+        width = self._widths.get(col, 12)
         hot = row.id in self.matched
         style = Style(color=self.app.current_theme.error, bold=True) if hot else None
         if col == "issue":

@@ -108,7 +108,8 @@ class LogView(ScrollView, can_focus=True):
         self._prune()
         self.virtual_size = Size(self._width, len(self._lines))
         if self.follow and (at_end or not self.is_vertical_scrollbar_grabbed):
-            self.scroll_end(animate=False, immediate=True, x_axis=False)
+            # After the refresh, when the new virtual size is in place.
+            self.scroll_end(animate=False, x_axis=False)
         self.refresh()
 
     def clear(self) -> None:

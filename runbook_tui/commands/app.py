@@ -1,0 +1,43 @@
+"""The default command and ``open``: the library, or straight into a runbook (and procedure)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..core.errors import UsageError
+
+
+def run(args: argparse.Namespace) -> int:
+    """Open the app; with RUNBOOK (and PROCEDURE) go straight there; ``--drill`` builds a sandbox."""
+    from ..core.library import resolve_runbook
+
+    dirs = tuple(Path(d) for d in getattr(args, "runbooks", []) or [])
+    ref = getattr(args, "runbook", None)
+    procedure = getattr(args, "procedure", None)
+    runbook = resolve_runbook(ref, list(dirs)) if ref else None
+    if runbook is not None and procedure and runbook.procedure(procedure) is None:
+        known = ", ".join(p.id for p in runbook.procedures)
+        raise UsageError(f"{runbook.id} has no procedure {procedure!r}; it has: {known}")
+    workdir = Path(args.workdir).resolve() if getattr(args, "workdir", None) else None
+    drill = bool(getattr(args, "drill", False))
+    sandbox = None
+    env: dict[str, str] | None = None
+    if drill:
+        if runbook is None:
+            raise UsageError("--drill needs a RUNBOOK to build a sandbox for")
+        from ..core import drills
+
+        sandbox = drills.build_sandbox(runbook, getattr(args, "fault", None))
+        workdir, env = sandbox.workdir, dict(sandbox.env)
+    from ..ui.app import AppOptions, RunbookApp
+
+    options = AppOptions(
+        runbook_dirs=dirs, runbook=runbook, procedure=procedure, drill=drill, workdir=workdir, env=env
+    )
+    try:
+        result = RunbookApp(options).run()
+    finally:
+        if sandbox is not None:
+            sandbox.close(keep=bool(getattr(args, "keep", False)))
+    return int(result or 0)
