@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
+import urllib.request
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from images import build_test_image, free_port
 
 from runbook_tui.core import edits
 from runbook_tui.core.edits import EditError
@@ -304,3 +309,59 @@ async def test_run_applies_the_confirmed_plan_and_refuses_it_when_the_file_chang
     outcome = await runner.run(step, ctx)
     assert outcome.status is StepStatus.PASSED
     assert path.read_text() == changed.replace("api:1.4.2", "api:1.4.1")
+
+
+def _compose(folder: Path, project: str, *args: str) -> None:
+    result = subprocess.run(
+        ["docker", "compose", "-p", project, *args],
+        cwd=folder,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def _version_served(port: int, want: str, timeout: float = 15) -> str:
+    deadline = time.monotonic() + timeout
+    body = ""
+    while time.monotonic() < deadline:
+        try:
+            body = (
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/version", timeout=1).read().decode().strip()
+            )
+            if body == want:
+                break
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return body
+
+
+@pytest.mark.docker
+async def test_a_compose_service_is_rolled_back_to_the_previous_tag(
+    tmp_path: Path, docker_client: Any
+) -> None:
+    """The whole rollback: pin the previous tag, recreate the service with real Compose, check it."""
+    repo = "rbt-test-compose-api"
+    for version in ("1.0.0", "1.1.0"):
+        build_test_image(docker_client, [f"{repo}:{version}"], version=version)
+    port = free_port()
+    project = f"rbt{uuid.uuid4().hex[:8]}"
+    _write(
+        tmp_path,
+        f"# the api under test\nservices:\n  api:\n    image: {repo}:1.1.0  # bad release\n"
+        f'    network_mode: host\n    environment:\n      PORT: "{port}"\n',
+    )
+    try:
+        _compose(tmp_path, project, "up", "-d", "--quiet-pull")
+        assert _version_served(port, "1.1.0") == "1.1.0"
+        outcome = await ComposeImageRunner().run(_step("api", "1.0.0"), Ctx(tmp_path, tmp_path / "b"))
+        assert outcome.status is StepStatus.PASSED, outcome.message
+        _compose(tmp_path, project, "up", "-d", "--quiet-pull")
+        assert _version_served(port, "1.0.0") == "1.0.0"
+        state = docker_client.containers.get(f"{project}-api-1")
+        assert state.attrs["Config"]["Image"] == f"{repo}:1.0.0"
+    finally:
+        _compose(tmp_path, project, "down", "--timeout", "1")
