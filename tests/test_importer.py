@@ -235,3 +235,51 @@ def test_cli_import_errors(tmp_path: Path) -> None:
     prose.write_text("# Notes\n\nnothing to run\n")
     empty = _cli("import", str(prose), "-o", str(tmp_path / "out.yaml"))
     assert empty.returncode == 1 and not (tmp_path / "out.yaml").exists()
+
+
+# Where the hand-written runbooks deliberately say more than the Markdown does. Anything
+# else that differs between the import and the hand-written YAML fails the test below.
+HAND_WRITTEN_ADDITIONS = {
+    # The seed's "Pre-Rollback Checks" section, run as pre-checks of the git tag rollback.
+    ("connectias", "git-tag-rollback"): "prechecks",
+    # The CI/CD strategy's workflow YAML, made runnable by hand: its `gh workflow run` line.
+    ("connectias", "automated-rollback"): "procedure",
+}
+SEED_TO_BUNDLED = {
+    "000_b08aebbf23993a48.txt": "strict-connection-flow",
+    "001_f5ab695ec2bba413.txt": "connectin",
+    "004_ae2fb1aeb772ae1a.txt": "connectias",
+}
+
+
+def _commands(steps: tuple[Any, ...]) -> list[str]:
+    """What a procedure runs, in order: shell lines, http URLs, edits."""
+    out: list[str] = []
+    for step in steps:
+        if step.kind in (StepKind.SHELL, StepKind.WATCH):
+            out += [line.strip() for line in step.spec.command.splitlines() if line.strip()]
+        elif step.kind is StepKind.HTTP:
+            out.append(f"http {step.spec.url}")
+        elif step.kind is StepKind.CARGO_FEATURES:
+            out.append(f"cargo_features -{','.join(step.spec.remove)}")
+        elif step.kind is StepKind.COMPOSE_IMAGE:
+            out.append(f"compose_image {step.spec.service}")
+    return out
+
+
+@pytest.mark.parametrize("seed", sorted(SEED_TO_BUNDLED), ids=lambda s: SEED_TO_BUNDLED[s])
+def test_imported_seed_matches_hand_written_runbook(seed: str) -> None:
+    from runbook_tui.core.loader import load_runbook
+
+    rid = SEED_TO_BUNDLED[seed]
+    imported = _load(import_markdown_file(SEEDS / seed))
+    bundled = load_runbook(Path(__file__).parents[1] / "runbooks" / f"{rid}.yaml")
+    hand = [p for p in bundled.procedures if HAND_WRITTEN_ADDITIONS.get((rid, p.id)) != "procedure"]
+    assert len(imported.procedures) == len(hand)
+    for got, want in zip(imported.procedures, hand, strict=True):
+        short, full = sorted((want.title.lower().split("(")[0].strip(), got.title.lower()), key=len)
+        assert short.split(": ")[-1] in full
+        want_steps = want.steps + want.verification
+        if HAND_WRITTEN_ADDITIONS.get((rid, want.id)) != "prechecks":
+            want_steps = want.prechecks + want_steps
+        assert _commands(got.all_steps()) == _commands(want_steps), want.id

@@ -259,14 +259,16 @@ class _Builder:
         for group in groups:
             group.commands, cwd, cds = _take_cd(group.commands, cwd)
             fallback = item_title or heading
-            step = sb.group_to_step(group, self.params, fallback_title=fallback, context=fence.code, cwd=cwd)
-            if step is None:
+            steps = sb.group_to_steps(
+                group, self.params, fallback_title=fallback, context=fence.code, cwd=cwd
+            )
+            if not steps:
                 proc.description.append("\n".join([*(f"# {c}" for c in group.comments), *group.commands]))
                 continue
             if cds:
                 note = f"Runs in {cwd} (the runbook's `{'; '.join(cds)}`)."
-                step["description"] = _join(step.get("description"), note)
-            made.append((step, group))
+                steps[0]["description"] = _join(steps[0].get("description"), note)
+            made.extend((step, group) for step in steps)
         if item_title and len(made) == 1:
             step, group = made[0]
             if group.comments:

@@ -27,6 +27,9 @@ _WATCH_TITLE = re.compile(r"\b(?:monitor|watch|tail)\b.*?\bfor\s+(\d+\s*[a-zA-Z]
 _NUMBERING = re.compile(r"^\s*(?:step\s+)?\d+[.):]\s*", re.I)
 _WARNING = re.compile(r"\b(WARNING|CAUTION|DANGER|destructive)\b", re.I)
 _COMPOSE_TAG = re.compile(r"(docker-compose|compose).*\b(image|tag)\b|\b(image|tag)\b.*compose", re.I)
+_UP_WITH_PREVIOUS_TAG = re.compile(
+    r"^docker[ -]compose\s+up\b.*?\s([a-z][\w-]*)\s*#.*\bprevious\s+(?:image\s+)?tag\b", re.I
+)
 _COMPOSE_SERVICE = re.compile(
     r"docker[ -]compose\s+(?:up|down|restart|stop|start)\b.*?\s([a-z][\w-]*)\s*(?:#.*)?$"
 )
@@ -128,7 +131,52 @@ def title_of(comments: list[str], fallback: str) -> str:
     return _NUMBERING.sub("", text).strip() or fallback
 
 
-def group_to_step(
+def group_to_steps(
+    group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None
+) -> list[dict[str, Any]]:
+    """The steps for one group: usually one; none when it only declared variables.
+
+    Several ``curl -f`` checks are one http check each, and ``up -d web  # with previous
+    image tag`` is preceded by the compose tag edit it implies.
+    """
+    checks = [c for c in group.commands if _CURL.match(c) and _CURL_FAIL_FLAG.match(c)]
+    if len(checks) > 1 and len(checks) == len(group.commands):
+        title = title_of(group.comments, fallback_title)
+        steps = []
+        for command in checks:
+            single = Group(group.comments, [command], group.line)
+            step = _group_to_step(single, params, fallback_title=fallback_title, context=context, cwd=cwd)
+            if step is not None:
+                step["title"] = f"{title}: {command.split()[-1]}"
+                steps.append(step)
+        return steps
+    step = _group_to_step(group, params, fallback_title=fallback_title, context=context, cwd=cwd)
+    if step is None:
+        return []
+    implied = _implied_compose_edit(group, params)
+    return [implied, step] if implied else [step]
+
+
+def _implied_compose_edit(group: Group, params: Params) -> dict[str, Any] | None:
+    for command in group.commands:
+        match = _UP_WITH_PREVIOUS_TAG.match(command.strip())
+        if match:
+            service = match.group(1)
+            key = params.declare(
+                f"previous_{service}_tag", group.line, description=f"Image tag of {service} to roll back to"
+            )
+            return {
+                "_line": group.line,
+                "title": f"Point {service} at the previous image tag",
+                "kind": "compose_image",
+                "service": service,
+                "tag": "{{" + key + "}}",
+                "description": f"The runbook says: `{command.strip()}`",
+            }
+    return None
+
+
+def _group_to_step(
     group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None
 ) -> dict[str, Any] | None:
     """The step for one group, or None when the group only declared variables."""
