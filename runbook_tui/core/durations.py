@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -58,8 +59,8 @@ def parse_duration(text: str | int | float) -> float:
     if isinstance(text, bool):
         raise DurationError(f"expected a duration, got {text!r}; {HINT}")
     if isinstance(text, int | float):
-        if text < 0:
-            raise DurationError(f"a duration cannot be negative ({text}); {HINT}")
+        if not math.isfinite(text) or text < 0:
+            raise DurationError(f"a duration must be zero or more seconds, got {text}; {HINT}")
         return float(text)
     raw = str(text).strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", raw):
@@ -103,7 +104,9 @@ def parse_window(text: str | int | float) -> Window:
 
 def format_seconds(seconds: float) -> str:
     """``75`` -> ``1m15s``; ``3600`` -> ``1h00m``; sub-second values keep one decimal."""
-    if seconds < 10 and seconds != int(seconds):
+    if seconds < 0:  # time left after a window closed
+        return "-" + format_seconds(-seconds)
+    if round(seconds, 1) < 10 and seconds != int(seconds):
         return f"{seconds:.1f}s"
     whole = round(seconds)
     hours, rest = divmod(whole, 3600)
