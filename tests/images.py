@@ -35,6 +35,11 @@ CMD ["/bin/busybox", "sh", "-c", "echo \\"rbt-test {version} listening on $PORT\
 exec /bin/busybox httpd -f -vv -p $PORT -h /www"]
 """
 
+_HEALTHCHECK = """\
+HEALTHCHECK --interval=1s --timeout=2s --retries=1 \
+CMD ["/bin/busybox", "sh", "-c", "/bin/busybox wget -q -O /dev/null http://127.0.0.1:$PORT/cgi-bin/health"]
+"""
+
 _HEALTH_CGI = """\
 #!/bin/busybox sh
 echo "Status: {status} {reason}"
@@ -52,14 +57,15 @@ def _add(tar: tarfile.TarFile, name: str, data: bytes, mode: int = 0o644) -> Non
     tar.addfile(info, io.BytesIO(data))
 
 
-def _context(version: str, health_status: int) -> tuple[bytes, str]:
+def _context(version: str, health_status: int, healthcheck: bool) -> tuple[bytes, str]:
     """The build context as a tar (bytes) and the content digest it carries as a label."""
     reason = "OK" if health_status < 400 else "Service Unavailable"
     database = "connected" if health_status < 400 else "disconnected"
     cgi = _HEALTH_CGI.format(status=health_status, reason=reason, version=version, database=database)
     busybox = BUSYBOX.read_bytes()
-    digest = hashlib.sha256(busybox + cgi.encode() + version.encode() + _DOCKERFILE.encode()).hexdigest()[:16]
-    dockerfile = _DOCKERFILE.format(label=LABEL, digest=digest, version=version)
+    template = _DOCKERFILE + (_HEALTHCHECK if healthcheck else "")
+    digest = hashlib.sha256(busybox + cgi.encode() + version.encode() + template.encode()).hexdigest()[:16]
+    dockerfile = template.format(label=LABEL, digest=digest, version=version)
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
         _add(tar, "Dockerfile", dockerfile.encode())
@@ -85,12 +91,22 @@ def _existing(client: Any, tags: Sequence[str], digest: str) -> Any | None:
     return found
 
 
-def build_test_image(client: Any, tags: Sequence[str], *, version: str = "", health_status: int = 200) -> Any:
-    """Build (or reuse) the test image and give it every tag in ``tags``; returns the Image."""
+def build_test_image(
+    client: Any,
+    tags: Sequence[str],
+    *,
+    version: str = "",
+    health_status: int = 200,
+    healthcheck: bool = False,
+) -> Any:
+    """Build (or reuse) the test image and give it every tag in ``tags``; returns the Image.
+
+    With ``healthcheck`` the image declares a Docker HEALTHCHECK (every second) on its health CGI.
+    """
     if not tags:
         raise ValueError("give at least one tag")
     version = version or tags[0].rsplit(":", 1)[-1]
-    context, digest = _context(version, health_status)
+    context, digest = _context(version, health_status, healthcheck)
     image = _existing(client, tags, digest)
     if image is not None:
         return image

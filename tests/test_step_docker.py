@@ -204,3 +204,28 @@ def test_building_again_is_quick_and_reuses_the_image(docker_client: Any, images
     again = build_test_image(docker_client, [f"{REPO}:1.0.0"], version="1.0.0")
     assert again.id == images[0].id
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("status", "health", "result"), [(200, "healthy", "passed"), (503, "unhealthy", "failed")]
+)
+async def test_state_reports_health(
+    tmp_path: Path, docker_client: Any, status: int, health: str, result: str
+) -> None:
+    tag = f"rbt-test-health:{status}"
+    build_test_image(docker_client, [tag], health_status=status, healthcheck=True)
+    port = free_port()
+    created = run_test_container(docker_client, tag, f"rbt-test-{uuid.uuid4().hex[:8]}", port)
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            outcome, _ = await _run(tmp_path, DockerAction.STATE, container=created.name)
+            if outcome.data.get("health") != "starting" or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert outcome.data["health"] == health
+        assert outcome.status.value == result
+        assert f"is running ({health})" in outcome.message
+    finally:
+        created.remove(force=True)
