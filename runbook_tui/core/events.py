@@ -252,6 +252,7 @@ class SessionResumed(Event):
     kind: ClassVar[str] = "session_resumed"
     operator: str
     torn_tail: bool = False
+    runbook_changed: bool = False  # the runbook file's sha256 differs from the one at start
 
 
 @dataclass(frozen=True, slots=True)

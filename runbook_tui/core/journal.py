@@ -57,19 +57,17 @@ def _encode(event: Event) -> bytes:
 
 
 _quote = json.encoder.encode_basestring
-_second_cache: dict[int, str] = {}
+_last_second: list[Any] = [None, ""]  # the second whose "YYYY-MM-DDTHH:MM:SS." was built last
 
 
 def fast_iso_utc(at: float) -> str:
-    """Same text as :func:`events.iso_utc`, for the hot path (the date part is cached per second)."""
-    micros = round(at * 1_000_000)
-    second, micro = divmod(micros, 1_000_000)
-    prefix = _second_cache.get(second)
-    if prefix is None:
-        if len(_second_cache) > 64:
-            _second_cache.clear()
-        prefix = _second_cache[second] = iso_utc(float(second))[:20]  # "YYYY-MM-DDTHH:MM:SS."
-    return f"{prefix}{micro:06d}Z"
+    """Same text as :func:`events.iso_utc`, for the hot path (the date part is reused within a second)."""
+    second, micro = divmod(round(at * 1_000_000), 1_000_000)
+    cache = _last_second
+    if cache[0] != second:
+        cache[1] = iso_utc(float(second))[:20]
+        cache[0] = second
+    return f"{cache[1]}{micro:06d}Z"
 
 
 def _encode_output(event: OutputLine) -> bytes:

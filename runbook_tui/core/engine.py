@@ -1,0 +1,956 @@
+"""The engine: runs a procedure step by step, emits events, and takes the engineer's intents.
+
+Everything that happens becomes an event, delivered in order to the journal, the
+state fold and every subscriber. Parameters are asked for right before the first
+step that needs them, substituted shell-quoted into commands, and secret values
+are redacted from everything emitted. Gates (``confirm``, ``destructive``, every
+file edit) ask the :class:`~.asker.Asker` first. Watch steps run in the background.
+A clock task warns at 80% of the recovery window and records every breach.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import getpass
+import hashlib
+import inspect
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from .. import __version__, locations
+from . import events as ev
+from . import params as P
+from .asker import Asker, ConfirmRequest, asker_name
+from .errors import ParameterError, RunbookTuiError, UsageError
+from .events import Outcome, Phase, StepStatus
+from .journal import Journal, JournalError, load, new_session_id
+from .model import (
+    ConfirmSpec,
+    Parameter,
+    ParameterSource,
+    Procedure,
+    Runbook,
+    ShellSpec,
+    Step,
+    StepKind,
+    WatchSpec,
+)
+from .state import SessionState, StateFolder, fold
+from .steps.base import AppliedEdit, StepOutcome, StepRunner
+from .steps.registry import runner_for
+
+try:
+    from .ansi import strip_ansi
+except ImportError:  # pragma: no cover - ansi.py is written by another module's owner
+    import re
+
+    _ESC = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
+
+    def strip_ansi(text: str) -> str:
+        return _ESC.sub("", text) if "\x1b" in text else text
+
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[ev.Event], None]
+WARN_AT = 0.8  # share of a window after which the clock warns
+TIMEOUT_GRACE = 15.0  # runners enforce step.timeout themselves; this only catches one that does not
+CHOICES_TIMEOUT = 30.0
+MAX_CHOICES = 1000
+_RERUNNABLE = (StepStatus.PENDING, StepStatus.NEEDS_YOU, StepStatus.INTERRUPTED)
+
+
+def now() -> float:
+    """Epoch seconds rounded to the microsecond: exactly what the journal stores, so a reload is equal."""
+    return round(time.time() * 1_000_000) / 1_000_000
+
+
+def default_operator() -> str:
+    """``user@host`` of whoever runs this process."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    return f"{user}@{socket.gethostname()}"
+
+
+def file_sha256(path: str) -> str:
+    """Hex SHA-256 of the runbook file's bytes ("" when it cannot be read)."""
+    if not path:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
+
+
+class _Context:
+    """The :class:`~.steps.base.StepContext` a runner gets: where, with what, and its output sink."""
+
+    __slots__ = ("_emit_line", "_step_id", "backup_dir", "drill", "env", "workdir")
+
+    def __init__(self, session: Session, step_id: str) -> None:
+        self.workdir = session.workdir
+        self.env: Mapping[str, str] = session.env
+        self.drill = session.mode == "drill"
+        self.backup_dir = session.backup_dir
+        self._step_id = step_id
+        self._emit_line = session._output
+
+    def output(self, text: str, stream: str = "stdout") -> None:
+        self._emit_line(self._step_id, text, stream)
+
+
+class Session:
+    """One run of one procedure. See ``docs/architecture.md`` (Engine API)."""
+
+    def __init__(
+        self,
+        runbook: Runbook,
+        procedure: Procedure | str,
+        *,
+        workdir: Path,
+        ask: Asker,
+        mode: str = "live",
+        params: Mapping[str, str] | None = None,
+        journal: Journal | None = None,
+        operator: str | None = None,
+        env: Mapping[str, str] | None = None,
+        backup_dir: Path | None = None,
+        impact_started_at: float | None = None,
+        param_source: str = "command-line",
+    ) -> None:
+        self.runbook = runbook
+        self.procedure = _procedure(runbook, procedure)
+        self.workdir = Path(workdir).resolve()
+        self.mode = mode
+        self.operator = operator or default_operator()
+        self.env: Mapping[str, str] = {**os.environ, **(env or {})}
+        self.impact_started_at = impact_started_at
+        self._ask = ask
+        self._journal = journal
+        self.session_id = journal.session_id if journal else new_session_id(runbook.id)
+        self.backup_dir = backup_dir or locations.backups_dir() / self.session_id
+        self._folder = StateFolder()
+        self._listeners: list[Listener] = []
+        self._redact = P.Redactor()
+        self._has_secrets = False  # checked once per output line, so kept as a plain flag
+        self._values: dict[str, str] = {}
+        self._given: list[tuple[str, str, str]] = []
+        for name, value in (params or {}).items():
+            self._given.append((name, self._validated(name, value), param_source))
+        self._plan: list[tuple[Step, Phase]] = [
+            *((s, Phase.PRECHECK) for s in self.procedure.prechecks),
+            *((s, Phase.STEP) for s in self.procedure.steps),
+            *((s, Phase.VERIFICATION) for s in self.procedure.verification),
+        ]
+        self._by_id = {s.id: (s, phase) for s, phase in self._plan}
+        self._tasks: dict[str, asyncio.Task[StepStatus]] = {}
+        self._seq: dict[str, int] = {}
+        self._applied: dict[str, list[AppliedEdit]] = {}
+        self._tag_choices: list[str] = []
+        self._warned: set[str] = set()
+        self._breached: set[str] = set()
+        self._started_at: float | None = None
+        self._started = False
+        self._finished = False
+        self._outcome: Outcome | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
+        self._clock_task: asyncio.Task[None] | None = None
+        self._clock_wake: asyncio.Event | None = None
+        self.runbook_changed = False
+        self.warnings: list[str] = []  # said to the engineer (a changed runbook on resume, ...)
+
+    # --- reading --------------------------------------------------------------
+
+    @property
+    def state(self) -> SessionState:
+        """The session so far: a fold over every event emitted (and, on resume, loaded)."""
+        return self._folder.state
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._journal.path if self._journal else None
+
+    @property
+    def outcome(self) -> Outcome | None:
+        return self._outcome
+
+    def steps(self) -> list[tuple[Step, Phase]]:
+        """Every step in the order it runs: pre-checks, steps, verification."""
+        return list(self._plan)
+
+    def subscribe(self, callback: Listener) -> Callable[[], None]:
+        """Call ``callback(event)`` for every event from now on, in order; returns an unsubscribe."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback) if callback in self._listeners else None
+
+    def redact(self, text: str) -> str:
+        """``text`` with every secret value hidden."""
+        return self._redact(text) if self._redact else text
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Emit SessionStarted (and the parameters given up front) and start the clock."""
+        self._bind_loop()
+        if not self._started:
+            self._started = True
+            at = now()
+            self._started_at = at
+            proc = self.procedure
+            self._emit(
+                ev.SessionStarted(
+                    session_id=self.session_id,
+                    runbook_id=self.runbook.id,
+                    runbook_title=self.runbook.title,
+                    runbook_path=self.runbook.path,
+                    runbook_sha256=file_sha256(self.runbook.path),
+                    procedure_id=proc.id,
+                    procedure_title=proc.title,
+                    mode=self.mode,
+                    operator=self.operator,
+                    app_version=__version__,
+                    target_seconds=proc.target_seconds,
+                    window_text=proc.window.text if proc.window else "",
+                    workdir=str(self.workdir),
+                    impact_started_at=self.impact_started_at,
+                    at=at,
+                )
+            )
+        for name, value, source in self._given:
+            self._record_param(name, value, source)
+        self._given.clear()
+        self._ensure_clock()
+
+    async def finish(
+        self, *, aborted: bool = False, cancel_background: bool = False, message: str = ""
+    ) -> Outcome:
+        """Wait for (or cancel) background steps, stop the clock, emit SessionFinished, close the journal."""
+        if self._finished and self._outcome is not None:
+            return self._outcome
+        self._require_started()
+        tasks = list(self._tasks.values())
+        if aborted or cancel_background:
+            for task in tasks:
+                task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            await asyncio.gather(self._clock_task, return_exceptions=True)
+            self._clock_task = None
+        self._check_windows()
+        outcome = Outcome.ABORTED if aborted else self._judge()
+        assert self._started_at is not None
+        at = now()
+        self._emit(
+            ev.SessionFinished(outcome=outcome.value, duration=at - self._started_at, message=message, at=at)
+        )
+        self._finished = True
+        self._outcome = outcome
+        if self._journal is not None:
+            self._journal.close()
+        return outcome
+
+    def _judge(self) -> Outcome:
+        state = self.state
+        ok = all(state.step(step.id).status.is_ok for step, _ in self._plan)
+        return Outcome.SUCCEEDED if ok else Outcome.FAILED
+
+    # --- running ----------------------------------------------------------------
+
+    async def run_step(self, step_id: str) -> StepStatus:
+        """Run one step (pre-check, step or verification) and return how it ended; retry = run it again."""
+        task = self._spawn(step_id)
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            # Whoever awaited us was cancelled (Ctrl-C): stop the step and let it record that.
+            task.cancel()
+            await asyncio.wait({task})
+            raise
+
+    def run_in_background(self, step_id: str) -> asyncio.Task[StepStatus]:
+        """Start a step and return at once (watch steps); its StepFinished arrives later."""
+        return self._spawn(step_id)
+
+    async def run_all(self, stop_on_failure: bool = True) -> bool:
+        """Run every step not yet done, in order; True when the end was reached with every step ok.
+
+        A failed pre-check always stops the run (unless it may fail); a failed step
+        stops it when ``stop_on_failure``; a gate left unconfirmed or a step that
+        needs the engineer stops it. Watch steps start in the background.
+        """
+        self._require_started()
+        for step, phase in self._plan:
+            status = self.state.step(step.id).status
+            if status.is_ok or status is StepStatus.RUNNING:
+                continue
+            if status in _RERUNNABLE:
+                if step.kind is StepKind.WATCH:
+                    self.run_in_background(step.id)
+                    continue
+                status = await self.run_step(step.id)
+                if status.is_ok:
+                    continue
+            if status in (StepStatus.NEEDS_YOU, StepStatus.CANCELLED, *_RERUNNABLE):
+                return False
+            if step.continue_on_failure:
+                continue
+            if phase is Phase.PRECHECK or stop_on_failure:
+                return False
+        return all(self.state.step(s.id).status.is_ok for s, _ in self._plan if s.kind is not StepKind.WATCH)
+
+    def cancel(self, step_id: str) -> bool:
+        """Cancel a running step (shell: SIGINT, SIGTERM, SIGKILL of its group); False if not running."""
+        task = self._tasks.get(step_id)
+        if task is None or task.done():
+            return False
+        task.cancel()
+        return True
+
+    def cancel_all(self) -> None:
+        """Cancel every running step, foreground and background."""
+        for step_id in list(self._tasks):
+            self.cancel(step_id)
+
+    # --- intents that do not run anything ---------------------------------------
+
+    def skip(self, step_id: str, reason: str) -> None:
+        """Skip a step; the reason is required and recorded."""
+        self._lookup(step_id)
+        if not reason or not reason.strip():
+            raise UsageError(f"skipping step {step_id!r} needs a reason; say why it is not needed")
+        if step_id in self._tasks:
+            raise UsageError(f"step {step_id!r} is running; cancel it before skipping it")
+        self._emit(ev.StepSkipped(step_id=step_id, reason=self.redact(reason.strip()), at=now()))
+
+    def note(self, text: str, step_id: str | None = None) -> None:
+        """Add a note to the session (or to one step)."""
+        if step_id is not None:
+            self._lookup(step_id)
+        if not text or not text.strip():
+            raise UsageError("a note needs some text")
+        self._emit(
+            ev.NoteAdded(text=self.redact(text.strip()), step_id=step_id, author=self.operator, at=now())
+        )
+
+    def mark_done(self, step_id: str, note: str) -> None:
+        """Declare a step done (an interrupted or manual one) with a note saying how it is known."""
+        self._lookup(step_id)
+        if not note or not note.strip():
+            raise UsageError(f"marking step {step_id!r} done needs a note saying how you know it is done")
+        if step_id in self._tasks:
+            raise UsageError(f"step {step_id!r} is running; wait for it or cancel it first")
+        self._emit(ev.StepMarkedDone(step_id=step_id, note=self.redact(note.strip()), at=now()))
+
+    def undo_edit(self, step_id: str) -> str:
+        """Restore the backup of the step's last file edit; returns the restored file's sha256."""
+        from . import edits
+
+        self._lookup(step_id)
+        applied = self._applied.get(step_id)
+        if not applied:
+            raise UsageError(f"step {step_id!r} has no file edit to undo")
+        edit = applied[-1]
+        restored = edits.undo(edit)  # EditError (file changed since, backup gone) says what to do
+        applied.pop()
+        self._emit(ev.EditUndone(step_id=step_id, path=str(edit.path), restored_sha256=restored, at=now()))
+        return restored
+
+    def set_param(self, name: str, value: str | None, source: str = "prompt") -> str:
+        """Validate and record a parameter value (redacted in events if secret); returns the value used."""
+        validated = self._validated(name, value)
+        self._record_param(name, validated, source if value else "default")
+        return validated
+
+    def decide(self, row_id: str, by: str = "engineer") -> None:
+        """Record the decision-matrix row triage picked; its deadline joins the clock."""
+        row = next((r for r in self.runbook.decision_matrix.rows if r.id == row_id), None)
+        if row is None:
+            known = ", ".join(r.id for r in self.runbook.decision_matrix.rows) or "none"
+            raise UsageError(f"the decision matrix has no row {row_id!r} (rows: {known})")
+        deadline = row.deadline.target_seconds if row.deadline else None
+        self._emit(
+            ev.DecisionMade(
+                row_id=row.id,
+                issue=row.issue,
+                procedure_id=row.procedure,
+                deadline_seconds=deadline,
+                by=by,
+                at=now(),
+            )
+        )
+        if self._clock_wake is not None:
+            self._clock_wake.set()
+
+    def tick(self, checklist_id: str, item: int, done: bool = True) -> None:
+        """Tick (or untick) item ``item`` (0-based) of a checklist."""
+        checklist = next((c for c in self.runbook.checklists if c.id == checklist_id), None)
+        if checklist is None or not 0 <= item < len(checklist.items):
+            raise UsageError(f"no item {item} in checklist {checklist_id!r}")
+        self._emit(ev.ChecklistTicked(checklist_id=checklist_id, item=item, done=done, at=now()))
+
+    def fill_template(self, template_id: str, text: str) -> None:
+        """Save a filled communication template into the session (secrets redacted)."""
+        self._emit(ev.TemplateFilled(template_id=template_id, text=self.redact(text), at=now()))
+
+    # --- resume -------------------------------------------------------------------
+
+    @classmethod
+    def resume(
+        cls,
+        journal_path: Path,
+        runbook: Runbook,
+        ask: Asker,
+        *,
+        workdir: Path | None = None,
+        operator: str | None = None,
+        env: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        backup_dir: Path | None = None,
+    ) -> Session:
+        """Continue a session from its journal: completed steps stay done, a running one is interrupted."""
+        loaded = load(journal_path)
+        state = fold(loaded.events)
+        if state.started_at is None:
+            raise JournalError(
+                f"{journal_path}: the session never started (no session_started); nothing to resume"
+            )
+        if state.finished:
+            raise UsageError(
+                f"session {state.session_id} already finished ({state.outcome}); "
+                f"see `runbook-tui report {state.session_id}`"
+            )
+        procedure = runbook.procedure(state.procedure_id)
+        if procedure is None:
+            raise UsageError(
+                f"{runbook.path or runbook.id}: the runbook no longer has procedure {state.procedure_id!r}; "
+                "open the version the session was started with"
+            )
+        session = cls(
+            runbook,
+            procedure,
+            workdir=workdir or Path(state.workdir or "."),
+            ask=ask,
+            mode=state.mode or "live",
+            params=params,
+            operator=operator,
+            env=env,
+            backup_dir=backup_dir or locations.backups_dir() / state.session_id,
+        )
+        session._adopt(state)
+        session._journal = Journal.open_existing(Path(journal_path))
+        current = file_sha256(runbook.path)
+        session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
+        if session.runbook_changed:
+            session.warnings.append(
+                f"{runbook.path}: the runbook changed since the session started "
+                f"(sha256 {state.runbook_sha256[:12]} then, {current[:12]} now)"
+            )
+        if loaded.torn_tail:
+            session.warnings.append("the journal's last line was cut off by the crash; it was set aside")
+        for step_id in state.running():
+            session._emit(ev.StepInterrupted(step_id=step_id, attempt=state.step(step_id).attempts, at=now()))
+        session._emit(
+            ev.SessionResumed(
+                operator=session.operator,
+                torn_tail=loaded.torn_tail,
+                runbook_changed=session.runbook_changed,
+                at=now(),
+            )
+        )
+        return session
+
+    def _adopt(self, state: SessionState) -> None:
+        """Take over a recorded session: its id, original start, steps, edits and clock."""
+        self._folder = StateFolder(state)
+        self.session_id = state.session_id
+        self._started = True
+        self._started_at = state.started_at
+        self.impact_started_at = state.impact_started_at
+        self._warned = {w.scope for w in state.warnings}
+        self._breached = {b.scope for b in state.breaches}
+        for step_id in state.step_order:
+            step = state.steps[step_id]
+            self._seq[step_id] = step.last_seq
+            self._applied[step_id] = [
+                AppliedEdit(Path(e.path), Path(e.backup), e.diff, e.before_sha256, e.after_sha256)
+                for e in step.edits
+                if not e.undone
+            ]
+            tags = step.data.get("tags")
+            if isinstance(tags, list):
+                self._tag_choices = [str(t) for t in tags]
+        for name, value in state.params.items():
+            if name not in state.secret_params and self.runbook.parameter(name) is not None:
+                self._values[name] = value  # secret values were never written: asked again when needed
+
+    # --- internals: events ----------------------------------------------------------
+
+    def _emit(self, event: ev.Event) -> None:
+        if self._journal is not None:
+            self._journal.append(event)
+        self._folder.apply(event)
+        for callback in self._listeners if len(self._listeners) < 2 else list(self._listeners):
+            try:
+                callback(event)
+            except Exception:  # a broken view must not stop a rollback half-way
+                log.exception("a session listener failed on %s", event.kind)
+
+    def _output(self, step_id: str, line: str, stream: str) -> None:
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self._output, step_id, line, stream)
+            return
+        seq = self._seq.get(step_id, 0) + 1
+        self._seq[step_id] = seq
+        stripped = strip_ansi(line)
+        ansi = line if stripped is not line and stripped != line else ""
+        if self._has_secrets:
+            stripped = self._redact(stripped)
+            ansi = self._redact(ansi) if ansi else ""
+        self._emit(ev.OutputLine(step_id=step_id, seq=seq, stream=stream, text=stripped, ansi=ansi, at=now()))
+
+    def _bind_loop(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
+
+    def _require_started(self) -> None:
+        if not self._started:
+            raise UsageError("the session has not started; call start() first")
+        if self._finished:
+            raise UsageError("the session has finished")
+        if self._loop is None:
+            self._bind_loop()
+        self._ensure_clock()
+
+    def _lookup(self, step_id: str) -> tuple[Step, Phase]:
+        try:
+            return self._by_id[step_id]
+        except KeyError:
+            known = ", ".join(self._by_id)
+            raise UsageError(
+                f"procedure {self.procedure.id!r} has no step {step_id!r} (steps: {known})"
+            ) from None
+
+    # --- internals: parameters ------------------------------------------------------
+
+    def _validated(self, name: str, value: str | None, choices: Iterable[str] = ()) -> str:
+        param = self.runbook.parameter(name)
+        if param is None:
+            declared = ", ".join(p.name for p in self.runbook.parameters) or "none"
+            raise ParameterError(
+                name, f"is not declared by runbook {self.runbook.id!r} (it declares: {declared})"
+            )
+        return P.validate(param, value, choices=choices)
+
+    def _record_param(self, name: str, value: str, source: str) -> None:
+        param = self.runbook.parameter(name)
+        secret = bool(param and param.secret)
+        if secret:
+            self._redact.add(value)
+            self._has_secrets = bool(self._redact)
+        self._values[name] = value
+        shown = P.REDACTED if secret and value else value
+        self._emit(ev.ParameterSet(name=name, value=shown, secret=secret, source=source, at=now()))
+
+    async def _resolve_params(self, step: Step) -> None:
+        """Ask for every parameter the step uses that has no value yet; ParameterError if one fails."""
+        for name in _step_placeholders(step):
+            if name in self._values:
+                continue
+            param = self.runbook.parameter(name)
+            if param is None:
+                raise ParameterError(name, f"is used by step {step.id!r} but the runbook does not declare it")
+            choices = await self._choices(param, step.id)
+            answer = await self._ask.parameter(param, choices)
+            value = P.validate(param, answer, choices=choices)
+            source = "prompt" if answer else "default"
+            if answer and answer in choices and answer not in param.choices:
+                source = "choices"
+            self._record_param(name, value, source)
+
+    async def _choices(self, param: Parameter, step_id: str) -> list[str]:
+        found: list[str] = list(param.choices)
+        if param.choices_from is not None:
+            try:
+                found += await self._load_choices(param)
+            except Exception as exc:  # offered values are a help; validation still applies
+                self._output(step_id, f"could not list choices for {param.name}: {exc}", "info")
+        found += self._tag_choices
+        return list(dict.fromkeys(c for c in found if c))
+
+    async def _load_choices(self, param: Parameter) -> list[str]:
+        source = param.choices_from
+        assert source is not None
+        if source.source is ParameterSource.GIT_TAGS:
+            from .steps.git import list_git_tags
+
+            return await list_git_tags(self.workdir / source.value, self.env)
+        if source.source is ParameterSource.DOCKER_TAGS:
+            from .steps import docker
+
+            lister: Any = docker.list_image_tags  # type: ignore[attr-defined,unused-ignore]
+            result = lister(source.value)
+            if inspect.isawaitable(result):
+                result = await result
+            return [str(t) for t in result]
+        return await self._command_lines(source.value)
+
+    async def _command_lines(self, command: str) -> list[str]:
+        from .steps.shell import run_command
+
+        lines: list[str] = []
+
+        def keep(text: str, stream: str) -> None:
+            if stream == "stdout" and text.strip() and len(lines) < MAX_CHOICES:
+                lines.append(strip_ansi(text).strip())
+
+        result = await run_command(
+            command, cwd=self.workdir, env=self.env, on_line=keep, timeout=CHOICES_TIMEOUT
+        )
+        if not result.ok:
+            raise RunbookTuiError(f"`{command}` {result.describe(CHOICES_TIMEOUT)}")
+        return lines
+
+    def _render(self, step: Step, *, display: bool = False) -> Step:
+        """The step with placeholders filled (shell commands quoted); ``display`` hides secret values."""
+        values = self._values
+        if display and self._redact:
+            values = {k: (P.REDACTED if self._is_secret(k) else v) for k, v in values.items()}
+        shell_fields = {"command"} if isinstance(step.spec, ShellSpec | WatchSpec) else set()
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(step.spec):
+            value = getattr(step.spec, f.name)
+            rendered = _render_value(value, values, shell=f.name in shell_fields)
+            if rendered is not value:
+                changes[f.name] = rendered
+        spec = dataclasses.replace(step.spec, **changes) if changes else step.spec
+        return dataclasses.replace(
+            step,
+            spec=spec,
+            title=P.render(step.title, values),
+            confirm=P.render(step.confirm, values) if step.confirm else step.confirm,
+        )
+
+    def _is_secret(self, name: str) -> bool:
+        param = self.runbook.parameter(name)
+        return bool(param and param.secret)
+
+    # --- internals: one step --------------------------------------------------------
+
+    def _spawn(self, step_id: str) -> asyncio.Task[StepStatus]:
+        self._require_started()
+        step, phase = self._lookup(step_id)
+        if step_id in self._tasks:
+            raise UsageError(f"step {step_id!r} is already running")
+        task = asyncio.get_running_loop().create_task(self._execute(step, phase), name=f"step:{step_id}")
+        self._tasks[step_id] = task
+        task.add_done_callback(lambda _t: self._tasks.pop(step_id, None))
+        return task
+
+    def _attempt(self, step_id: str) -> int:
+        return self.state.step(step_id).attempts + 1
+
+    def _fail_before_start(self, step: Step, message: str) -> StepStatus:
+        self._emit(
+            ev.StepFinished(
+                step_id=step.id,
+                status=StepStatus.FAILED.value,
+                duration=0.0,
+                message=self.redact(message),
+                attempt=self._attempt(step.id),
+                at=now(),
+            )
+        )
+        return StepStatus.FAILED
+
+    async def _execute(self, step: Step, phase: Phase) -> StepStatus:
+        try:
+            await self._resolve_params(step)
+            rendered = self._render(step)
+        except ParameterError as exc:
+            return self._fail_before_start(step, str(exc))
+        if step.kind is StepKind.CONFIRM:
+            return await self._confirm_step(step, rendered, phase)
+        if step.kind is StepKind.MANUAL:
+            return await self._manual_step(step, rendered, phase)
+        try:
+            runner = runner_for(step.kind)
+        except RunbookTuiError as exc:
+            return self._fail_before_start(step, str(exc))
+        ctx = _Context(self, step.id)
+        gate = await self._gate_for(step, rendered, runner, ctx)
+        if isinstance(gate, StepStatus):
+            return gate
+        if gate is not None and not await self._gate(step, *gate):
+            return StepStatus.NEEDS_YOU
+        return await self._run_runner(step, rendered, phase, runner, ctx)
+
+    async def _gate_for(
+        self, step: Step, rendered: Step, runner: StepRunner, ctx: _Context
+    ) -> tuple[str, str | None] | StepStatus | None:
+        """The gate's message and diff, None for no gate, or FAILED when the edit cannot be planned."""
+        display = self._render(step, display=True)
+        if step.is_edit:
+            try:
+                edit = await asyncio.to_thread(runner.plan_edit, rendered, ctx)
+            except Exception as exc:
+                return self._fail_before_start(step, f"cannot plan the edit: {exc}")
+            if edit is None and not (step.confirm or step.destructive):
+                return None  # the file already is as wanted: nothing will be written
+            summary = edit.summary if edit else self._describe(runner, display)
+            return self.redact(display.confirm or summary), self.redact(edit.diff) if edit else None
+        if display.confirm:
+            return self.redact(display.confirm), None
+        if step.destructive:
+            return self.redact(f"{step.title} is destructive: {self._describe(runner, display)}"), None
+        return None
+
+    async def _gate(self, step: Step, message: str, diff: str | None) -> bool:
+        display = self._render(step, display=True)
+        ok = await self._ask.confirm(ConfirmRequest(display, message, diff))
+        if ok:
+            self._emit(
+                ev.ConfirmationGiven(step_id=step.id, message=message, by=asker_name(self._ask), at=now())
+            )
+        else:
+            self._emit(ev.ConfirmationDeclined(step_id=step.id, message=message, at=now()))
+        return bool(ok)
+
+    def _started_event(self, step: Step, phase: Phase, command: str) -> tuple[int, float]:
+        attempt = self._attempt(step.id)
+        at = now()
+        self._emit(
+            ev.StepStarted(
+                step_id=step.id,
+                title=self.redact(self._render(step, display=True).title),
+                step_kind=step.kind.value,
+                phase=phase.value,
+                attempt=attempt,
+                command=self.redact(command),
+                at=at,
+            )
+        )
+        return attempt, at
+
+    def _finished_event(self, step: Step, attempt: int, started: float, outcome: StepOutcome) -> StepStatus:
+        if outcome.edit is not None:
+            edit = outcome.edit
+            self._applied.setdefault(step.id, []).append(edit)
+            self._emit(
+                ev.FileEdited(
+                    step_id=step.id,
+                    path=str(edit.path),
+                    backup=str(edit.backup),
+                    diff=self.redact(edit.diff),
+                    before_sha256=edit.before_sha256,
+                    after_sha256=edit.after_sha256,
+                    at=now(),
+                )
+            )
+        data = _plain_data(outcome.data, self.redact)
+        at = now()
+        self._emit(
+            ev.StepFinished(
+                step_id=step.id,
+                status=outcome.status.value,
+                duration=round(at - started, 6),
+                message=self.redact(outcome.message),
+                exit_code=outcome.exit_code,
+                attempt=attempt,
+                data=data,
+                at=at,
+            )
+        )
+        tags = data.get("tags")
+        if isinstance(tags, list) and outcome.status is StepStatus.PASSED:
+            self._tag_choices = [str(t) for t in tags]
+        if outcome.status is StepStatus.PASSED and step.milestone is not None:
+            self._emit(ev.MilestoneReached(milestone=step.milestone.value, step_id=step.id, at=now()))
+        return outcome.status
+
+    async def _confirm_step(self, step: Step, rendered: Step, phase: Phase) -> StepStatus:
+        spec = rendered.spec
+        message = spec.message if isinstance(spec, ConfirmSpec) else step.title
+        display_spec = self._render(step, display=True).spec
+        shown = display_spec.message if isinstance(display_spec, ConfirmSpec) else message
+        if not await self._gate(step, self.redact(shown), None):
+            return StepStatus.NEEDS_YOU
+        attempt, started = self._started_event(step, phase, shown)
+        by = asker_name(self._ask)
+        return self._finished_event(step, attempt, started, StepOutcome.passed(f"confirmed by {by}"))
+
+    async def _manual_step(self, step: Step, rendered: Step, phase: Phase) -> StepStatus:
+        attempt, started = self._started_event(step, phase, "manual")
+        try:
+            answer = await self._ask.manual(self._render(step, display=True))
+        except asyncio.CancelledError:
+            self._finished_event(step, attempt, started, StepOutcome(StepStatus.CANCELLED, "cancelled"))
+            return StepStatus.CANCELLED
+        if answer.note:
+            author = self.operator if asker_name(self._ask) == "engineer" else asker_name(self._ask)
+            self._emit(ev.NoteAdded(text=self.redact(answer.note), step_id=step.id, author=author, at=now()))
+        if not answer.done:
+            return self._finished_event(
+                step, attempt, started, StepOutcome(StepStatus.NEEDS_YOU, "not done yet")
+            )
+        by = asker_name(self._ask)
+        message = "done" if by == "engineer" else f"ticked by {by}"
+        return self._finished_event(step, attempt, started, StepOutcome.passed(message))
+
+    def _describe(self, runner: StepRunner, step: Step) -> str:
+        try:
+            return runner.describe(step)
+        except Exception:
+            return step.title
+
+    async def _run_runner(
+        self, step: Step, rendered: Step, phase: Phase, runner: StepRunner, ctx: _Context
+    ) -> StepStatus:
+        command = self._describe(runner, self._render(step, display=True))
+        attempt, started = self._started_event(step, phase, command)
+        limit = step.timeout + TIMEOUT_GRACE if step.timeout else None
+        try:
+            async with asyncio.timeout(limit):
+                outcome = await runner.run(rendered, ctx)
+        except asyncio.CancelledError:
+            outcome = StepOutcome(StepStatus.CANCELLED, "cancelled by the engineer")
+        except TimeoutError:
+            outcome = StepOutcome.failed(f"timed out after {step.timeout:g}s")
+        except RunbookTuiError as exc:
+            outcome = StepOutcome.failed(str(exc))
+        except Exception as exc:
+            log.exception("step %s failed inside runbook-tui", step.id)
+            outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc} (an error inside runbook-tui)")
+        return self._finished_event(step, attempt, started, outcome)
+
+    # --- internals: the clock -------------------------------------------------------
+
+    def _ensure_clock(self) -> None:
+        if self._clock_task is None and not self._finished and self._windows_defined():
+            self._clock_wake = asyncio.Event()
+            self._clock_task = asyncio.get_running_loop().create_task(self._clock(), name="session-clock")
+
+    def _windows_defined(self) -> bool:
+        return self.procedure.target_seconds is not None or bool(
+            any(r.deadline for r in self.runbook.decision_matrix.rows)
+        )
+
+    def _windows(self) -> list[tuple[str, float]]:
+        found: list[tuple[str, float]] = []
+        if self.procedure.target_seconds is not None:
+            found.append(("procedure", self.procedure.target_seconds))
+        decision = self.state.decision
+        if decision is not None and decision.deadline_seconds:
+            found.append((decision.row_id, float(decision.deadline_seconds)))
+        return found
+
+    def _check_windows(self) -> float | None:
+        """Emit due warnings and breaches; return seconds until the next one is due."""
+        if self._started_at is None:
+            return None
+        elapsed = now() - self._started_at
+        due: float | None = None
+        for scope, target in self._windows():
+            if scope not in self._breached and elapsed > target:
+                self._breached.add(scope)
+                self._warned.add(scope)
+                self._emit(ev.WindowBreached(scope=scope, elapsed=round(elapsed, 3), target=target, at=now()))
+                continue
+            if scope not in self._warned and elapsed >= WARN_AT * target:
+                self._warned.add(scope)
+                self._emit(ev.WindowWarning(scope=scope, elapsed=round(elapsed, 3), target=target, at=now()))
+            if scope not in self._breached:
+                nxt = (target if scope in self._warned else WARN_AT * target) - elapsed
+                due = nxt if due is None else min(due, nxt)
+        return due
+
+    async def _clock(self) -> None:
+        wake = self._clock_wake
+        assert wake is not None
+        while True:
+            due = self._check_windows()
+            wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), None if due is None else max(due, 0) + 0.005)
+
+
+def _procedure(runbook: Runbook, procedure: Procedure | str) -> Procedure:
+    if isinstance(procedure, Procedure):
+        return procedure
+    found = runbook.procedure(procedure)
+    if found is None:
+        known = ", ".join(p.id for p in runbook.procedures)
+        raise UsageError(f"runbook {runbook.id!r} has no procedure {procedure!r} (procedures: {known})")
+    return found
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, Enum):
+        return
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, tuple | list):
+        for item in value:
+            yield from _strings(item)
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _strings(item)
+
+
+def _step_placeholders(step: Step) -> list[str]:
+    """Parameter names a step uses, in order of first use."""
+    texts = [step.title, step.confirm or ""]
+    for f in dataclasses.fields(step.spec):
+        texts.extend(_strings(getattr(step.spec, f.name)))
+    return list(dict.fromkeys(name for text in texts for name in P.placeholders(text)))
+
+
+def _render_value(value: Any, values: Mapping[str, str], *, shell: bool) -> Any:
+    """``value`` with placeholders filled; the same object when nothing changed."""
+    if isinstance(value, Enum):
+        return value
+    if isinstance(value, str):
+        if not P.placeholders(value):
+            return value
+        return P.render(value, values, shell=shell)
+    if isinstance(value, tuple):
+        items = tuple(_render_value(v, values, shell=shell) for v in value)
+        return value if all(a is b for a, b in zip(items, value, strict=True)) else items
+    if isinstance(value, Mapping):
+        rendered = {k: _render_value(v, values, shell=False) for k, v in value.items()}
+        if all(rendered[k] is value[k] for k in value):
+            return value
+        from types import MappingProxyType
+
+        return MappingProxyType(rendered)
+    return value
+
+
+def _plain_data(data: Mapping[str, Any], redact: Callable[[str], str]) -> dict[str, Any]:
+    """Step data as plain JSON values, secrets redacted, so a reloaded journal folds the same."""
+
+    def clean(value: Any) -> Any:
+        if isinstance(value, str):
+            return redact(value)
+        if isinstance(value, bool | int | float) or value is None:
+            return value
+        if isinstance(value, Mapping):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set | frozenset):
+            return [clean(v) for v in value]
+        return redact(str(value))
+
+    return {str(k): clean(v) for k, v in data.items()}
