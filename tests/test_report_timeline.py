@@ -206,3 +206,33 @@ def test_unfinished_session_marks_running_step(tmp_path: Path) -> None:
     report = build_report(path)
     assert report.attempts[0].status == "interrupted"
     assert report.resumes[0].text == "The session was resumed by bob@laptop."
+
+
+def test_fast_output_path_agrees_with_parsing_every_line(tmp_path: Path) -> None:
+    from runbook_tui.core.report.stream import StreamStatus, iter_records
+    from runbook_tui.core.report.timeline import build_report_from
+
+    path = tmp_path / "odd.jsonl"
+    w = JournalWriter(path, "odd")
+    w.add(started("odd"))
+    for sid in ("plain", 'qu"ote', "ünï"):
+        w.add(ev.StepStarted(at=T0 + 1, step_id=sid, title=sid, step_kind="shell", phase="step"))
+        for i in range(30):
+            w.add(ev.OutputLine(at=T0 + 2, step_id=sid, seq=i, stream="stdout", text=f"{sid} {i}"))
+        w.add(ev.StepFinished(at=T0 + 3, step_id=sid, status="failed", duration=2.0))
+    # The journal itself writes non-ASCII as is (journal._encode); so must the fast path read it.
+    with path.open("a", encoding="utf-8") as handle:
+        for i in range(3):
+            line = {
+                "kind": "output",
+                "at": ev.iso_utc(T0 + 4),
+                "step_id": "ünï",
+                "seq": 99,
+                "stream": "stdout",
+            }
+            handle.write(json.dumps({**line, "text": f"late {i}"}, ensure_ascii=False) + "\n")
+    fast = build_report(path)
+    status = StreamStatus()
+    slow = build_report_from(iter_records(path, status), status)
+    assert fast.attempts == slow.attempts and fast.output_lines == slow.output_lines == 93
+    assert fast.attempts[2].output_tail[-1] == "late 2" and fast.attempts[1].output_lines == 30

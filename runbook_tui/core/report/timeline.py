@@ -281,6 +281,7 @@ class _Builder:
         self.rows: list[tuple[float, int, str, str, str, str | None, str]] = []
         self.attempts: list[_Open] = []
         self.current: dict[str, _Open] = {}  # step id -> its latest attempt
+        self.current_raw: dict[bytes, _Open] = {}  # the same, keyed by the id's UTF-8 bytes
         self.titles: dict[str, str] = {}
         self.roles: dict[str, str] = {}
         self.skips: list[Skip] = []
@@ -305,10 +306,28 @@ class _Builder:
                 self._record(record)
 
     def feed_lines(self, lines: Iterable[tuple[int, bytes]]) -> None:
-        """Raw journal lines; output lines take a fast path that does not parse them."""
+        """Raw journal lines; output lines take a fast path that does not parse them.
+
+        Output is the hot path (a million lines): the journal writes an output
+        line's fields in a fixed order, so the step id is sliced out and the line
+        kept raw; only the lines left in a tail are ever parsed.
+        """
+        fast = 0
+        by_raw_id = self.current_raw
         for number, raw in lines:
-            if raw.startswith(_OUTPUT_PREFIX) and self._output_raw(raw):
-                continue
+            if raw.startswith(_OUTPUT_PREFIX):
+                at_end = raw.find(b'"', _AT_START)
+                if raw.startswith(_STEP_KEY, at_end):
+                    id_start = at_end + _STEP_KEY_LEN
+                    id_end = raw.find(b'"', id_start)
+                    step_id = raw[id_start:id_end]
+                    if id_end > 0 and b"\\" not in step_id:
+                        fast += 1
+                        open_ = by_raw_id.get(step_id)
+                        if open_ is not None:
+                            open_.lines += 1
+                            open_.tail.append(raw)
+                        continue
             record = parse_record(raw, number, self.problems)
             if record is None:
                 continue
@@ -316,6 +335,7 @@ class _Builder:
                 self._output(record)
             else:
                 self._record(record)
+        self.output_lines += fast
 
     def _record(self, record: dict[str, Any]) -> None:
         try:
@@ -324,25 +344,6 @@ class _Builder:
             self.problems.append(f"an event could not be read and was left out: {exc}")
             return
         self._event(event)
-
-    # Output is the hot path (a million lines): the journal writes its fields in a
-    # fixed order, so the step id is sliced out and the line kept raw; only the
-    # lines left in a tail are ever parsed.
-    def _output_raw(self, raw: bytes) -> bool:
-        at_end = raw.find(b'"', _AT_START)
-        if raw[at_end : at_end + _STEP_KEY_LEN] != _STEP_KEY:
-            return False
-        id_start = at_end + _STEP_KEY_LEN
-        id_end = raw.find(b'"', id_start)
-        step_id = raw[id_start:id_end]
-        if id_end < 0 or b"\\" in step_id:
-            return False
-        self.output_lines += 1
-        open_ = self.current.get(step_id.decode("utf-8", "replace"))
-        if open_ is not None:
-            open_.lines += 1
-            open_.tail.append(raw)
-        return True
 
     def _output(self, record: dict[str, Any]) -> None:
         self.output_lines += 1
@@ -399,6 +400,7 @@ class _Builder:
         open_ = _Open(e)
         self.attempts.append(open_)
         self.current[e.step_id] = open_
+        self.current_raw[e.step_id.encode("utf-8")] = open_
         noun = _noun(e.phase, e.title)
         again = f" (attempt {e.attempt})" if e.attempt > 1 else ""
         command = f": {_one_line(e.command)}" if e.command else "."
