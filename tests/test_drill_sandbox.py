@@ -80,7 +80,7 @@ def test_team_drill_beside_its_runbook_builds_and_a_failed_setup_leaves_nothing(
         assert sandbox.env["PATH"].split(":")[0] == str(sandbox.bin_dir)
     assert not root.exists()
     before = set(Path("/tmp").glob("runbook-tui-drill-payments-*"))
-    with pytest.raises(DrillError, match="setup.*exited 1"):
+    with pytest.raises(DrillError, match=r"setup.*exited 1"):
         build_sandbox(rb, "boom")
     assert set(Path("/tmp").glob("runbook-tui-drill-payments-*")) == before
 
