@@ -112,3 +112,43 @@ def test_timeline_table_has_one_row_per_event_oldest_first(tmp_path: Path) -> No
 def test_fences_survive_backticks_in_output(tmp_path: Path) -> None:
     assert markdown.fence("a ``` b") == "````text\na ``` b\n````"
     assert markdown.cell("a|b\nc") == "a\\|b<br>c"
+
+
+def test_runbook_templates_and_checklist_when_the_file_is_there(tmp_path: Path) -> None:
+    import hashlib
+
+    from test_report_timeline import T0, JournalWriter, started
+
+    from runbook_tui.core.report.runbook_context import context_for
+
+    runbook = Path(__file__).resolve().parent.parent / "runbooks" / "strict-connection-flow.yaml"
+    sid = "20261118T100000Z-strict-0001"
+    w = JournalWriter(tmp_path / f"{sid}.jsonl", sid)
+    sha = hashlib.sha256(runbook.read_bytes()).hexdigest()
+    w.add(
+        started(sid, runbook_path=str(runbook), runbook_sha256=sha, procedure_title="Feature Flag Rollback")
+    )
+    w.add(
+        ev.DecisionMade(
+            at=T0 + 1,
+            row_id="runtime-validation-error",
+            issue="Runtime Validation Error",
+            procedure_id="feature-flag-toggle",
+        )
+    )
+    w.add(ev.ChecklistTicked(at=T0 + 2, checklist_id="post-rollback-tasks", item=1))
+    report = build_report(w.path)
+    context = context_for(report)
+    assert not context.runbook_changed
+    text = markdown.render(report, context)
+    templates = _section(text, "Communication templates")
+    assert "Rollback Type: Feature Flag Rollback" in templates
+    assert "Initiated By: alice@bastion-1" in templates
+    assert "Reason: Runtime Validation Error" in templates
+    assert "Impact: Some user errors" in templates
+    assert "Current Status: In progress" in templates
+    checklist = _section(text, "Post-rollback checklist")
+    assert "- [ ] Collect logs and error reports" in checklist
+    assert "- [x] Identify the source of the issue" in checklist
+    changed = build_report(JournalWriter(tmp_path / "b.jsonl", "b").path)
+    assert context_for(changed).templates == ()  # no runbook recorded: the journal alone

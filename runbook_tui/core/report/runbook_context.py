@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 from pathlib import Path
 
 from ..model import Runbook
@@ -49,15 +48,10 @@ def context_from(report: Report, runbook: Runbook, *, changed: bool = False) -> 
 def _load(path: str) -> Runbook | None:
     if not path or not Path(path).is_file():
         return None
+    from ..errors import RunbookTuiError
+    from ..loader import load_runbook
+
     try:
-        loader = importlib.import_module("runbook_tui.core.loader")
-    except ImportError:
-        return None  # no loader in this build: the report needs only the journal
-    load = getattr(loader, "load_runbook", None) or getattr(loader, "load", None)
-    if load is None:
-        return None
-    try:
-        runbook = load(Path(path))
-    except Exception:  # a runbook that no longer loads only loses the optional extras
-        return None
-    return runbook if isinstance(runbook, Runbook) else None
+        return load_runbook(Path(path))
+    except (RunbookTuiError, OSError, ValueError):
+        return None  # a runbook that no longer loads only loses the optional extras
