@@ -217,10 +217,11 @@ def _yaml_error_message(exc: yaml.YAMLError) -> str:
         return f"YAML cannot contain the character U+{int(exc.character):04X} ({exc.reason})"
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
     context = getattr(exc, "context", None)
-    text = f"YAML syntax error: {problem}"
-    if context:
-        text += f" ({context})"
-    if "found character '\\t'" in text:
+    if context and str(context).startswith("expected"):  # "expected a single document, but found another"
+        text = f"YAML syntax error: {context}, {problem}"
+    else:
+        text = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if "tab character" in text or "'\\t'" in text:
         text += "; indent with spaces, not tabs"
     return text
 
