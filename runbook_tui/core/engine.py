@@ -549,10 +549,7 @@ class Session:
     def _validated(self, name: str, value: str | None, choices: Iterable[str] = ()) -> str:
         param = self.runbook.parameter(name)
         if param is None:
-            declared = ", ".join(p.name for p in self.runbook.parameters) or "none"
-            raise ParameterError(
-                name, f"is not declared by runbook {self.runbook.id!r} (it declares: {declared})"
-            )
+            return check_params(self.runbook, {name: value or ""})[name]  # raises: not declared
         return P.validate(param, value, choices=choices)
 
     def _record_param(self, name: str, value: str, source: str) -> None:
@@ -885,6 +882,18 @@ class Session:
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), None if due is None else max(due, 0) + 0.005)
+
+
+def check_params(runbook: Runbook, values: Mapping[str, str]) -> dict[str, str]:
+    """Values given up front, validated against the runbook's parameters (ParameterError names the rule)."""
+    checked: dict[str, str] = {}
+    declared = ", ".join(p.name for p in runbook.parameters) or "none"
+    for name, value in values.items():
+        param = runbook.parameter(name)
+        if param is None:
+            raise ParameterError(name, f"is not declared by runbook {runbook.id!r} (it declares: {declared})")
+        checked[name] = P.validate(param, value)
+    return checked
 
 
 def _procedure(runbook: Runbook, procedure: Procedure | str) -> Procedure:

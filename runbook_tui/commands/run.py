@@ -1,0 +1,16 @@
+"""``runbook-tui run RUNBOOK PROCEDURE``: headless with ``--plain``, otherwise in the app."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a procedure; returns the exit code (0 succeeded, 1 failed, 2 bad usage)."""
+    if not args.plain:
+        from . import app  # Textual is imported only on this path
+
+        return int(app.run(args))
+    from ..core import plain
+
+    return plain.run(args)

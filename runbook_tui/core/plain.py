@@ -1,0 +1,409 @@
+"""The headless runner: ``runbook-tui run RUNBOOK PROCEDURE --plain``, one line per event.
+
+It writes the same journal as the app. Gates are asked on the terminal with
+``input()`` (in a thread, so background steps keep streaming), or confirmed by
+``--yes``; without a terminal and without ``--yes`` a gate fails closed. Ctrl-C
+cancels the running step, records it, and finishes the session as aborted.
+Exit codes: 0 succeeded, 1 a step or check failed, 2 bad usage, 130 aborted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import signal
+import sys
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from .. import __version__
+from . import events as ev
+from .asker import ConfirmRequest, ManualAnswer
+from .durations import format_seconds
+from .engine import Session, check_params
+from .errors import UsageError
+from .events import Outcome, StepStatus
+from .journal import Journal, new_session_id
+from .model import Parameter, Runbook, Step
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 130
+MAX_SHOWN_CHOICES = 20
+
+
+# --- printing -------------------------------------------------------------------
+
+
+class _LocalClock:
+    """``09:13:14.123+01:00`` in the engineer's zone; the zone part is reused within a second."""
+
+    def __init__(self) -> None:
+        self._second: int | None = None
+        self._prefix = ("", "")
+
+    def __call__(self, at: float) -> str:
+        second = int(at)
+        if second != self._second:
+            local = datetime.fromtimestamp(second).astimezone()
+            offset = local.strftime("%z")
+            self._prefix = (local.strftime("%H:%M:%S"), f"{offset[:3]}:{offset[3:]}")
+            self._second = second
+        millis = int((at - second) * 1000)
+        return f"{self._prefix[0]}.{millis:03d}{self._prefix[1]}"
+
+
+def local_datetime(at: float) -> str:
+    """``2026-11-23 10:13:14+01:00 (09:13:14Z)``: local time with its offset, and UTC."""
+    local = datetime.fromtimestamp(at).astimezone()
+    return f"{local.isoformat(sep=' ', timespec='seconds')} ({ev.iso_utc(at)[11:19]}Z)"
+
+
+class Printer:
+    """Turns events into lines: local time, kind, step, message; output prefixed by step and stream."""
+
+    def __init__(self, out: TextIO, *, tty: bool) -> None:
+        self._out = out
+        self._tty = tty
+        self._clock = _LocalClock()
+
+    def __call__(self, event: ev.Event) -> None:
+        if type(event) is ev.OutputLine:
+            text = event.ansi if self._tty and event.ansi else event.text
+            self._out.write(f"{self._clock(event.at)} {event.step_id} {event.stream}| {text}\n")
+            if self._tty:
+                self._out.flush()
+            return
+        step = getattr(event, "step_id", None) or "-"
+        lines = describe(event).split("\n")
+        self._out.write(f"{self._clock(event.at)} {event.kind:<21} {step:<16} {lines[0]}\n")
+        for extra in lines[1:]:
+            self._out.write(f"{'':>40}{extra}\n")
+        self._out.flush()
+
+    def say(self, text: str) -> None:
+        """A line from the runner itself (not an event)."""
+        self._out.write(f"{text}\n")
+        self._out.flush()
+
+
+def _seconds(value: float | None) -> str:
+    return format_seconds(value) if value is not None else "?"
+
+
+def describe(event: ev.Event) -> str:
+    """The message part of an event's line (may span lines, e.g. a diff)."""
+    fn = _DESCRIBE.get(type(event))
+    return fn(event) if fn is not None else ""
+
+
+def _started(e: Any) -> str:
+    window = f"; recovery window {e.window_text}" if e.window_text else ""
+    return (
+        f"{e.runbook_title} / {e.procedure_title} ({e.mode}) by {e.operator}, "
+        f"at {local_datetime(e.at)}{window}; workdir {e.workdir}"
+    )
+
+
+def _step_started(e: Any) -> str:
+    attempt = f" (attempt {e.attempt})" if e.attempt > 1 else ""
+    command = f": {e.command}" if e.command and e.command != e.title else ""
+    return f"[{e.phase}] {e.title}{attempt}{command}"
+
+
+def _step_finished(e: Any) -> str:
+    exit_code = f" (exit {e.exit_code})" if e.exit_code is not None and e.status != "passed" else ""
+    message = f": {e.message}" if e.message else ""
+    return f"{e.status.upper()} after {_seconds(e.duration)}{exit_code}{message}"
+
+
+def _file_edited(e: Any) -> str:
+    return f"{e.path} edited (backup {e.backup})\n" + e.diff.rstrip("\n")
+
+
+_DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
+    ev.SessionStarted: _started,
+    ev.ParameterSet: lambda e: f"{e.name} = {e.value} ({e.source})",
+    ev.DecisionMade: lambda e: f"{e.row_id}: {e.issue} -> {e.procedure_id or 'no procedure'} (by {e.by})",
+    ev.StepStarted: _step_started,
+    ev.StepFinished: _step_finished,
+    ev.StepSkipped: lambda e: f"skipped: {e.reason}",
+    ev.StepInterrupted: lambda e: "interrupted: the session ended while it ran",
+    ev.StepMarkedDone: lambda e: f"marked done: {e.note}",
+    ev.ConfirmationGiven: lambda e: f"confirmed by {e.by}: {e.message}",
+    ev.ConfirmationDeclined: lambda e: f"not confirmed: {e.message}",
+    ev.FileEdited: _file_edited,
+    ev.EditUndone: lambda e: f"{e.path} restored from its backup",
+    ev.NoteAdded: lambda e: f"note{' by ' + e.author if e.author else ''}: {e.text}",
+    ev.MilestoneReached: lambda e: f"milestone: {e.milestone}",
+    ev.WindowWarning: lambda e: f"{e.scope}: {_seconds(e.elapsed)} of the {_seconds(e.target)} window used",
+    ev.WindowBreached: lambda e: (
+        f"{e.scope}: the {_seconds(e.target)} window is over ({_seconds(e.elapsed)})"
+    ),
+    ev.TemplateFilled: lambda e: f"template {e.template_id} filled",
+    ev.ChecklistTicked: lambda e: f"{e.checklist_id} item {e.item + 1} {'ticked' if e.done else 'unticked'}",
+    ev.SessionResumed: lambda e: (
+        f"resumed by {e.operator}" + (" (journal tail was torn)" if e.torn_tail else "")
+    ),
+    ev.SessionFinished: lambda e: (
+        f"{e.outcome.upper()} after {_seconds(e.duration)}" + (f": {e.message}" if e.message else "")
+    ),
+}
+
+
+# --- asking -----------------------------------------------------------------------
+
+
+async def ask_line(prompt: str, *, secret: bool = False) -> str | None:
+    """Read one line from the terminal without blocking the event loop; None at end of input."""
+    loop = asyncio.get_running_loop()
+    answer: asyncio.Future[str | None] = loop.create_future()
+
+    def deliver(value: str | None) -> None:
+        if not answer.done():
+            answer.set_result(value)
+
+    def read() -> None:
+        try:
+            value: str | None = getpass.getpass(prompt) if secret else input(prompt)
+        except (EOFError, OSError):
+            value = None
+        loop.call_soon_threadsafe(deliver, value)
+
+    # A daemon thread: a prompt abandoned by Ctrl-C must not keep the process alive.
+    threading.Thread(target=read, name="plain-input", daemon=True).start()
+    return await answer
+
+
+class PlainAsker:
+    """Asks on the terminal; ``yes`` confirms every gate (recorded as ``--yes``)."""
+
+    def __init__(self, printer: Printer, *, interactive: bool, yes: bool) -> None:
+        self._printer = printer
+        self._interactive = interactive
+        self._yes = yes
+        self.by = "--yes" if yes else "engineer"
+
+    async def confirm(self, request: ConfirmRequest) -> bool:
+        """Yes with ``--yes``; otherwise ask, or fail closed without a terminal."""
+        if self._yes:
+            return True
+        say = self._printer.say
+        if not self._interactive:
+            say(f"gate on step {request.step.id}: {request.message}")
+            say("  not confirmed: there is no terminal to ask; pass --yes to confirm every gate")
+            return False
+        if request.diff:
+            say(request.diff.rstrip("\n"))
+        answer = await ask_line(f"{request.message}\nGo ahead with {request.step.id}? [y/N] ")
+        return (answer or "").strip().lower() in ("y", "yes")
+
+    async def parameter(self, param: Parameter, choices: list[str]) -> str | None:
+        """Ask for a value (a number picks a choice); without a terminal say how to pass it."""
+        say = self._printer.say
+        if not self._interactive:
+            default = f" (using its default {param.default!r})" if param.default is not None else ""
+            say(
+                f"parameter {param.name} has no value and there is no terminal to ask{default}; "
+                f"pass --param {param.name}=VALUE"
+            )
+            return None
+        say(
+            f"parameter {param.name}: {param.description}" if param.description else f"parameter {param.name}"
+        )
+        for number, choice in enumerate(choices[:MAX_SHOWN_CHOICES], start=1):
+            say(f"  {number}. {choice}")
+        default = f" [{param.default}]" if param.default is not None else ""
+        answer = await ask_line(f"{param.name}{default}: ", secret=param.secret)
+        text = (answer or "").strip()
+        if text.isdigit() and 1 <= int(text) <= min(len(choices), MAX_SHOWN_CHOICES):
+            return choices[int(text) - 1]
+        return text or None
+
+    async def manual(self, step: Step) -> ManualAnswer:
+        """Ask whether the manual step is done, and for a note."""
+        if self._yes:
+            return ManualAnswer(True, "ticked by --yes")
+        say = self._printer.say
+        instructions = getattr(step.spec, "instructions", "") or step.description
+        if not self._interactive:
+            say(f"manual step {step.id}: {step.title}")
+            say("  not ticked: there is no terminal to ask; pass --yes to tick manual steps")
+            return ManualAnswer(False)
+        say(f"manual step {step.id}: {step.title}")
+        if instructions:
+            say(instructions.rstrip("\n"))
+        done = (await ask_line("Done? [y/N] ") or "").strip().lower() in ("y", "yes")
+        note = (await ask_line("Note (optional): ") or "").strip()
+        return ManualAnswer(done, note)
+
+
+# --- running --------------------------------------------------------------------------
+
+
+def parse_params(pairs: Sequence[str], runbook: Runbook) -> dict[str, str]:
+    """``--param K=V`` values, validated (UsageError or ParameterError, both exit 2)."""
+    given: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--param {pair!r} is not NAME=VALUE; write it like --param tag=v1.2.3")
+        given[name.strip()] = value
+    return check_params(runbook, given)
+
+
+def _interactive() -> bool:
+    return sys.stdin.isatty()
+
+
+def _resolve(ref: str, extra_dirs: Sequence[str]) -> Runbook:
+    from .library import resolve_runbook
+
+    return resolve_runbook(ref, [Path(d) for d in extra_dirs])
+
+
+def run(args: argparse.Namespace) -> int:
+    """``runbook-tui run RUNBOOK PROCEDURE --plain``: run the procedure headless; the exit code."""
+    runbook = _resolve(args.runbook, getattr(args, "runbooks", []) or [])
+    procedure = runbook.procedure(args.procedure)
+    if procedure is None:
+        known = ", ".join(f"{p.id} ({n})" for n, p in enumerate(runbook.procedures, start=1))
+        raise UsageError(f"{runbook.path or runbook.id}: no procedure {args.procedure!r}; it has: {known}")
+    given = parse_params(args.param or [], runbook)
+    workdir = Path(args.workdir) if args.workdir else Path.cwd()
+    if not args.drill and not workdir.is_dir():
+        raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")
+    printer = Printer(sys.stdout, tty=sys.stdout.isatty())
+    asker = PlainAsker(printer, interactive=_interactive(), yes=bool(args.yes))
+    if not args.drill:
+        return _run_session(runbook, procedure.id, given, workdir, None, "live", printer, asker)
+    sandbox = _build_sandbox(runbook, args.fault)
+    try:
+        if getattr(sandbox, "notice", ""):
+            printer.say(f"drill: {sandbox.notice}")
+        printer.say(f"drill sandbox: {sandbox.workdir}")
+        params = {**check_params(runbook, dict(getattr(sandbox, "params", {}) or {})), **given}
+        return _run_session(
+            runbook, procedure.id, params, Path(sandbox.workdir), dict(sandbox.env), "drill", printer, asker
+        )
+    finally:
+        sandbox.close(keep=bool(getattr(args, "keep", False)))
+        if getattr(args, "keep", False):
+            printer.say(f"drill sandbox kept at {sandbox.workdir}")
+
+
+def _build_sandbox(runbook: Runbook, fault: str | None) -> Any:
+    try:
+        from . import drills
+    except ImportError as exc:
+        raise UsageError(f"drills are not available in this build ({exc}); run without --drill") from exc
+    build = getattr(drills, "build_sandbox", None)
+    if build is None:
+        raise UsageError("drills are not available in this build (no build_sandbox); run without --drill")
+    return build(runbook, fault=fault)
+
+
+def _run_session(
+    runbook: Runbook,
+    procedure_id: str,
+    params: Mapping[str, str],
+    workdir: Path,
+    env: Mapping[str, str] | None,
+    mode: str,
+    printer: Printer,
+    asker: PlainAsker,
+) -> int:
+    journal = Journal.create(new_session_id(runbook.id))
+    printer.say(f"runbook-tui {__version__}: journal {journal.path}")
+    try:
+        session = Session(
+            runbook,
+            procedure_id,
+            workdir=workdir,
+            ask=asker,
+            mode=mode,
+            params=params,
+            journal=journal,
+            env=env,
+        )
+    except BaseException:
+        journal.close()
+        raise
+    session.subscribe(printer)
+    return asyncio.run(drive(session, printer))
+
+
+def resume(path: Path, runbook: Runbook, *, yes: bool = False) -> int:
+    """``runbook-tui resume --plain``: continue a recorded session headless; the exit code."""
+    printer = Printer(sys.stdout, tty=sys.stdout.isatty())
+    interactive = _interactive()
+    asker = PlainAsker(printer, interactive=interactive, yes=yes)
+    session = Session.resume(Path(path), runbook, asker)
+    for warning in session.warnings:
+        printer.say(f"warning: {warning}")
+    state = session.state
+    done = [sid for sid in state.step_order if state.steps[sid].status.is_ok]
+    printer.say(
+        f"resumed {session.session_id}: started {local_datetime(state.started_at or 0)}, "
+        f"{len(done)} step(s) already done; journal {session.journal_path}"
+    )
+    session.subscribe(printer)
+    return asyncio.run(_resume_and_drive(session, printer, interactive=interactive, yes=yes))
+
+
+async def _resume_and_drive(session: Session, printer: Printer, *, interactive: bool, yes: bool) -> int:
+    state = session.state
+    for step_id in [s for s in state.step_order if state.steps[s].status is StepStatus.INTERRUPTED]:
+        step = state.steps[step_id]
+        last = f"; its last line: {step.tail[-1].text}" if step.tail else ""
+        printer.say(f"step {step_id} ({step.title}) was interrupted after {step.output_lines} line(s){last}")
+        if yes:
+            continue  # run_all runs it again
+        if not interactive:
+            printer.say("  no terminal to ask whether to re-run it or mark it done; pass --yes to re-run it")
+            return EXIT_FAILED
+        choice = (await ask_line("Re-run it [r], mark it done [d], or stop [s]? ") or "s").strip().lower()
+        if choice.startswith("d"):
+            note = (await ask_line("How do you know it is done? ") or "").strip()
+            session.mark_done(step_id, note or "marked done after resume")
+        elif not choice.startswith("r"):
+            printer.say("stopped; the session stays open: runbook-tui resume continues it")
+            return EXIT_FAILED
+    return await drive(session, printer)
+
+
+async def drive(session: Session, printer: Printer) -> int:
+    """Start (or continue) the session, run every step, finish it; Ctrl-C aborts cleanly."""
+    loop = asyncio.get_running_loop()
+    await session.start()
+    runner = asyncio.create_task(session.run_all())
+    interrupted = False
+
+    def on_sigint() -> None:
+        nonlocal interrupted
+        if not interrupted:
+            running = ", ".join(session.state.running()) or "nothing running"
+            printer.say(f"interrupted: cancelling {running}; the session will finish as aborted")
+        interrupted = True
+        if not runner.done():
+            runner.cancel()
+        session.cancel_all()
+
+    loop.add_signal_handler(signal.SIGINT, on_sigint)
+    try:
+        try:
+            await runner
+        except asyncio.CancelledError:
+            if not interrupted:
+                raise
+        outcome = await session.finish(
+            aborted=interrupted, message="interrupted with Ctrl-C" if interrupted else ""
+        )
+    finally:
+        loop.remove_signal_handler(signal.SIGINT)
+    printer.say(f"journal: {session.journal_path}")
+    if outcome is Outcome.SUCCEEDED:
+        return EXIT_OK
+    return EXIT_ABORTED if outcome is Outcome.ABORTED else EXIT_FAILED
