@@ -6,11 +6,14 @@ import getpass
 import socket
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.model import Procedure, Runbook
 
-SessionFactory = Callable[[Runbook, Procedure, Any], Any]
+if TYPE_CHECKING:
+    from ..core.engine import Session
+
+SessionFactory = Callable[[Runbook, Procedure, Any], "Session"]
 
 
 def operator() -> str:
@@ -30,7 +33,7 @@ def new_session(
     drill: bool,
     ask: Any,
     env: Mapping[str, str] | None = None,
-) -> Any:
+) -> Session:
     """A Session writing to a fresh journal under the sessions folder."""
     from ..core.engine import Session
     from ..core.journal import Journal, new_session_id
@@ -45,4 +48,5 @@ def new_session(
         journal=journal,
         ask=ask,
         operator=operator(),
+        env=env,
     )

@@ -76,6 +76,7 @@ class ProcedureScreen(BaseScreen):
         self.foreground: Worker[None] | None = None
         self.events: list[ev.Event] = []  # every non-output event seen, for tests and the summary
         self.finished = False
+        self.quitting = False
 
     # --- layout ---------------------------------------------------------
 
@@ -134,8 +135,12 @@ class ProcedureScreen(BaseScreen):
         # Runs in the event loop, called by the engine: keep it tiny.
         if type(event) is ev.OutputLine:
             self._pending.append(event)
-        else:
-            self.post_message(SessionEvent(event))
+            return
+        if isinstance(event, ev.StepStarted):
+            # In order with the output: earlier lines belong to the previous attempt.
+            self._flush_output()
+            self.output[event.step_id] = deque(maxlen=LOG_MAX_LINES)
+        self.post_message(SessionEvent(event))
 
     def _flush_output(self) -> None:
         """Move buffered output lines into the step buffers and the visible panes."""
@@ -145,16 +150,20 @@ class ProcedureScreen(BaseScreen):
         selected = self.selected_id
         to_log: list[str] = []
         to_watch: list[str] = []
+        output = self.output
         for line in pending:
             text = line.ansi or line.text
-            if line.stream == "stderr" and not line.ansi:
-                text = f"\x1b[31m{text}\x1b[0m"
-            elif line.stream == "info":
-                text = f"\x1b[2m{text}\x1b[0m"
-            self.output.setdefault(line.step_id, deque(maxlen=LOG_MAX_LINES)).append(text)
-            if line.step_id == selected:
+            stream = line.stream
+            if stream != "stdout":
+                text = _tint(text, stream, bool(line.ansi))
+            step_id = line.step_id
+            buffer = output.get(step_id)
+            if buffer is None:
+                buffer = output[step_id] = deque(maxlen=LOG_MAX_LINES)
+            buffer.append(text)
+            if step_id == selected:
                 to_log.append(text)
-            if line.step_id == self.watch_step:
+            if step_id == self.watch_step:
                 to_watch.append(text)
         if to_log:
             self.query_one("#log", LogView).write_lines(to_log)
@@ -195,17 +204,20 @@ class ProcedureScreen(BaseScreen):
             clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds)
         elif clock.procedure is None:
             clock.procedure = Countdown("procedure", "window", event.at, 0.0)
-        self.output[event.step_id] = deque(maxlen=LOG_MAX_LINES)
         if event.step_kind == StepKind.WATCH:
             self.watch_step = event.step_id
             box = self.query_one("#watch-box")
             box.display = True
             box.border_title = f"watch · {event.title}"
-            self.query_one("#watch-log", LogView).clear()
+            watch = self.query_one("#watch-log", LogView)
+            watch.clear()
+            watch.write_lines(list(self.output.get(event.step_id, ())))
         else:
-            self.query_one("#steps", StepList).select_step(event.step_id)
+            steps = self.query_one("#steps", StepList)
             if self.selected_id == event.step_id:
-                self.query_one("#log", LogView).clear()
+                self._show_log()
+            else:
+                steps.select_step(event.step_id)
 
     def _step_finished(self, event: ev.StepFinished) -> None:
         title = self.steps[event.step_id].title if event.step_id in self.steps else event.step_id
@@ -218,6 +230,8 @@ class ProcedureScreen(BaseScreen):
     def _session_finished(self, event: ev.SessionFinished) -> None:
         self.finished = True
         self.query_one("#clock", RecoveryClock).stopped_at = event.at
+        if self.quitting:
+            return
         from .summary import SummaryScreen
 
         self.app.push_screen(SummaryScreen(self.session, self.procedure))
@@ -244,12 +258,17 @@ class ProcedureScreen(BaseScreen):
 
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:
+        self._show_log()
+        self.show_selected()
+
+    def _show_log(self) -> None:
+        """Fill the log pane from the selected step's kept lines."""
+        self._flush_output()
         log = self.query_one("#log", LogView)
         log.clear()
         step_id = self.selected_id
         if step_id and step_id in self.output:
             log.write_lines(list(self.output[step_id]))
-        self.show_selected()
 
     @on(OptionList.OptionSelected, "#steps")
     def _chosen(self) -> None:
@@ -271,7 +290,7 @@ class ProcedureScreen(BaseScreen):
     def _log_note(self, step: Step, st: StepState) -> Content:
         log = self.query_one("#log", LogView)
         follow = "following" if log.follow else "paused (f follows)"
-        journal = getattr(getattr(self.session, "journal", None), "path", None)
+        journal = self.session.journal_path if self.session is not None else None
         where = f"full output in journal {journal}" if journal else "full output is in the journal"
         if log.match_count:
             where = f"{log.match_count} matches ([ ] move) · " + where
@@ -328,6 +347,10 @@ class ProcedureScreen(BaseScreen):
             return
         if self.state.step(step.id).status is StepStatus.RUNNING:
             self.notify(f"{step.title} is already running.", severity="warning")
+            return
+        if step.kind is StepKind.WATCH:
+            # A watch streams in its own pane while the engineer goes on with later steps.
+            self._intent(lambda: self.session.run_in_background(step.id))
             return
         self.foreground = self._run(step.id)
 
@@ -517,6 +540,7 @@ class ProcedureScreen(BaseScreen):
 
         def done(choice: str | None) -> None:
             if choice in ("abort", "finish"):
+                self.quitting = True
                 self._finish(aborted=True, then_quit=True)
 
         self.app.push_screen(QuitModal(self._running_titles(), quitting=True), done)
@@ -530,7 +554,7 @@ class ProcedureScreen(BaseScreen):
             # A worker that failed or timed out still lets us finish.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.foreground.wait(), timeout=15)
-        await self.session.finish(aborted=aborted) if aborted else await self.session.finish()
+        await self.session.finish(aborted=aborted, cancel_background=aborted)
         if then_quit:
             self.app.exit(0)
 
@@ -547,6 +571,15 @@ class ProcedureScreen(BaseScreen):
             SystemCommand("Search the log", "/", self.action_search),
             SystemCommand("End the session", "e", self.action_end),
         ]
+
+
+def _tint(text: str, stream: str, coloured: bool) -> str:
+    """stderr in red and the engine's own info lines dimmed, unless the line has its own colours."""
+    if coloured:
+        return text
+    if stream == "stderr":
+        return f"\x1b[31m{text}\x1b[0m"
+    return f"\x1b[2m{text}\x1b[0m"
 
 
 def _title_line(step: Step, st: StepState) -> Content:

@@ -118,7 +118,7 @@ class ReferenceScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         with TabbedContent(id="reference-tabs", initial=f"ref-{self.section or 'roles'}"):
-            for n, (key, title, build) in enumerate(SECTIONS, 1):
+            for key, title, build in SECTIONS:
                 parts = build(self.runbook)
                 with TabPane(title, id=f"ref-{key}"), VerticalScroll():
                     body = (

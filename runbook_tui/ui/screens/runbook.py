@@ -11,6 +11,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.content import Content
+from textual.events import Resize
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -120,7 +121,8 @@ class RunbookScreen(BaseScreen):
             cols.append("signal")
         return cols
 
-    def on_resize(self) -> None:
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
         if self.rows:
             self._fill_table()
 

@@ -34,7 +34,22 @@ _CURRENT = Style(bgcolor="yellow", color="black", bold=True)
 
 def strip_ansi(text: str) -> str:
     """The text without colour codes or other terminal control sequences."""
-    return _ANSI.sub("", text)
+    return _ANSI.sub("", text) if "\x1b" in text else text
+
+
+def _clean(line: str) -> str:
+    # The fast path (plain ASCII without tabs or control bytes) is a couple of checks.
+    if "\t" in line:
+        line = line.expandtabs()
+    if not line.isprintable():
+        line = _CONTROL.sub("", line)
+    return line
+
+
+def _width(line: str) -> int:
+    if line.isascii():
+        return len(line) if "\x1b" not in line else len(strip_ansi(line))
+    return cell_len(strip_ansi(line))
 
 
 class LogView(ScrollView, can_focus=True):
@@ -93,13 +108,22 @@ class LogView(ScrollView, can_focus=True):
 
     def write_lines(self, lines: Iterable[str]) -> None:
         """Append lines (ANSI colours allowed); prunes the oldest beyond ``max_lines``."""
-        new = [_CONTROL.sub("", line.expandtabs()) for line in lines]
+        batch = lines if isinstance(lines, list) else list(lines)
+        if len(batch) >= self.max_lines:
+            # Everything kept so far, and the head of this batch, would be pruned at once:
+            # drop them unprocessed (a flood stays cheap).
+            self._dropped += len(self._lines) + len(batch) - self.max_lines
+            self._lines.clear()
+            self._matches.clear()
+            self._current = None
+            batch = batch[-self.max_lines :]
+        new = [_clean(line) for line in batch]
         if not new:
             return
         at_end = self.is_vertical_scroll_end or self.max_scroll_y == 0
         first = self._dropped + len(self._lines)
         self._lines.extend(new)
-        self._width = max(self._width, max(cell_len(strip_ansi(line)) for line in new))
+        self._width = max(self._width, max(map(_width, new)))
         if self._query:
             needle = self._query.lower()
             self._matches.extend(
