@@ -11,9 +11,11 @@ from pathlib import Path
 
 import pytest
 from test_report_timeline import T0, JournalWriter, rich_session, started
+from test_resume_cli import finished_session
 
 from runbook_tui import locations
 from runbook_tui.core import events as ev
+from runbook_tui.core.journal import load
 from runbook_tui.core.report.timeline import build_report
 from runbook_tui.core.sessions import (
     SessionNotFound,
@@ -154,8 +156,7 @@ def test_sessions_command_table_fits_80_columns_and_filters(folder: Path) -> Non
     assert _cli("sessions", "nothing-like-this").stdout.strip() == "No sessions match."
 
 
-def test_every_truncation_of_a_journal_still_summarises_and_reports(tmp_path: Path) -> None:
-    source = rich_session(tmp_path / "full", lines=2)
+def _check_every_truncation(source: Path, tmp_path: Path) -> None:
     data = source.read_bytes()
     full = build_report(source)
     full_rows = [(r.kind, r.text) for r in full.timeline]
@@ -167,7 +168,8 @@ def test_every_truncation_of_a_journal_still_summarises_and_reports(tmp_path: Pa
         path.write_bytes(chunk)
         fragment = chunk[chunk.rfind(b"\n") + 1 :]
         whole_line = offset < len(data) and data[offset : offset + 1] == b"\n"
-        torn = offset == 0 or (bool(fragment) and not whole_line)
+        # Torn: cut inside a line; or before the header's newline (journal.load's rule too).
+        torn = b"\n" not in chunk or (bool(fragment) and not whole_line)
         summary = summarise(path)
         report = build_report(path)
         assert summary.torn == torn, offset
@@ -175,4 +177,18 @@ def test_every_truncation_of_a_journal_still_summarises_and_reports(tmp_path: Pa
         assert any("torn" in p for p in report.problems) == torn, offset
         rows = [(r.kind, r.text) for r in report.timeline]
         assert rows == full_rows[: len(rows)], offset
-    assert rows == full_rows and summary.outcome == "succeeded"
+        if offset and not torn:
+            # Where journal.load (the engine's reader, used by resume) sees a torn tail, so do we.
+            assert load(path).torn_tail is False, offset
+    assert rows == full_rows and summary.outcome == full.outcome != "unfinished"
+
+
+def test_every_truncation_of_a_written_journal_still_loads(tmp_path: Path) -> None:
+    _check_every_truncation(rich_session(tmp_path / "full", lines=2), tmp_path)
+
+
+def test_every_truncation_of_a_real_session_still_loads(tmp_path: Path) -> None:
+    source = finished_session(tmp_path / "work")
+    kinds = [e.kind for e in load(source).events]
+    assert kinds[0] == "session_started" and kinds[-1] == "session_finished" and "output" in kinds
+    _check_every_truncation(source, tmp_path)

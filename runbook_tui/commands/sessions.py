@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib
 import json
 import shutil
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from ..core.durations import format_seconds
 from ..core.errors import RunbookTuiError
+from ..core.model import Runbook
 from ..core.sessions import SessionSummary, find_session, latest_unfinished, list_sessions, summarise, to_json
 
 MIN_WIDTH = 60
@@ -98,7 +98,7 @@ def _clip(text: str, width: int) -> str:
 def resume(args: argparse.Namespace) -> int:
     """Pick the session, find its runbook, warn if it changed, and continue in the app or plainly."""
     summary = pick(args.session)
-    runbook = resolve_runbook(summary)
+    runbook = resolve_runbook(summary, getattr(args, "runbooks", []) or [])
     warning = changed_warning(summary)
     if warning:
         print(f"runbook-tui: warning: {warning}", file=sys.stderr)
@@ -132,23 +132,26 @@ def pick(ref: str | None) -> SessionSummary:
     return latest
 
 
-def resolve_runbook(summary: SessionSummary) -> Any:
+def resolve_runbook(summary: SessionSummary, extra_dirs: Sequence[str] = ()) -> Runbook:
     """The runbook the session followed: from its recorded path, else by its id in the library."""
+    from ..core.library import resolve_runbook as by_ref
+    from ..core.loader import load_runbook
+
     recorded = Path(summary.runbook_path) if summary.runbook_path else None
     if recorded is not None and recorded.is_file():
-        return _call("runbook_tui.core.loader", ("load_runbook", "load"), recorded)
+        return load_runbook(recorded)
     if not summary.runbook:
         raise NothingToResume(
             f"session {summary.id} does not say which runbook it followed (its journal is torn before "
             "session_started); it cannot be resumed, but 'runbook-tui report' still shows what happened"
         )
     try:
-        return _call("runbook_tui.core.library", ("resolve_runbook",), summary.runbook)
+        return by_ref(summary.runbook, [Path(d) for d in extra_dirs])
     except RunbookTuiError as exc:
         where = f" (it was at {summary.runbook_path})" if summary.runbook_path else ""
         raise NothingToResume(
             f"the runbook {summary.runbook!r} of session {summary.id} cannot be found{where}: {exc}. "
-            "Put it back, or add its folder with --runbooks"
+            "Put it back, or add its folder with --runbooks DIR"
         ) from exc
 
 
@@ -169,23 +172,17 @@ def changed_warning(summary: SessionSummary) -> str:
     return ""
 
 
-def _call(module_name: str, names: tuple[str, ...], *args: Any) -> Any:
-    module = importlib.import_module(module_name)
-    for name in names:
-        function = getattr(module, name, None)
-        if function is not None:
-            return function(*args)
-    raise RunbookTuiError(f"this build has no {module_name}.{names[0]}")
+def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:
+    from ..core import plain
+
+    return int(plain.resume(summary.path, runbook, yes=bool(args.yes)))
 
 
-def _continue_plain(summary: SessionSummary, runbook: Any, args: argparse.Namespace) -> int:
-    plain = importlib.import_module("runbook_tui.core.plain")
-    return int(plain.resume(summary.path, runbook, yes=args.yes))
+def _continue_in_app(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:
+    from . import app  # Textual is imported only on this path
 
-
-def _continue_in_app(summary: SessionSummary, runbook: Any, args: argparse.Namespace) -> int:
-    app = importlib.import_module("runbook_tui.commands.app")
+    # The app opens this runbook and procedure and offers to continue the recorded session.
     args.resume_session = summary.path
-    args.runbook = summary.runbook_path or summary.runbook
+    args.runbook = str(runbook.path) if runbook.path else summary.runbook
     args.procedure = summary.procedure
     return int(app.run(args))

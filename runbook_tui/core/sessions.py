@@ -85,7 +85,7 @@ def summarise(path: Path) -> SessionSummary:
         start = max(0, size - TAIL_BYTES)
         handle.seek(start)
         tail = handle.read()
-    header = parse_line(header_raw) or {}
+    header = (parse_line(header_raw) if header_raw.endswith(b"\n") else None) or {}
     started_event = parse_line(first_raw) or {}
     if started_event.get("kind") != "session_started":
         started_event = {}

@@ -58,12 +58,13 @@ def iter_lines(path: Path, status: StreamStatus) -> Iterator[tuple[int, bytes]]:
         if not first:
             status.torn_tail = True  # created, but the crash came before the header was written
             return
+        if not first.endswith(b"\n"):
+            # Only a header, and not even its newline: a crash as the session started (as journal.load).
+            status.torn_tail = True
+            status.lines = 1
+            return
         header = parse_line(first)
         if header is None:
-            if not first.endswith(b"\n"):
-                status.torn_tail = True
-                status.lines = 1
-                return
             status.problems.append("line 1: the header is not a JSON object; read the events without it")
         elif "kind" in header:
             status.problems.append("line 1: the header is missing; read the events without it")

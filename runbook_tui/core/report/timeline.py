@@ -425,8 +425,8 @@ class _Builder:
         self._row(
             e,
             "step",
-            f"Step “{self._title(e.step_id)}” was interrupted when the session stopped "
-            f"(attempt {e.attempt}).",
+            f"Step “{self._title(e.step_id)}” (attempt {e.attempt}) was found interrupted: "
+            "the session had stopped while it ran.",
             e.step_id,
         )
 

@@ -1,0 +1,229 @@
+"""``runbook-tui resume``: real sessions run by the real engine, killed with SIGKILL, then resumed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from test_report_timeline import T0, JournalWriter
+
+from runbook_tui import locations
+from runbook_tui.core import events as ev
+from runbook_tui.core.journal import load
+from runbook_tui.core.report.timeline import build_report
+
+TINY = """\
+runbook: 1
+id: tiny
+title: Tiny | Rollback
+procedures:
+  - id: roll
+    title: Roll back the tiny service
+    recovery_window: 1 minute
+    steps:
+      - id: one
+        title: First step
+        kind: shell
+        command: echo one-done && echo one >> marks.txt
+      - id: two
+        title: Slow step
+        kind: shell
+        command: |
+          echo two-started
+          echo two >> marks.txt
+          if [ ! -f resumed.flag ]; then sleep 60; fi
+          echo two-done
+      - id: three
+        title: Last step
+        kind: shell
+        command: echo three >> marks.txt
+        milestone: resolved
+"""
+
+
+def write_runbook(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "tiny.yaml"
+    path.write_text(TINY, encoding="utf-8")
+    return path
+
+
+def cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "runbook_tui", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def killed_session(work: Path) -> Path:
+    """Run the tiny runbook with the real engine and SIGKILL it while step ``two`` runs."""
+    runbook = write_runbook(work)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runbook_tui",
+            "run",
+            str(runbook),
+            "roll",
+            "--plain",
+            "--yes",
+            "--workdir",
+            str(work),
+        ],
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            journals = list(locations.sessions_dir().glob("*.jsonl"))
+            if journals and b'"text":"two-started"' in journals[0].read_bytes():
+                break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the run never reached step two")
+    finally:
+        proc.kill()  # SIGKILL: no chance to write anything more
+        proc.wait(timeout=10)
+    (journal,) = locations.sessions_dir().glob("*.jsonl")
+    return journal
+
+
+def finished_session(work: Path) -> Path:
+    """A whole run of the tiny runbook by the real engine."""
+    runbook = write_runbook(work)
+    (work / "resumed.flag").touch()
+    result = cli("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work), cwd=work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (journal,) = locations.sessions_dir().glob("*.jsonl")
+    return journal
+
+
+def _kinds(path: Path) -> list[tuple[str, str | None, int | None]]:
+    return [(e.kind, getattr(e, "step_id", None), getattr(e, "attempt", None)) for e in load(path).events]
+
+
+def test_sigkill_mid_step_then_resume_keeps_every_completed_step(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    journal = killed_session(work)
+    before = journal.read_bytes()
+    assert build_report(journal).outcome == "unfinished"
+    (work / "resumed.flag").touch()
+    result = cli("resume", "--plain", "--yes", cwd=work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Resuming {journal.stem}" in result.stderr
+    after = journal.read_bytes()
+    assert after.startswith(
+        before.rstrip(b"\n").rsplit(b"\n", 1)[0]
+    )  # nothing recorded before the kill is lost
+    kinds = _kinds(journal)
+    assert kinds.count(("step_started", "one", 1)) == 1  # the completed step was not run again
+    assert ("step_interrupted", "two", 1) in kinds
+    assert ("step_started", "two", 2) in kinds and ("step_started", "three", 1) in kinds
+    assert kinds[-1][0] == "session_finished"
+    assert (work / "marks.txt").read_text().split() == ["one", "two", "two", "three"]
+    report = build_report(journal)
+    assert report.outcome == "succeeded"
+    assert [(a.step_id, a.attempt, a.status) for a in report.attempts] == [
+        ("one", 1, "passed"),
+        ("two", 1, "interrupted"),
+        ("two", 2, "passed"),
+        ("three", 1, "passed"),
+    ]
+    assert report.attempts[1].output_tail == ("two-started",)
+    # The clock continued from the original start.
+    assert report.started_at == load(journal).events[0].at
+    assert (
+        report.metrics.duration is not None
+        and report.metrics.duration >= report.attempts[2].started_at - report.started_at
+    )
+
+
+def _unfinished(folder: Path, sid: str, at: float, runbook: Path, work: Path) -> Path:
+    w = JournalWriter(folder / f"{sid}.jsonl", sid)
+    w.add(
+        ev.SessionStarted(
+            at=at,
+            session_id=sid,
+            runbook_id="tiny",
+            runbook_title="Tiny | Rollback",
+            runbook_path=str(runbook),
+            runbook_sha256=hashlib.sha256(runbook.read_bytes()).hexdigest(),
+            procedure_id="roll",
+            procedure_title="Roll back the tiny service",
+            mode="live",
+            operator="alice@bastion-1",
+            app_version="0.1.0",
+            target_seconds=60.0,
+            window_text="1 minute",
+            workdir=str(work),
+        )
+    )
+    w.add(ev.StepStarted(at=at + 1, step_id="one", title="First step", step_kind="shell", phase="step"))
+    w.add(ev.StepFinished(at=at + 2, step_id="one", status="passed", duration=1.0, exit_code=0))
+    return w.path
+
+
+def test_resume_picks_the_latest_unfinished_session(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    runbook = write_runbook(work)
+    (work / "resumed.flag").touch()
+    folder = locations.sessions_dir()
+    older = _unfinished(folder, "20261118T100000Z-tiny-0001", T0, runbook, work)
+    newer = _unfinished(folder, "20261118T110000Z-tiny-0002", T0 + 3600, runbook, work)
+    done = _unfinished(folder, "20261118T120000Z-tiny-0003", T0 + 7200, runbook, work)
+    with done.open("a", encoding="utf-8") as handle:
+        handle.write(
+            json.dumps(ev.to_dict(ev.SessionFinished(at=T0 + 7300, outcome="failed", duration=100))) + "\n"
+        )
+    result = cli("resume", "--plain", "--yes", cwd=work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _kinds(newer)[-1][0] == "session_finished"
+    assert _kinds(older)[-1] == ("step_finished", "one", 1)  # untouched
+    assert [k for k in _kinds(newer) if k[0] == "step_started"] == [
+        ("step_started", "one", 1),
+        ("step_started", "two", 1),
+        ("step_started", "three", 1),
+    ]
+    # Named explicitly, the older one resumes too; a finished one is refused with a clear message.
+    assert cli("resume", "0001", "--plain", "--yes", cwd=work).returncode == 0
+    refused = cli("resume", "0003", "--plain", "--yes", cwd=work)
+    assert refused.returncode == 2 and "already finished (failed)" in refused.stderr
+    assert "runbook-tui report 20261118T120000Z-tiny-0003" in refused.stderr
+    none_left = cli("resume", "--plain", "--yes", cwd=work)
+    assert none_left.returncode == 2 and "no unfinished session to resume" in none_left.stderr
+    assert "Traceback" not in refused.stderr + none_left.stderr
+
+
+def test_resume_warns_when_the_runbook_changed(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    runbook = write_runbook(work)
+    (work / "resumed.flag").touch()
+    _unfinished(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
+    runbook.write_text(TINY.replace("Last step", "Last step, renamed"), encoding="utf-8")
+    result = cli("resume", "--plain", "--yes", cwd=work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "warning:" in result.stderr and "changed since the session started" in result.stderr
+
+
+def test_resume_of_a_gone_runbook_says_what_to_do(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    runbook = write_runbook(work)
+    _unfinished(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
+    runbook.unlink()
+    result = cli("resume", "--plain", "--yes", cwd=work)
+    assert result.returncode == 2
+    assert "the runbook 'tiny' of session 20261118T100000Z-tiny-0001 cannot be found" in result.stderr
+    assert "Traceback" not in result.stderr
