@@ -234,5 +234,5 @@ def _width() -> int:
 
 def _fit(text: str, width: int) -> str:
     """``text`` cut to ``width`` columns, with an ellipsis when cut."""
-    text = text.replace("\n", " ")
+    text = text.replace("\n", " ").rstrip()
     return text if len(text) <= width else text[: width - 1] + "…"
