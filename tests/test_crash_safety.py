@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from engine_helpers import runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
@@ -209,3 +210,37 @@ def test_resume_after_kill_9_mid_step_keeps_what_was_done(tmp_path: Path) -> Non
     assert kinds.count("session_started") == 1
     assert state.finished_at is not None and state.started_at is not None
     assert state.duration is not None and state.duration >= state.finished_at - state.started_at - 0.01
+
+
+def _kill_during_step_two(path: Path, workdir: Path) -> Path:
+    proc = _start(path, workdir)
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            found = list(_sessions_dir().glob("*.jsonl")) if _sessions_dir().exists() else []
+            if found and "two-2" in found[0].read_text():
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError("step two never printed")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+def test_plain_resume_asks_before_rerunning_and_yes_reruns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from runbook_tui.core import plain
+
+    text = PROCEDURE.replace("sleep 0.02", "sleep 0.1")
+    journal = _kill_during_step_two(write_runbook(tmp_path, text), tmp_path)
+    runbook = runbook_from(tmp_path, text)
+    # No terminal and no --yes: nothing is re-run behind the engineer's back; the session stays open.
+    assert plain.resume(journal, runbook, yes=False) == 1
+    out = capsys.readouterr().out
+    assert "step two (Two) was interrupted" in out and "pass --yes" in out
+    assert fold(load(journal).events).outcome is None
+    assert plain.resume(journal, runbook, yes=True) == 0
+    state = fold(load(journal).events)
+    assert state.outcome == "succeeded" and state.resumed == 2
+    assert state.step("two").attempts == 2 and state.step("one").attempts == 1

@@ -679,3 +679,36 @@ asyncio.run(main())
     assert count == 1_000_000
     big_mb, small_mb = int(big["rss_kb"]) // 1024, int(small["rss_kb"]) // 1024
     print(f"1M lines: {elapsed:.1f}s, peak RSS {big_mb} MB (20k lines: {small_mb} MB)")
+
+
+@pytest.mark.docker
+async def test_choices_from_docker_tags_come_from_the_engine(tmp_path: Path, docker_client: Any) -> None:
+    from images import build_test_image
+
+    repo = "rbt-engine-choices"
+    build_test_image(docker_client, [f"{repo}:1.0.0", f"{repo}:1.2.0"], version="1.0.0")
+    yaml = f"""
+    runbook: 1
+    id: dtags
+    title: Docker tags
+    parameters:
+      - name: previous_tag
+        choices_from:
+          docker_tags: {repo}
+    procedures:
+      - id: main
+        title: Main
+        steps:
+          - id: use
+            title: Use
+            kind: shell
+            command: "echo {{{{previous_tag}}}}"
+    """
+    asker = ScriptedAsker(params={"previous_tag": "1.0.0"})
+    session, rec = _session(tmp_path, yaml, asker)
+    await session.start()
+    assert await session.run_all() is True
+    ((name, choices),) = asker.asked
+    assert name == "previous_tag" and {"1.0.0", "1.2.0"} <= set(choices)
+    assert [o.text for o in rec.output("use")] == ["1.0.0"]
+    await session.finish()

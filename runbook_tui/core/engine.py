@@ -263,6 +263,15 @@ class Session:
             self._journal.close()
         return outcome
 
+    def close(self) -> None:
+        """Stop recording without finishing (the engineer left): the session stays open for resume."""
+        self.cancel_all()
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            self._clock_task = None
+        if self._journal is not None:
+            self._journal.close()
+
     def _judge(self) -> Outcome:
         state = self.state
         ok = all(state.step(step.id).status.is_ok for step, _ in self._plan)
@@ -598,10 +607,11 @@ class Session:
         if source.source is ParameterSource.DOCKER_TAGS:
             from .steps import docker
 
-            lister: Any = docker.list_image_tags  # type: ignore[attr-defined,unused-ignore]
-            result = lister(source.value)
-            if inspect.isawaitable(result):
-                result = await result
+            lister: Any = docker.list_image_tags
+            if inspect.iscoroutinefunction(lister):
+                result = await lister(source.value, self.env)
+            else:  # the docker SDK blocks: keep it off the event loop
+                result = await asyncio.to_thread(lister, source.value, self.env)
             return [str(t) for t in result]
         return await self._command_lines(source.value)
 

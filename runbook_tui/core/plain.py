@@ -350,7 +350,10 @@ def resume(path: Path, runbook: Runbook, *, yes: bool = False) -> int:
         f"{len(done)} step(s) already done; journal {session.journal_path}"
     )
     session.subscribe(printer)
-    return asyncio.run(_resume_and_drive(session, printer, interactive=interactive, yes=yes))
+    try:
+        return asyncio.run(_resume_and_drive(session, printer, interactive=interactive, yes=yes))
+    finally:
+        session.close()  # a no-op after finish; otherwise the session stays open for the next resume
 
 
 async def _resume_and_drive(session: Session, printer: Printer, *, interactive: bool, yes: bool) -> int:
