@@ -276,3 +276,14 @@ async def test_a_hostile_parameter_stays_one_inert_argument(tmp_path: Path) -> N
 
 def test_describe_names_the_command() -> None:
     assert ShellRunner().describe(shell_step("make deploy", cwd="svc")) == "run: make deploy (in svc)"
+
+
+def test_a_line_completed_across_chunks_stays_bounded() -> None:
+    from runbook_tui.core.steps.shell import LineSplitter
+
+    lines: list[str] = []
+    splitter = LineSplitter(lines.append, max_line=10)
+    splitter.feed(b"a" * 8)  # held back: shorter than the bound
+    splitter.feed(b"b" * 7 + b"\nc")  # completes a 15-character line
+    splitter.close()
+    assert lines == ["a" * 8 + "bb", "b" * 5, "c"]

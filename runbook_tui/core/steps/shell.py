@@ -97,16 +97,23 @@ class LineSplitter:
         lines = text.split("\n")
         rest = lines.pop()
         for line in lines:
-            self._emit(_last_redraw(line[:-1] if line.endswith("\r") else line))
+            self._emit_bounded(_last_redraw(line[:-1] if line.endswith("\r") else line))
         if "\r" in rest:
             *done, rest = rest.split("\r")
             latest = next((seg for seg in reversed(done) if seg), None)
             if latest is not None:
-                self._emit(latest)
+                self._emit_bounded(latest)
         while len(rest) >= self._max:
             self._emit(rest[: self._max])
             rest = rest[self._max :]
         self._pending = rest + hold
+
+    def _emit_bounded(self, line: str) -> None:
+        # A line completed by this chunk may carry a held-back part from earlier chunks.
+        while len(line) > self._max:
+            self._emit(line[: self._max])
+            line = line[self._max :]
+        self._emit(line)
 
     def close(self) -> None:
         """End of stream: emit what is left (a last line without a newline)."""
@@ -118,7 +125,7 @@ class LineSplitter:
         if text.endswith("\r"):
             text = text[:-1]
         if text:  # feed() leaves no newline behind, only an unfinished line
-            self._emit(text)
+            self._emit_bounded(text)
 
 
 def _last_redraw(line: str) -> str:
