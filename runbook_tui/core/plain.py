@@ -225,7 +225,7 @@ class PlainAsker:
     async def manual(self, step: Step) -> ManualAnswer:
         """Ask whether the manual step is done, and for a note."""
         if self._yes:
-            return ManualAnswer(True, "ticked by --yes")
+            return ManualAnswer(True)  # StepFinished says "ticked by --yes"
         say = self._printer.say
         instructions = getattr(step.spec, "instructions", "") or step.description
         if not self._interactive:
