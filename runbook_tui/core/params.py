@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from .errors import ParameterError
 from .model import Parameter
@@ -36,21 +37,66 @@ def render(text: str, values: Mapping[str, str], *, shell: bool = False) -> str:
 
     if not shell:
         return PLACEHOLDER.sub(lambda m: value_of(m.group(1)), text)
+    heredocs = _heredoc_bodies(text)
     out: list[str] = []
     pos = 0
     for match in PLACEHOLDER.finditer(text):
+        value = value_of(match.group(1))
         out.append(text[pos : match.start()])
-        out.append(_shell_quoted(value_of(match.group(1)), _quote_state(text, match.start())))
+        body = next((h for h in heredocs if h.start <= match.start() < h.end), None)
+        if body is None:
+            out.append(_shell_quoted(value, _quote_state(text, match.start(), heredocs)))
+        else:
+            out.append(_heredoc_quoted(match.group(1), value, body))
         pos = match.end()
     out.append(text[pos:])
     return "".join(out)
 
 
-def _quote_state(text: str, end: int) -> str:
+@dataclass(frozen=True, slots=True)
+class _Heredoc:
+    start: int  # offsets of the body in the command text
+    end: int
+    delimiter: str
+    quoted: bool  # <<'EOF': the body is literal; <<EOF: $ ` \\ still act in it
+
+
+_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
+
+
+def _heredoc_bodies(text: str) -> list[_Heredoc]:
+    """Where here-document bodies are; quotes inside them are text, not shell quoting."""
+    bodies: list[_Heredoc] = []
+    for match in _HEREDOC.finditer(text):
+        body_start = text.find("\n", match.end())
+        if body_start < 0 or any(b.start <= match.start() < b.end for b in bodies):
+            continue
+        body_start += 1
+        end_match = re.compile(r"^\t*" + re.escape(match.group(2)) + r"[ \t]*$", re.M).search(
+            text, body_start
+        )
+        body_end = end_match.start() if end_match else len(text)
+        bodies.append(_Heredoc(body_start, body_end, match.group(2), bool(match.group(1))))
+    return bodies
+
+
+def _heredoc_quoted(name: str, value: str, body: _Heredoc) -> str:
+    if value.strip() == body.delimiter:
+        raise ParameterError(name, f"cannot be {value!r}: that word ends the here-document it is used in")
+    if body.quoted:
+        return value
+    return "".join("\\" + ch if ch in "$`\\" else ch for ch in value)
+
+
+def _quote_state(text: str, end: int, heredocs: list[_Heredoc]) -> str:
     """The shell quoting in force at ``text[end]``: "", "'" or '"'."""
     state = ""
     i = 0
     while i < end:
+        body = next((h for h in heredocs if h.start == i), None)
+        if body is not None and not state:
+            i = body.end
+            continue
         ch = text[i]
         if state == "'":
             state = "" if ch == "'" else state
