@@ -38,6 +38,7 @@ _TOP_KEYS = frozenset(
         "setup",
         "teardown",
         "timeout",
+        "watch_limit",
         "faults",
         "simulated",
     }
@@ -90,6 +91,7 @@ class DrillDefinition:
     setup: str | None = None
     teardown: str | None = None
     timeout: float = 120.0
+    watch_limit: float | None = None  # headless drills cap watch steps to this many seconds
     faults: tuple[Fault, ...] = ()
     simulated: Simulated | None = None
 
@@ -165,6 +167,7 @@ def _definition(path: Path, raw: dict[str, Any]) -> DrillDefinition:
         setup=_text(path, raw, "setup") or None,
         teardown=_text(path, raw, "teardown") or None,
         timeout=_seconds(path, raw.get("timeout", 120)),
+        watch_limit=_seconds(path, raw["watch_limit"]) if raw.get("watch_limit") is not None else None,
         faults=faults,
         simulated=_simulated(path, raw.get("simulated")),
     )
@@ -252,4 +255,4 @@ def _seconds(path: Path, value: Any) -> float:
     try:
         return parse_duration(value)
     except DurationError as exc:
-        raise DrillError(f"{path}: timeout: {exc}") from exc
+        raise DrillError(f"{path}: {value!r}: {exc}") from exc

@@ -76,6 +76,11 @@ class Sandbox:
         return self.root / "state"
 
     @property
+    def watch_limit(self) -> float | None:
+        """Seconds a watch step may run in a headless drill (None: as the runbook says)."""
+        return self.drill.watch_limit
+
+    @property
     def fault(self) -> Fault | None:
         """The injected fault's definition (at most one per sandbox)."""
         return self.drill.fault(self.faults[0]) if self.faults else None

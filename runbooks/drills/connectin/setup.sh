@@ -18,7 +18,9 @@ write_release() { # write_release VERSION HEALTHY
     printf '{"status":"ok","database":"connected","version":"%s"}' "$version" >apps/api/www/health.json
   else
     echo "503 Service Unavailable" >apps/api/www/health.status
-    printf '{"status":"error","database":"disconnected","version":"%s","error":"P2024: Timed out fetching a new connection from the connection pool (Connection.strictMode queries)"}' "$version" >apps/api/www/health.json
+    hint=""
+    [ "$version" != v1.4.2 ] && hint="\"hint\":\"$version has the same fault: roll back further (docker images connectin-api lists older tags; v1.4.0 predates the pool change)\","
+    printf '{"status":"error","database":"disconnected",%s"version":"%s","error":"P2024: Timed out fetching a new connection from the connection pool (Connection.strictMode queries)"}' "$hint" "$version" >apps/api/www/health.json
   fi
   printf '<!DOCTYPE html><html><head><title>ConnectIn</title></head><body><div id="__next">ConnectIn %s</div></body></html>\n' "$version" >apps/web/www/index.html
   sed -i -E "s#(connectin-(api|web)):v[0-9.]+#\\1:$version#" docker-compose.yml
