@@ -47,8 +47,8 @@ class RunbookApp(App[int]):
     CSS_PATH = "app.tcss"
     TITLE = "runbook-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("ctrl+q", "quit", "Quit", priority=True, id="app.quit"),
-        Binding("f1", "show_help_panel", "Keys", id="app.keys"),
+        Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),
+        Binding("f1", "show_help_panel", "Keys", show=False, id="app.keys"),
     ]
 
     def __init__(self, options: AppOptions | None = None) -> None:

@@ -31,7 +31,7 @@ class BaseScreen(Screen[None]):
         yield RunbookHeader(self.crumbs, drill=self.rb_app.drill)
 
     def compose_footer(self) -> ComposeResult:
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.set_class(self.rb_app.drill, "-drill")

@@ -43,20 +43,22 @@ class ProcedureScreen(BaseScreen):
 
     CSS_PATH = "procedure.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("r", "run_step", "Run step", id="run.step"),
-        Binding("a", "run_all", "Run all", id="run.all"),
-        Binding("s", "skip", "Skip", id="run.skip"),
-        Binding("n", "note", "Note", id="run.note"),
-        Binding("c", "cancel", "Cancel", id="run.cancel"),
-        Binding("u", "undo", "Undo edit", id="run.undo"),
-        Binding("m", "mark_done", "Mark done", id="run.mark_done"),
-        Binding("slash", "search", "Search", id="run.search"),
+        Binding("r", "run_step", "Run", tooltip="Run the selected step", id="run.step"),
+        Binding("a", "run_all", "All", tooltip="Run every pending step in order", id="run.all"),
+        Binding("s", "skip", "Skip", tooltip="Skip the selected step (a reason is asked)", id="run.skip"),
+        Binding("n", "note", "Note", tooltip="Add a note to the selected step", id="run.note"),
+        Binding("c", "cancel", "Cancel", tooltip="Cancel the running step", id="run.cancel"),
+        Binding("u", "undo", "Undo", tooltip="Undo the selected step's file edit", id="run.undo"),
+        Binding(
+            "m", "mark_done", "Done", tooltip="Mark the selected step done, with a note", id="run.mark_done"
+        ),
+        Binding("slash", "search", "Find", tooltip="Search the log", id="run.search"),
         Binding("right_square_bracket", "next_match", "Next match", show=False, id="run.next_match"),
         Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),
         Binding("f", "follow", "Follow", show=False, id="run.follow"),
         Binding("l", "focus_log", "Log", show=False, id="run.focus_log"),
         Binding("w", "focus_watch", "Watch pane", show=False, id="run.focus_watch"),
-        Binding("e", "end", "End", id="run.end"),
+        Binding("e", "end", "End", tooltip="End the session (recorded)", id="run.end"),
         Binding("escape", "back", "Back", show=False, id="run.back"),
     ]
 
@@ -106,6 +108,7 @@ class ProcedureScreen(BaseScreen):
         self.query_one("#search-bar").display = False
         window = window_text(self.procedure.window)
         self.query_one("#checklist-box").border_subtitle = f"window {window}"
+        self.query_one("#clock", RecoveryClock).target = self.procedure.target_seconds
         self.query_one("#steps", StepList).focus()
         self.set_interval(FLUSH_SECONDS, self._flush_output)
         self.show_selected()
@@ -167,6 +170,9 @@ class ProcedureScreen(BaseScreen):
                 to_watch.append(text)
         if to_log:
             self.query_one("#log", LogView).write_lines(to_log)
+            step = self.selected
+            if step is not None:
+                self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
         if to_watch:
             self.query_one("#watch-log", LogView).write_lines(to_watch)
 
@@ -294,9 +300,8 @@ class ProcedureScreen(BaseScreen):
         where = f"full output in journal {journal}" if journal else "full output is in the journal"
         if log.match_count:
             where = f"{log.match_count} matches ([ ] move) · " + where
-        return Content.assemble(
-            (f"{st.output_lines} lines · {follow} · ", "$text-muted"), (where, "$text-muted")
-        )
+        lines = max(st.output_lines, len(self.output.get(step.id, ())))
+        return Content(f"{lines} lines · {follow} · {where}").stylize("$text-muted")
 
     @on(LogView.FollowChanged)
     def _follow_changed(self) -> None:

@@ -107,7 +107,7 @@ class SummaryScreen(BaseScreen):
         Binding("u", "undo", "Undo edit", id="summary.undo"),
         Binding("l", "library", "Library", id="summary.library"),
         Binding("escape", "back", "Back to run", id="summary.back"),
-        Binding("q", "app.quit", "Quit", id="summary.quit"),
+        Binding("q", "app.quit", "Quit", show=False, id="summary.quit"),
     ]
 
     def __init__(self, session: Any, procedure: Procedure) -> None:

@@ -63,6 +63,8 @@ class RecoveryClock(Widget):
     session_started: reactive[float | None] = reactive(None)
     procedure: reactive[Countdown | None] = reactive(None)
     deadlines: reactive[tuple[Countdown, ...]] = reactive(())
+    target: reactive[float | None] = reactive(None)
+    """The procedure's window, shown before the first step starts its countdown."""
     stopped_at: reactive[float | None] = reactive(None)
     """When the session finished; the clock stops there."""
 
@@ -124,14 +126,16 @@ class RecoveryClock(Widget):
         now = self._now()
         parts: list[str | tuple[str, str]] = []
         proc = self.procedure
-        if proc is None and self.session_started is None:
-            parts.append(("⏱ not started", "dim"))
+        if proc is None:
+            window = f"window {clock_text(self.target)}" if self.target else "no window"
+            parts.append((f"{window}, starts with the first step", "dim"))
         if proc is not None:
             elapsed = now - proc.started_at
-            parts.append((f"⏱ {clock_text(elapsed)}", "bold"))
+            parts.append(("window ", "dim"))
+            parts.append((clock_text(elapsed), "bold"))
             if proc.target:
                 lvl = level(elapsed, proc.target)
-                parts.append((f" / {clock_text(proc.target)} ", "dim"))
+                parts.append((f"/{clock_text(proc.target)} ", "dim"))
                 parts.extend(_bar(elapsed / proc.target, lvl))
                 if lvl == "breach":
                     parts.append((f" over by {format_seconds(elapsed - proc.target)}", _STYLE[lvl]))
@@ -157,7 +161,7 @@ _STYLE = {"ok": "", "warning": "bold $warning", "breach": "bold $error"}
 _BAR = {"ok": "$success", "warning": "$warning", "breach": "$error"}
 
 
-def _bar(fraction: float, lvl: str, width: int = 10) -> list[str | tuple[str, str]]:
+def _bar(fraction: float, lvl: str, width: int = 8) -> list[str | tuple[str, str]]:
     filled = max(0, min(width, round(fraction * width)))
     return [
         ("█" * filled, _BAR[lvl]),

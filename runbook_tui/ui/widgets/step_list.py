@@ -22,7 +22,7 @@ def step_prompt(number: int, step: Step, state: StepState, width: int = 30) -> C
     if status is StepStatus.RUNNING:
         duration = "…"
     marks = ("!" if step.destructive else "") + ("✎" if step.is_edit else "")
-    title_room = max(8, width - 6 - len(duration) - len(marks))
+    title_room = max(8, width - 5 - len(duration) - len(marks))
     title = step.title if len(step.title) <= title_room else step.title[: title_room - 1] + "…"
     style = STATUS_STYLE[status]
     return Content.assemble(
@@ -41,6 +41,7 @@ class StepList(OptionList):
         super().__init__(id=id)
         self.procedure = procedure
         self.numbers: dict[str, int] = {}
+        self.states: dict[str, StepState] = {}
         self.steps: dict[str, Step] = {}
         options: list[Option] = []
         number = 0
@@ -75,8 +76,16 @@ class StepList(OptionList):
         step = self.steps.get(state.step_id)
         if step is None:
             return
-        width = max(20, self.size.width - 2)
+        self.states[step.id] = state
+        width = max(20, self.size.width - 1)
         self.replace_option_prompt(step.id, step_prompt(self.numbers[step.id], step, state, width))
+
+    def on_resize(self) -> None:
+        # Titles are cut to the width: re-cut them when it changes.
+        width = max(20, self.size.width - 1)
+        for step_id, step in self.steps.items():
+            state = self.states.get(step_id) or StepState(step_id)
+            self.replace_option_prompt(step_id, step_prompt(self.numbers[step_id], step, state, width))
 
     def select_step(self, step_id: str) -> None:
         """Move the cursor to ``step_id``."""

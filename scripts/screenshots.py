@@ -1,0 +1,219 @@
+"""Export SVG screenshots of the real app, from a real run, into screenshots/.
+
+    python scripts/screenshots.py [OUT_DIR]
+
+Drives the app with Textual's pilot at 80x24 and 120x40: the library (bundled
+runbooks plus a demo runbook), triage of the bundled ConnectIn runbook, a demo
+procedure mid-run with live output, the confirmation of a Cargo.toml edit with
+its diff, and the end-of-session summary. Everything shown really ran: shell
+commands, an HTTP check against a loopback server, a file edit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+SIZES = ((80, 24), (120, 40))
+
+DEMO = """\
+runbook: 1
+id: payments-api
+title: Payments API Rollback
+description: Roll the payments API back to the last good release within the window.
+owner: payments-team
+severity: high
+tags: [demo]
+parameters:
+  - name: tag
+    description: The release tag to roll back to
+    pattern: '^v[0-9]+\\.[0-9]+\\.[0-9]+$'
+    choices: [v2.3.1, v2.3.0]
+    example: v2.3.1
+decision_matrix:
+  rows:
+    - id: health-503
+      issue: Health check
+      threshold: /health returns 503
+      action: Roll back the API
+      procedure: api-rollback
+      severity: High
+      deadline: 10 min
+    - id: errors
+      issue: Error rate
+      threshold: "> 5% for 5 min"
+      action: Disable the new ledger feature
+      procedure: api-rollback
+      severity: Medium
+procedures:
+  - id: api-rollback
+    title: API rollback
+    recovery_window: < 5 minutes
+    prechecks:
+      - id: disk
+        title: Check free disk space
+        kind: shell
+        command: df -h . | tail -1
+    steps:
+      - id: drain
+        title: Drain traffic from the canary
+        kind: shell
+        command: |
+          for i in $(seq 1 12); do
+            printf '\\033[32m%s INFO\\033[0m drained connection pool %02d (%d in flight)\\n' "$(date -u +%H:%M:%S)" $i $((40 - i * 3))
+            sleep 0.05
+          done
+          printf '\\033[33m%s WARN\\033[0m 2 slow requests still open\\n' "$(date -u +%H:%M:%S)"
+      - id: features
+        title: Drop the ledger_v2 default feature
+        kind: cargo_features
+        file: Cargo.toml
+        remove: [ledger_v2]
+      - id: release
+        title: Announce the rollback to {{tag}}
+        kind: shell
+        command: printf 'rolling back payments-api to %s\\n' {{tag}}
+    verification:
+      - id: health
+        title: Verify /health answers 200
+        kind: http
+        url: {health}
+        expect_status: 200
+"""
+
+CARGO = """\
+[package]
+name = "payments-api"
+version = "2.4.0"
+
+[features]
+default = ["ledger_v2", "metrics"]
+ledger_v2 = []
+metrics = []
+"""
+
+
+class _Health(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b'{"status": "ok", "database": "connected"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def _fixed_clock() -> Callable[[], float]:
+    # The clock runs for real, so times on screen are the run's own.
+    return time.time
+
+
+async def _until(pilot: object, check: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise SystemExit(f"screenshots: timed out waiting for {check.__name__}")
+        await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
+    """One pass through the app at ``size``, saving a screenshot at each stop."""
+    from runbook_tui.ui.app import AppOptions, RunbookApp
+    from runbook_tui.ui.screens.confirm import ConfirmModal
+    from runbook_tui.ui.screens.library import LibraryScreen
+    from runbook_tui.ui.screens.parameter import ParameterModal
+    from runbook_tui.ui.screens.procedure import ProcedureScreen
+    from runbook_tui.ui.screens.quit import QuitModal
+    from runbook_tui.ui.screens.runbook import RunbookScreen
+    from runbook_tui.ui.screens.summary import SummaryScreen
+    from runbook_tui.ui.widgets.step_list import StepList
+
+    suffix = f"{size[0]}x{size[1]}"
+    options = AppOptions(runbook_dirs=(demo_dir,), workdir=demo_dir, probe_signals=False)
+    app = RunbookApp(options)
+
+    def save(name: str) -> None:
+        app.save_screenshot(f"{name}-{suffix}.svg", str(out))
+        print(f"wrote {out / f'{name}-{suffix}.svg'}")
+
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, LibraryScreen) and app.screen.entries)
+        await pilot.pause(0.2)
+        save("library")
+        await pilot.press(*"connectin", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, RunbookScreen))
+        await pilot.press("down", "enter")
+        await pilot.pause(0.3)
+        save("triage")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        await _until(pilot, lambda: isinstance(app.screen, LibraryScreen))
+        library = app.screen
+        await pilot.press("escape", *"payments", "enter")
+        await _until(pilot, lambda: isinstance(app.screen, RunbookScreen) and app.screen is not library)
+        await pilot.press("enter", "o")
+        await _until(pilot, lambda: isinstance(app.screen, ProcedureScreen) and app.screen.state.started_at)
+        run = app.screen
+        assert isinstance(run, ProcedureScreen)
+        await pilot.press("r")  # the pre-check
+        await _until(pilot, lambda: run.state.step("disk").status.value == "passed")
+        run.query_one("#steps", StepList).select_step("drain")
+        await pilot.press("r")
+        await _until(pilot, lambda: len(run.output.get("drain", ())) >= 6)
+        await pilot.pause(0.1)
+        save("procedure-running")
+        await _until(pilot, lambda: run.state.step("drain").status.value == "passed")
+        run.query_one("#steps", StepList).select_step("features")
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.pause(0.2)
+        save("confirm-diff")
+        await pilot.press("y")
+        await _until(pilot, lambda: run.state.step("features").status.value == "passed")
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(app.screen, ParameterModal))
+        await pilot.press(*"v2.3.1", "enter")
+        await _until(pilot, lambda: run.state.step("health").status.value == "passed")
+        await _until(pilot, lambda: not run.has_running_work)
+        await pilot.pause(0.2)
+        save("procedure-done")
+        await pilot.press("e")
+        await _until(pilot, lambda: isinstance(app.screen, QuitModal))
+        await pilot.press("f")
+        await _until(pilot, lambda: isinstance(app.screen, SummaryScreen))
+        await pilot.pause(0.2)
+        save("summary")
+
+
+def main() -> int:
+    out = Path(sys.argv[1] if len(sys.argv) > 1 else "screenshots").resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Health)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    health = f"http://127.0.0.1:{server.server_address[1]}/health"
+    with tempfile.TemporaryDirectory(prefix="rbt-shots-") as tmp:
+        root = Path(tmp)
+        os.environ["RUNBOOK_TUI_DATA_DIR"] = str(root / "data")
+        os.environ["RUNBOOK_TUI_CONFIG_DIR"] = str(root / "config")
+        for size in SIZES:
+            demo = root / f"demo-{size[0]}"
+            demo.mkdir()
+            (demo / "payments-api.yaml").write_text(DEMO.replace("{health}", health))
+            (demo / "Cargo.toml").write_text(CARGO)
+            asyncio.run(shoot(out, size, demo))
+    server.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
