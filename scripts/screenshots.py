@@ -67,7 +67,8 @@ procedures:
         kind: shell
         command: |
           for i in $(seq 1 12); do
-            printf '\\033[32m%s INFO\\033[0m drained connection pool %02d (%d in flight)\\n' "$(date -u +%H:%M:%S)" $i $((40 - i * 3))
+            printf '\\033[32m%s INFO\\033[0m drained connection pool %02d (%d in flight)\\n' \\
+              "$(date -u +%H:%M:%S)" $i $((40 - i * 3))
             sleep 0.05
           done
           printf '\\033[33m%s WARN\\033[0m 2 slow requests still open\\n' "$(date -u +%H:%M:%S)"

@@ -192,6 +192,18 @@ procedures:
         title: After the sleep
         kind: shell
         command: echo after
+  - id: watching
+    title: Watch procedure
+    steps:
+      - id: watch
+        title: Watch the logs
+        kind: watch
+        command: for i in 1 2 3 4 5 6 7 8; do echo tick $i; sleep 0.25; done
+        duration: 3s
+      - id: meanwhile
+        title: Meanwhile
+        kind: shell
+        command: echo meanwhile
   - id: flood
     title: Flood procedure
     steps:

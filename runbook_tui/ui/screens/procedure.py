@@ -49,9 +49,7 @@ class ProcedureScreen(BaseScreen):
         Binding("n", "note", "Note", tooltip="Add a note to the selected step", id="run.note"),
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running step", id="run.cancel"),
         Binding("u", "undo", "Undo", tooltip="Undo the selected step's file edit", id="run.undo"),
-        Binding(
-            "m", "mark_done", "Done", tooltip="Mark the selected step done, with a note", id="run.mark_done"
-        ),
+        Binding("m", "mark_done", "Done", tooltip="Mark the step done, with a note", id="run.mark_done"),
         Binding("slash", "search", "Find", tooltip="Search the log", id="run.search"),
         Binding("right_square_bracket", "next_match", "Next match", show=False, id="run.next_match"),
         Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),

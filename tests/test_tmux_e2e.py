@@ -1,0 +1,95 @@
+"""End to end in a real terminal: tmux at 80x24 runs ``runbook-tui``; keys in, screen text out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from test_ui_fixtures import write_run_runbook
+
+CLI = Path(sys.executable).with_name("runbook-tui")
+
+if shutil.which("tmux") is None and not os.environ.get("CI"):
+    pytest.skip("tmux is not installed (CI installs it)", allow_module_level=True)
+
+
+class Terminal:
+    """One detached tmux session running a command at a fixed size."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def keys(self, *keys: str) -> None:
+        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+
+    def screen(self) -> str:
+        out = subprocess.run(["tmux", "capture-pane", "-p", "-t", self.name], check=True, capture_output=True)
+        return out.stdout.decode()
+
+    def alive(self) -> bool:
+        return subprocess.run(["tmux", "has-session", "-t", self.name], capture_output=True).returncode == 0
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if text in screen:
+                return screen
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared; the screen was:\n{screen}")
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def terminal(tmp_path: Path) -> Iterator[tuple[Terminal, Path]]:
+    folder = tmp_path / "runbooks"
+    write_run_runbook(folder, "http://127.0.0.1:9/health", "http://127.0.0.1:9/ok")
+    data = tmp_path / "data"
+    name = f"rbt-e2e-{uuid.uuid4().hex[:8]}"
+    env = (
+        f"RUNBOOK_TUI_DATA_DIR={data} RUNBOOK_TUI_CONFIG_DIR={tmp_path / 'config'} "
+        f"TERM=xterm-256color COLORTERM=truecolor"
+    )
+    command = f"cd {folder} && env {env} {CLI} --runbooks {folder}"
+    subprocess.run(["tmux", "new-session", "-d", "-x", "80", "-y", "24", "-s", name, command], check=True)
+    try:
+        yield Terminal(name), data
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def test_filter_open_run_a_step_and_quit_in_a_real_terminal(terminal: tuple[Terminal, Path]) -> None:
+    term, data = terminal
+    screen = term.wait_for("UI Test Rollback")  # the library is read off the event loop
+    assert "LIVE" in screen and "Filter" in screen
+    term.keys(*"ui-dri")
+    screen = term.wait_for("1 of ")
+    assert "UI Test Rollback" in screen and "connectin" not in screen
+    term.keys("Enter")
+    screen = term.wait_for("which row matches")
+    assert "Health check" in screen and "Slow pages" in screen
+    assert all(len(line) <= 80 for line in screen.splitlines())
+    term.keys("2")  # procedure 2: the slow one
+    screen = term.wait_for("Checklist")
+    assert "Sleep a long time" in screen and "After the sleep" in screen
+    assert "window 01:00, starts with the first step" in screen, "nothing runs until asked"
+    term.keys("Down", "r")
+    screen = term.wait_for("1 lines")
+    assert any("✔" in line and "After the sleep" in line for line in screen.splitlines()), screen
+    assert "passed" in screen
+    term.keys("C-q")
+    deadline = time.monotonic() + 10
+    while term.alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    journals = list((data / "sessions").glob("*.jsonl"))
+    assert len(journals) == 1 and '"step_id":"after"' in journals[0].read_text().replace(" ", "")
