@@ -70,6 +70,7 @@ class RunbookScreen(BaseScreen):
         self.signals: dict[str, SignalResult] = {}
         self.matched: list[str] = []  # row ids whose live signal matches
         self._widths: dict[str, int] = {}
+        self.probing = False
 
     @property
     def rows(self) -> tuple[DecisionRow, ...]:
@@ -151,7 +152,10 @@ class RunbookScreen(BaseScreen):
             if row.signal is None:
                 return _cell("", width)
             result = self.signals.get(row.id)
-            text = "probing…" if result is None else result.text + (" ● now" if hot else "")
+            if result is None:
+                text = "probing…" if self.probing else "p probes"
+            else:
+                text = result.text + (" ● now" if hot else "")
             return _cell(text, width, style)
         return _cell(str(getattr(row, col)), width)
 
@@ -271,6 +275,7 @@ class RunbookScreen(BaseScreen):
             self.notify("No row of this matrix has a live signal.")
             return
         self.signals.clear()
+        self.probing = True
         for row in self.rows:
             if row.signal is not None:
                 self._refresh_row(row)
@@ -290,6 +295,7 @@ class RunbookScreen(BaseScreen):
             elif not hit and row.id in self.matched:
                 self.matched.remove(row.id)
             self._refresh_row(row)
+        self.probing = False
 
     def _signal_matched(self, row: DecisionRow, result: SignalResult) -> None:
         url = row.signal.url if row.signal else ""

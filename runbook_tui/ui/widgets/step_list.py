@@ -22,7 +22,8 @@ def step_prompt(number: int, step: Step, state: StepState, width: int = 30) -> C
     if status is StepStatus.RUNNING:
         duration = "…"
     marks = ("!" if step.destructive else "") + ("✎" if step.is_edit else "")
-    title_room = max(8, width - 5 - len(duration) - len(marks))
+    suffix = (1 + len(marks) if marks else 0) + (1 + len(duration) if duration else 0)
+    title_room = max(8, width - 6 - suffix)
     title = step.title if len(step.title) <= title_room else step.title[: title_room - 1] + "…"
     style = STATUS_STYLE[status]
     return Content.assemble(
