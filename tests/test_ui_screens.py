@@ -271,3 +271,49 @@ async def test_log_view_is_bounded_searchable_and_follows_until_scrolled() -> No
         log.write_lines(["tail line"])
         await pilot.pause()
         assert log.scroll_y == log.max_scroll_y
+
+
+def test_every_binding_has_an_id_so_it_can_be_remapped() -> None:
+    from textual.binding import Binding
+
+    from runbook_tui.ui.screens.manual import ManualModal
+    from runbook_tui.ui.screens.procedure import ProcedureScreen
+    from runbook_tui.ui.screens.quit import QuitModal
+    from runbook_tui.ui.screens.summary import SummaryScreen
+
+    classes = [
+        RunbookApp,
+        LibraryScreen,
+        RunbookScreen,
+        ReferenceScreen,
+        ProcedureScreen,
+        SummaryScreen,
+        ConfirmModal,
+        ParameterModal,
+        TextPrompt,
+        ManualModal,
+        QuitModal,
+        LogView,
+    ]
+    ids = []
+    for cls in classes:
+        for binding in cls.__dict__.get("BINDINGS", []):
+            assert isinstance(binding, Binding) and binding.id, f"{cls.__name__}: {binding}"
+            ids.append(binding.id)
+    assert len(ids) == len(set(ids)), "binding ids are unique"
+
+
+async def test_command_palette_offers_the_screen_commands(library_dir: Path) -> None:
+    app = make_app(library_dir)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.workers.wait_for_complete()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Open runbook: ui-drill" in titles and "Open runbook: broken" not in titles
+        await pilot.press(*"ui-drill", "enter")
+        await pilot.pause()
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert "Run procedure 2: Slow procedure" in titles and "Reference sections" in titles
+        app.set_keymap({"runbook.reference": "x"})
+        await pilot.press("x")
+        await pilot.pause()
+        assert isinstance(app.screen, ReferenceScreen), "a remapped key works"

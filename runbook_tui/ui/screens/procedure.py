@@ -610,10 +610,14 @@ def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
     if desc:
         parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
         parts.append("\n")
-    command = st.command or _planned(step, state)
-    if command:
-        parts.append(("$ ", "bold $accent"))
-        parts.append(command)
+    if step.kind in (StepKind.MANUAL, StepKind.CONFIRM):
+        # Nothing is executed: show what the engineer is asked, not a "command".
+        parts.append((_planned(step, state), "italic"))
+    else:
+        command = st.command or _planned(step, state)
+        if command:
+            parts.append(("$ ", "bold $accent"))
+            parts.append(command)
     if st.notes:
         parts.append((f"\nnote: {st.notes[-1]}", "italic $text-muted"))
     return Content.assemble(*parts)

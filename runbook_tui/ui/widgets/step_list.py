@@ -20,7 +20,7 @@ def step_prompt(number: int, step: Step, state: StepState, width: int = 30) -> C
     glyph = GLYPH[status]
     duration = duration_text(state.duration)
     if status is StepStatus.RUNNING:
-        duration = "…"
+        duration = ""  # the glyph says it; a duration comes when it ends
     marks = ("!" if step.destructive else "") + ("✎" if step.is_edit else "")
     suffix = (1 + len(marks) if marks else 0) + (1 + len(duration) if duration else 0)
     title_room = max(8, width - 6 - suffix)
