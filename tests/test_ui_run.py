@@ -132,6 +132,11 @@ async def test_run_all_asks_parameters_confirms_edits_and_destructive_steps(
         assert screen.state.params["tag"] == "v1.2.3"
         await select(pilot, screen, "announce")
         assert "rolling back to v1.2.3" in screen.query_one("#log", LogView).lines
+        await pilot.press("slash", *"V1.2", "enter")  # search is case-insensitive
+        log = screen.query_one("#log", LogView)
+        assert log.match_count == 1 and log.current_match is not None and not log.follow
+        await pilot.press("escape")
+        assert not screen.query_one("#search-bar").display
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, QuitModal))
         await pilot.press("f")

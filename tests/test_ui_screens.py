@@ -317,3 +317,16 @@ async def test_command_palette_offers_the_screen_commands(library_dir: Path) -> 
         await pilot.press("x")
         await pilot.pause()
         assert isinstance(app.screen, ReferenceScreen), "a remapped key works"
+
+
+def test_open_command_names_the_procedures_when_one_is_unknown(library_dir: Path) -> None:
+    import argparse
+
+    from runbook_tui.commands import app as command
+    from runbook_tui.core.errors import UsageError
+
+    args = argparse.Namespace(
+        runbooks=[str(library_dir)], runbook="ui-drill", procedure="nope", drill=False, workdir=None
+    )
+    with pytest.raises(UsageError, match="has no procedure 'nope'; it has: app, slow, watching, flood"):
+        command.run(args)
