@@ -39,6 +39,11 @@ procedures:
 """
 
 
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as handle:
+        return sum(1 for _ in handle)
+
+
 def timed(argv: list[str], env: dict[str, str], stdin: Path | None = None) -> tuple[float, float, int]:
     """Wall seconds, the child's peak RSS in MB, and its exit code."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -79,9 +84,7 @@ def main() -> None:
             cat.append(timed(["cat"], env, stdin=data)[0])
             rss = max(rss, peak)
         sessions = list((tmp / "data").rglob("*.jsonl"))
-        journaled = (
-            sum(1 for _ in open(max(sessions, key=lambda p: p.stat().st_mtime), "rb")) if sessions else 0
-        )
+        journaled = _count_lines(max(sessions, key=lambda p: p.stat().st_mtime)) if sessions else 0
     lines = args.lines
     o, s, c = median(ours), median(seq), median(cat)
     print(
@@ -91,7 +94,8 @@ def main() -> None:
     print(f"  seq > /dev/null        {lines / s:>12,.0f} lines/s  {s:7.3f} s")
     print(f"  cat lines > /dev/null  {lines / c:>12,.0f} lines/s  {c:7.3f} s")
     print(
-        f"  ratio vs seq: {s / o:.3f}x ({o / s:.0f} times slower); vs cat: {c / o:.3f}x ({o / c:.0f} times slower)"
+        f"  ratio vs seq: {s / o:.4f}x ({o / s:.0f} times slower); "
+        f"vs cat: {c / o:.4f}x ({o / c:.0f} times slower)"
     )
 
 

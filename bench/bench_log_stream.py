@@ -127,7 +127,7 @@ async def child_ours(folder: Path, lines: int) -> dict[str, Any]:
         monitor.stop()
         status = screen.state.step("seq").status
         journal = screen.session.journal_path
-        journaled = sum(1 for _ in open(journal, "rb")) if journal else 0
+        journaled = len(Path(journal).read_bytes().splitlines()) if journal else 0
         last = log.lines[-1] if log.line_count else ""
     return {
         "elapsed": elapsed,
