@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import isolated_env, median, print_machine
+from _common import count_lines, isolated_env, median, print_machine
 
 RUNBOOK = """\
 runbook: 1
@@ -37,11 +37,6 @@ procedures:
         kind: shell
         command: seq {lines}
 """
-
-
-def _count_lines(path: Path) -> int:
-    with open(path, "rb") as handle:
-        return sum(1 for _ in handle)
 
 
 def timed(argv: list[str], env: dict[str, str], stdin: Path | None = None) -> tuple[float, float, int]:
@@ -84,7 +79,7 @@ def main() -> None:
             cat.append(timed(["cat"], env, stdin=data)[0])
             rss = max(rss, peak)
         sessions = list((tmp / "data").rglob("*.jsonl"))
-        journaled = _count_lines(max(sessions, key=lambda p: p.stat().st_mtime)) if sessions else 0
+        journaled = count_lines(max(sessions, key=lambda p: p.stat().st_mtime)) if sessions else 0
     lines = args.lines
     o, s, c = median(ours), median(seq), median(cat)
     print(
