@@ -284,7 +284,8 @@ def main() -> None:
     stall = summary["ours"]["worst_stall"] * 1000
     count = max(r["stalls"] for r in results["ours"])
     print(
-        f"  worst event-loop stall {stall:.1f} ms, {count} ticks over 50 ms (goal <= 50 ms) {verdict(stall <= 50)}"
+        f"  worst event-loop stall {stall:.1f} ms, {count} ticks over 50 ms "
+        f"(goal <= 50 ms) {verdict(stall <= 50)}"
     )
     if traced is not None:
         print(f"  tracemalloc peak (separate, slower run): {traced['traced_peak_mb']:.1f} MB")
