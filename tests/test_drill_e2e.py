@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
+import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +26,7 @@ from runbook_tui.core.library import resolve_runbook
 RUNBOOKS = ("connectin", "connectias", "strict-connection-flow")
 DOCKER_RUNBOOKS = {"connectin"}
 HANG_SECONDS = "3"  # how long a hanging stand-in hangs before it gives up, in tests
+RUN_TIME_BOX = 150  # seconds; the slowest drill run (a 60 s health retry) takes about 75
 
 pytestmark = [
     pytest.mark.timeout(300),
@@ -55,30 +59,45 @@ def _run(rb_id: str, procedure: str, *extra: str) -> tuple[subprocess.CompletedP
     drill = find_drill(resolve_runbook(rb_id))
     params = [f"--param={k}={v}" for k, v in drill.params.items()]
     env = {**os.environ, "DRILL_HANG_SECONDS": HANG_SECONDS}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            rb_id,
-            procedure,
-            "--drill",
-            "--plain",
-            "--yes",
-            *params,
-            *extra,
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=280,
-        stdin=subprocess.DEVNULL,
-    )
+    command = [sys.executable, "-m", "runbook_tui", "run", rb_id, procedure, "--drill", "--plain", "--yes"]
+    proc = _run_interruptibly([*command, *params, *extra], env)
     sessions = Path(os.environ["RUNBOOK_TUI_DATA_DIR"]) / "sessions"
     journals = sorted(sessions.glob(f"*-{rb_id}-*.jsonl")) if sessions.is_dir() else []
     events = load(journals[-1]).events if journals else []
     return proc, events
+
+
+def _run_interruptibly(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; past the time box, Ctrl-C it (so it tears its sandbox down) and fail."""
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, env=env
+    )
+    try:
+        out, err = child.communicate(timeout=RUN_TIME_BOX)
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGINT)
+        try:
+            out, err = child.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            out, err = child.communicate()
+        pytest.fail(
+            f"{' '.join(command[3:6])} ran past {RUN_TIME_BOX}s and was interrupted\n{out[-3000:]}\n{err}"
+        )
+    return subprocess.CompletedProcess(command, child.returncode, out, err)
+
+
+@pytest.fixture(autouse=True)
+def no_drill_left_running() -> Iterator[None]:
+    """Every drill tears down: no drill-* compose project is left (none leaks into the next test)."""
+    yield
+    if shutil.which("docker") is None:
+        return
+    listed = subprocess.run(["docker", "compose", "ls", "-a", "-q"], capture_output=True, text=True)
+    left = [name for name in listed.stdout.split() if name.startswith("drill-")]
+    for name in left:
+        subprocess.run(["docker", "compose", "-p", name, "down", "--timeout", "1"], capture_output=True)
+    assert left == [], f"compose projects left running after the drill: {left}"
 
 
 def _failed_steps(events: list[object]) -> list[str]:

@@ -241,3 +241,16 @@ def _wait_for(get):  # type: ignore[no-untyped-def]
         except httpx.HTTPError:
             time.sleep(0.2)
     return get()
+
+
+def test_connectin_simulated_stack_rolls_back_without_docker_and_stops_its_servers() -> None:
+    with build_sandbox(runbook("connectin"), simulated=True) as sb:
+        assert sb.simulated and "SIMULATED" in sb.notice
+        assert httpx.get("http://localhost:5007/health", timeout=5).status_code == 503
+        compose = sb.workdir / "docker-compose.yml"
+        compose.write_text(compose.read_text().replace("connectin-api:v1.4.2", "connectin-api:v1.4.1"))
+        sh(sb, "docker compose down api && docker compose up -d api")
+        good = _wait_for(lambda: httpx.get("http://localhost:5007/health", timeout=5))
+        assert good.status_code == 200 and good.json()["database"] == "connected"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get("http://localhost:5007/health", timeout=2)

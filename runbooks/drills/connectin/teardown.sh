@@ -2,6 +2,7 @@
 # Removes everything the ConnectIn drill made in the Docker Engine: the compose project
 # (whatever compose file the working tree has now) and the images labelled with this sandbox.
 set -u
+[ -n "${DRILL_SIMULATED:-}" ] && exit 0 # simulated services are pid files: runbook-tui stops them
 status=0
 docker compose -p "$COMPOSE_PROJECT_NAME" down --remove-orphans --timeout 2 >/dev/null 2>&1 || status=1
 left=$(docker ps -aq --filter "label=com.docker.compose.project=$COMPOSE_PROJECT_NAME")
