@@ -47,6 +47,11 @@ procedures:
         title: Three
         kind: shell
         command: "seq 1 3000; sleep 0.1; echo three-done"
+      # Outlasts the latest kill (1.6 s) on a fast machine, so every kill lands mid-run.
+      - id: four
+        title: Four
+        kind: shell
+        command: "sleep 5; echo four-done"
 """
 
 

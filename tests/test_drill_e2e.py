@@ -7,7 +7,6 @@ the session's journal (in the test's own data folder) to see which steps passed 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import shutil
 import signal
@@ -28,13 +27,7 @@ DOCKER_RUNBOOKS = {"connectin"}
 HANG_SECONDS = "3"  # how long a hanging stand-in hangs before it gives up, in tests
 RUN_TIME_BOX = 150  # seconds; the slowest drill run (a 60 s health retry) takes about 75
 
-pytestmark = [
-    pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        importlib.util.find_spec("runbook_tui.commands.run") is None,
-        reason="the run command (engine side) has not landed yet",
-    ),
-]
+pytestmark = pytest.mark.timeout(300)
 
 
 def _cases() -> list[object]:

@@ -128,6 +128,7 @@ class Session:
         backup_dir: Path | None = None,
         impact_started_at: float | None = None,
         param_source: str = "command-line",
+        watch_limit: float | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -136,6 +137,8 @@ class Session:
         self.operator = operator or default_operator()
         self.env: Mapping[str, str] = {**os.environ, **(env or {})}
         self.impact_started_at = impact_started_at
+        # Drills cap watch steps (a 5-minute log watch) so a practice run does not wait them out.
+        self.watch_limit = watch_limit
         self._ask = ask
         self._journal = journal
         self.session_id = journal.session_id if journal else new_session_id(runbook.id)
@@ -747,6 +750,7 @@ class Session:
                 phase=phase.value,
                 attempt=attempt,
                 command=self.redact(command),
+                role=step.role or "",
                 at=at,
             )
         )
@@ -828,6 +832,7 @@ class Session:
     ) -> StepStatus:
         command = self._describe(runner, self._render(step, display=True))
         attempt, started = self._started_event(step, phase, command)
+        rendered = self._capped_watch(rendered, ctx)
         limit = step.timeout + TIMEOUT_GRACE if step.timeout else None
         try:
             async with asyncio.timeout(limit):
@@ -842,6 +847,16 @@ class Session:
             log.exception("step %s failed inside runbook-tui", step.id)
             outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc} (an error inside runbook-tui)")
         return self._finished_event(step, attempt, started, outcome)
+
+    def _capped_watch(self, step: Step, ctx: _Context) -> Step:
+        spec = step.spec
+        limit = self.watch_limit
+        if not isinstance(spec, WatchSpec) or limit is None or spec.duration <= limit:
+            return step
+        ctx.output(
+            f"drill: watching for {limit:g}s instead of {spec.duration:g}s (the drill's watch_limit)", "info"
+        )
+        return dataclasses.replace(step, spec=dataclasses.replace(spec, duration=limit))
 
     # --- internals: the clock -------------------------------------------------------
 

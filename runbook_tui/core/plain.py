@@ -18,7 +18,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import __version__
 from . import events as ev
@@ -29,6 +29,9 @@ from .errors import UsageError
 from .events import Outcome, StepStatus
 from .journal import Journal, new_session_id
 from .model import Parameter, Runbook, Step
+
+if TYPE_CHECKING:
+    from .drills.sandbox import Sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 130
 MAX_SHOWN_CHOICES = 20
@@ -281,28 +284,32 @@ def run(args: argparse.Namespace) -> int:
         return _run_session(runbook, procedure.id, given, workdir, None, "live", printer, asker)
     sandbox = _build_sandbox(runbook, args.fault)
     try:
-        if getattr(sandbox, "notice", ""):
+        if sandbox.notice:
             printer.say(f"drill: {sandbox.notice}")
         printer.say(f"drill sandbox: {sandbox.workdir}")
-        params = {**check_params(runbook, dict(getattr(sandbox, "params", {}) or {})), **given}
+        params = {**check_params(runbook, dict(sandbox.params)), **given}
         return _run_session(
-            runbook, procedure.id, params, Path(sandbox.workdir), dict(sandbox.env), "drill", printer, asker
+            runbook,
+            procedure.id,
+            params,
+            Path(sandbox.workdir),
+            dict(sandbox.env),
+            "drill",
+            printer,
+            asker,
+            watch_limit=sandbox.watch_limit,
         )
     finally:
-        sandbox.close(keep=bool(getattr(args, "keep", False)))
-        if getattr(args, "keep", False):
+        keep = bool(getattr(args, "keep", False))
+        sandbox.close(keep=keep)
+        if keep:
             printer.say(f"drill sandbox kept at {sandbox.workdir}")
 
 
-def _build_sandbox(runbook: Runbook, fault: str | None) -> Any:
-    try:
-        from . import drills
-    except ImportError as exc:
-        raise UsageError(f"drills are not available in this build ({exc}); run without --drill") from exc
-    build = getattr(drills, "build_sandbox", None)
-    if build is None:
-        raise UsageError("drills are not available in this build (no build_sandbox); run without --drill")
-    return build(runbook, fault=fault)
+def _build_sandbox(runbook: Runbook, fault: str | None) -> Sandbox:
+    from .drills import build_sandbox  # only drills pay for importing the sandbox machinery
+
+    return build_sandbox(runbook, fault=fault)
 
 
 def _run_session(
@@ -314,6 +321,8 @@ def _run_session(
     mode: str,
     printer: Printer,
     asker: PlainAsker,
+    *,
+    watch_limit: float | None = None,
 ) -> int:
     journal = Journal.create(new_session_id(runbook.id))
     printer.say(f"runbook-tui {__version__}: journal {journal.path}")
@@ -327,6 +336,7 @@ def _run_session(
             params=params,
             journal=journal,
             env=env,
+            watch_limit=watch_limit,
         )
     except BaseException:
         journal.close()
