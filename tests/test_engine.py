@@ -235,6 +235,35 @@ async def test_an_edit_shows_its_diff_writes_and_undoes(tmp_path: Path) -> None:
     assert fold(load(session.journal_path).events) == session.state
 
 
+async def test_an_edit_undone_after_the_session_finished_is_journalled(tmp_path: Path) -> None:
+    (tmp_path / "Cargo.toml").write_text(CARGO)
+    yaml = """
+    runbook: 1
+    id: cargo
+    title: Cargo
+    procedures:
+      - id: main
+        title: Main
+        steps:
+          - id: disable
+            title: Disable advanced fuel metering
+            kind: cargo_features
+            remove: [advanced_fuel_metering]
+    """
+    session, _ = _session(tmp_path, yaml, ScriptedAsker())
+    await session.start()
+    assert await session.run_step("disable") is StepStatus.PASSED
+    assert await session.finish() is Outcome.SUCCEEDED
+
+    session.undo_edit("disable")  # the incident commander changes their mind after the end
+
+    assert (tmp_path / "Cargo.toml").read_text() == CARGO
+    assert session.journal_path is not None
+    events = load(session.journal_path).events
+    assert [e.kind for e in events[-2:]] == ["session_finished", "edit_undone"]
+    assert fold(events) == session.state
+
+
 PARAMS = """
 runbook: 1
 id: params

@@ -217,7 +217,7 @@ class Session:
                     session_id=self.session_id,
                     runbook_id=self.runbook.id,
                     runbook_title=self.runbook.title,
-                    runbook_path=self.runbook.path,
+                    runbook_path=str(Path(self.runbook.path).resolve()) if self.runbook.path else "",
                     runbook_sha256=file_sha256(self.runbook.path),
                     procedure_id=proc.id,
                     procedure_title=proc.title,
@@ -513,7 +513,12 @@ class Session:
 
     def _emit(self, event: ev.Event) -> None:
         if self._journal is not None:
-            self._journal.append(event)
+            if self._journal.closed and self._finished:
+                # Undo, notes and checklist ticks go on after the end; each reopens the journal.
+                with Journal.open_existing(self._journal.path) as journal:
+                    journal.append(event)
+            else:
+                self._journal.append(event)
         self._folder.apply(event)
         for callback in self._listeners if len(self._listeners) < 2 else list(self._listeners):
             try:

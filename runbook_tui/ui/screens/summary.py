@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
@@ -79,26 +77,6 @@ def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
     return parts
 
 
-@contextlib.contextmanager
-def _journal_open(session: Any) -> Iterator[None]:
-    """Reopen a finished session's journal so an undo after the end is recorded too.
-
-    The engine closes the journal in ``finish()``; an undo must never restore a file
-    without writing EditUndone, so the journal is reopened for it and closed again.
-    """
-    from ...core.journal import Journal
-
-    journal = getattr(session, "_journal", None)
-    if journal is None or not journal.closed:
-        yield
-        return
-    session._journal = Journal.open_existing(journal.path)
-    try:
-        yield
-    finally:
-        session._journal.close()
-
-
 class SummaryScreen(BaseScreen):
     """What happened, with edits listed for undo and the command for the report."""
 
@@ -167,8 +145,7 @@ class SummaryScreen(BaseScreen):
             self.notify("That edit is already undone.")
             return
         try:
-            with _journal_open(self.session):
-                self.session.undo_edit(step_id)
+            self.session.undo_edit(step_id)
         except Exception as exc:  # the engine refuses with a message (file changed since, say)
             self.notify(str(exc), severity="error", timeout=10)
             return
