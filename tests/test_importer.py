@@ -86,6 +86,27 @@ def test_connectias_edit_and_variable_become_step_and_parameter() -> None:
     assert windows["git-tag-rollback"] == "<5 minutes"
 
 
+def test_placeholder_assignments_are_blanks_not_defaults() -> None:
+    markdown = """# Rollback
+
+## Procedure 1: Roll back
+
+```bash
+export PREVIOUS_TAG=<previous-tag>
+MESSAGE="rolled back; see ticket"
+REGION=[REGION]
+TARGET=v2.3.1
+./deploy.sh "$PREVIOUS_TAG" "$TARGET" "$REGION" "$MESSAGE"
+```
+"""
+    runbook = _load(import_markdown(markdown, "placeholders.md"))
+    blanks = {name: runbook.parameter(name) for name in ("previous_tag", "message", "region")}
+    for name, param in blanks.items():
+        assert param is not None and param.default is None, name
+    target = runbook.parameter("target")
+    assert target is not None and target.default == "v2.3.1"
+
+
 def test_strict_flow_reference_material() -> None:
     path = next(p for p in SEED_FILES if "Strict Compile-Time" in p.read_text())
     runbook = _load(import_markdown_file(path))

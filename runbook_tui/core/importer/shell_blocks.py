@@ -19,6 +19,8 @@ SHELL_LANGS = frozenset({"", "bash", "sh", "shell", "zsh", "console", "shell-ses
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Z][A-Z0-9_]*)=(\"[^\"]*\"|'[^']*'|\S*)\s*$")
 _PROMPT = re.compile(r"^export\s+([A-Za-z_][A-Za-z0-9_]*)=\[([^\]]*)\]\s*$")
 _ANGLE = re.compile(r"<([a-zA-Z][a-zA-Z0-9_-]*)>")
+# What the importer's parameter pattern refuses; such a value cannot be a default.
+_UNSAFE_DEFAULT = re.compile(r"[\s;&|`$<>]")
 _CD = re.compile(r"^cd\s+(\S+)\s*$")
 _CURL = re.compile(r"^curl\s+(?:-[a-zA-Z]+\s+)*(https?://[^\s|;&]+)[^|;&]*(?:\|\|.*)?$")
 _CURL_FAIL_FLAG = re.compile(r"^curl\s+(?:-[a-zA-Z]*\s+)*-[a-zA-Z]*f")
@@ -110,8 +112,16 @@ def scan_variables(code: str, line: int, params: Params) -> None:
         assign = _ASSIGN.match(text)
         if assign and "$(" not in text:
             value = assign.group(2).strip("\"'")
-            key = params.declare(assign.group(1), line + offset, default=value, example=value)
+            key = params.declare(assign.group(1), line + offset, **_default_of(value))
             params.shell_vars[assign.group(1)] = key
+
+
+def _default_of(value: str) -> dict[str, str]:
+    """``PREVIOUS_TAG=v1.4.1`` suggests v1.4.1; ``PREVIOUS_TAG=<previous-tag>`` is a blank to fill."""
+    placeholder = _ANGLE.fullmatch(value) or re.fullmatch(r"\[[^\]]+\]", value)
+    if not value or placeholder or _UNSAFE_DEFAULT.search(value):
+        return {"description": f"written as {value!r} in the source"} if value else {}
+    return {"default": value, "example": value}
 
 
 def substitute(command: str, params: Params, line: int) -> str:
