@@ -39,6 +39,7 @@ class AppOptions:
     find_entries: Callable[[Sequence[Path]], list[EntryLike]] = field(default=_find_entries)
     # (runbook, procedure, asker) -> Session; None builds a journaled live/drill session.
     session_factory: Callable[[Runbook, Procedure, Any], Any] | None = None
+    resume_session: Path | None = None  # a journal to continue on the run screen (``resume``)
 
 
 class RunbookApp(App[int]):
@@ -55,6 +56,7 @@ class RunbookApp(App[int]):
         super().__init__()
         self.options = options or AppOptions()
         self.entries: list[EntryLike] = []
+        self.left_open: list[str] = []  # sessions quit while open (resumable); said after exit
 
     @property
     def drill(self) -> bool:
@@ -81,8 +83,12 @@ class RunbookApp(App[int]):
     def on_mount(self) -> None:
         self.push_screen(LibraryScreen([]))
         self.load_library()
-        if self.options.runbook is not None:
+        if self.options.resume_session is not None:
+            self.resume_session(self.options.resume_session, self.options.runbook)
+        elif self.options.runbook is not None:
             self.open_runbook(self.options.runbook, self.options.procedure)
+        else:
+            self.offer_resume()
 
     # --- library --------------------------------------------------------
 
@@ -123,6 +129,20 @@ class RunbookApp(App[int]):
         from .screens.procedure import ProcedureScreen
 
         self.push_screen(ProcedureScreen(runbook, procedure, decision=decision))
+
+    # --- recorded sessions ----------------------------------------------
+
+    def resume_session(self, journal: Path, runbook: Runbook | None = None) -> None:
+        """Continue a recorded session on the run screen; a journal that cannot be resumed is said."""
+        from .screens.resume import resume_into
+
+        self.run_worker(resume_into(self, journal, runbook), group="resume", exit_on_error=False)
+
+    def offer_resume(self) -> None:
+        """Offer to continue the latest unfinished session (never without asking)."""
+        from .screens.resume import offer_latest
+
+        self.run_worker(offer_latest(self), group="resume-offer", exit_on_error=False)
 
     # --- commands -------------------------------------------------------
 
