@@ -20,7 +20,18 @@ ROOT = BENCH.parent
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MB (Linux reports KiB)."""
+    """Peak resident set size of this process so far, in MB.
+
+    VmHWM, not ``ru_maxrss``: Linux carries ``ru_maxrss`` over exec, so a child of a
+    bigger parent would report the parent's peak as its own.
+    """
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

@@ -16,7 +16,7 @@ from runbook_tui.core import events as ev
 LINES = 1_000_000
 
 PROBE = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from runbook_tui.core.report import markdown, json_report, svg
 from runbook_tui.core.report.timeline import build_report
@@ -24,7 +24,9 @@ begin = time.perf_counter()
 report = build_report(Path(sys.argv[1]))
 texts = [markdown.render(report), json_report.render(report), svg.render(report)]
 took = time.perf_counter() - begin
-rss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec, so a child of a big pytest
+# process would report pytest's peak as its own.
+rss_kb = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM:"))
 print(json.dumps({"seconds": took, "rss_mb": rss_kb / 1024, "lines": report.output_lines,
                   "tail": report.attempts[0].output_tail[-1], "chars": sum(map(len, texts))}))
 """
