@@ -198,23 +198,25 @@ telemetry = []
 """
 
 
+CARGO_RUNBOOK = """
+runbook: 1
+id: cargo
+title: Cargo
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: disable
+        title: Disable advanced fuel metering
+        kind: cargo_features
+        remove: [advanced_fuel_metering]
+"""
+
+
 async def test_an_edit_shows_its_diff_writes_and_undoes(tmp_path: Path) -> None:
     (tmp_path / "Cargo.toml").write_text(CARGO)
-    yaml = """
-    runbook: 1
-    id: cargo
-    title: Cargo
-    procedures:
-      - id: main
-        title: Main
-        steps:
-          - id: disable
-            title: Disable advanced fuel metering
-            kind: cargo_features
-            remove: [advanced_fuel_metering]
-    """
     asker = ScriptedAsker()
-    session, rec = _session(tmp_path, yaml, asker)
+    session, rec = _session(tmp_path, CARGO_RUNBOOK, asker)
     await session.start()
     assert await session.run_step("disable") is StepStatus.PASSED
     assert len(asker.confirms) == 1 and asker.confirms[0].diff is not None
@@ -237,20 +239,7 @@ async def test_an_edit_shows_its_diff_writes_and_undoes(tmp_path: Path) -> None:
 
 async def test_an_edit_undone_after_the_session_finished_is_journalled(tmp_path: Path) -> None:
     (tmp_path / "Cargo.toml").write_text(CARGO)
-    yaml = """
-    runbook: 1
-    id: cargo
-    title: Cargo
-    procedures:
-      - id: main
-        title: Main
-        steps:
-          - id: disable
-            title: Disable advanced fuel metering
-            kind: cargo_features
-            remove: [advanced_fuel_metering]
-    """
-    session, _ = _session(tmp_path, yaml, ScriptedAsker())
+    session, _ = _session(tmp_path, CARGO_RUNBOOK, ScriptedAsker())
     await session.start()
     assert await session.run_step("disable") is StepStatus.PASSED
     assert await session.finish() is Outcome.SUCCEEDED
