@@ -98,9 +98,18 @@ class RunbookApp(App[int]):
 
     @work(thread=True, exclusive=True, group="library", exit_on_error=False)
     def load_library(self) -> None:
-        """Read the library off the event loop, then hand it to the library screen."""
-        entries = self.load_entries()
-        self.call_from_thread(self._library_loaded, entries)
+        """Read the library off the event loop, handing it to the library screen as it arrives."""
+        if self.options.find_entries is not _find_entries:  # entries given by the caller (tests)
+            self.call_from_thread(self._library_loaded, self.load_entries())
+            return
+        from ..core.library import runbook_batches
+
+        entries: list[EntryLike] = []
+        for batch in runbook_batches(self.options.runbook_dirs):  # first screenful first
+            entries = [*entries, *batch]
+            self.call_from_thread(self._library_loaded, entries)
+        if not entries:
+            self.call_from_thread(self._library_loaded, entries)
 
     def _library_loaded(self, entries: list[EntryLike]) -> None:
         self.entries = entries
