@@ -1,8 +1,13 @@
-"""The default command and ``open``: the library, or straight into a runbook (and procedure)."""
+"""The default command and ``open``: the library, or straight into a runbook (and procedure).
+
+``resume`` without ``--plain`` comes here too, with ``args.resume_session`` set to the
+journal to continue on the run screen.
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from ..core.errors import UsageError
@@ -32,12 +37,27 @@ def run(args: argparse.Namespace) -> int:
         workdir, env = sandbox.workdir, dict(sandbox.env)
     from ..ui.app import AppOptions, RunbookApp
 
+    resume = getattr(args, "resume_session", None)
     options = AppOptions(
-        runbook_dirs=dirs, runbook=runbook, procedure=procedure, drill=drill, workdir=workdir, env=env
+        runbook_dirs=dirs,
+        runbook=runbook,
+        procedure=procedure,
+        # A resumed drill looks like a drill; its sandbox is whatever is left in its workdir.
+        drill=drill or bool(getattr(args, "resume_drill", False)),
+        workdir=workdir,
+        env=env,
+        resume_session=Path(resume) if resume else None,
     )
+    app = RunbookApp(options)
     try:
-        result = RunbookApp(options).run()
+        result = app.run()
     finally:
         if sandbox is not None:
             sandbox.close(keep=bool(getattr(args, "keep", False)))
+    for session_id in app.left_open:
+        print(
+            f"runbook-tui: session {session_id} is still open (not finished); "
+            f"'runbook-tui resume {session_id}' continues it",
+            file=sys.stderr,
+        )
     return int(result or 0)

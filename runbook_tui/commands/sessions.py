@@ -181,8 +181,9 @@ def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Na
 def _continue_in_app(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:
     from . import app  # Textual is imported only on this path
 
-    # The app opens this runbook and procedure and offers to continue the recorded session.
+    # The app opens the run screen on the recorded session, rebuilt from its journal.
     args.resume_session = summary.path
+    args.resume_drill = summary.mode == "drill"
     args.runbook = str(runbook.path) if runbook.path else summary.runbook
     args.procedure = summary.procedure
     return int(app.run(args))

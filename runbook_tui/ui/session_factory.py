@@ -1,10 +1,15 @@
-"""Building a live or drill session for the run screen (engine + journal + the UI's asker)."""
+"""Building a live or drill session for the run screen (engine + journal + the UI's asker).
+
+Also the blocking half of resume: reading a recorded journal back into a session.
+Both are called off the event loop (a journal can hold a million lines).
+"""
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,3 +55,31 @@ def new_session(
         operator=operator(),
         env=env,
     )
+
+
+def resume_session(
+    journal: Path, runbook: Runbook, *, ask: Any, env: Mapping[str, str] | None = None
+) -> Session:
+    """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted."""
+    from ..core.engine import Session
+
+    return Session.resume(journal, runbook, ask, operator=operator(), env=env)
+
+
+def first_step_at(journal: Path) -> float | None:
+    """When the session's first step started: the run screen's window clock counts from there."""
+    from ..core.events import parse_iso_utc
+    from ..core.report.stream import StreamStatus, iter_records
+
+    # The first step starts a few lines in, so this reads the head of the journal only.
+    records = iter_records(journal, StreamStatus())
+    try:
+        for record in records:
+            if record.get("kind") == "step_started":
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    return parse_iso_utc(str(record["at"]))
+                return None
+    finally:
+        if isinstance(records, Generator):
+            records.close()  # closes the file now, not when collected
+    return None

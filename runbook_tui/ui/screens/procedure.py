@@ -4,7 +4,9 @@ The engine runs in this event loop; its events arrive through ``session.subscrib
 Output lines are buffered and flushed to the log panes every 50 ms (one refresh for
 thousands of lines); every other event becomes a :class:`SessionEvent` message.
 What is shown is read from ``session.state`` (a fold over the events): this screen
-only renders events and sends the engineer's intents.
+only renders events and sends the engineer's intents. A resumed session arrives
+already built (see ``resume.py``): its recorded state is shown as it stands, and
+each interrupted step waits for the engineer to re-run it or mark it done.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class ProcedureScreen(BaseScreen):
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running step", id="run.cancel"),
         Binding("u", "undo", "Undo", tooltip="Undo the selected step's file edit", id="run.undo"),
         Binding("m", "mark_done", "Done", tooltip="Mark the step done, with a note", id="run.mark_done"),
+        Binding("t", "templates", "Templates", tooltip="Fill a communication template", id="run.templates"),
         Binding("slash", "search", "Find", tooltip="Search the log", id="run.search"),
         Binding("right_square_bracket", "next_match", "Next match", show=False, id="run.next_match"),
         Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),
@@ -61,14 +64,22 @@ class ProcedureScreen(BaseScreen):
     ]
 
     def __init__(
-        self, runbook: Runbook, procedure: Procedure, *, decision: DecisionRow | None = None
+        self,
+        runbook: Runbook,
+        procedure: Procedure,
+        *,
+        decision: DecisionRow | None = None,
+        session: Any = None,
+        first_step_at: float | None = None,
     ) -> None:
         super().__init__()
         self.runbook = runbook
         self.procedure = procedure
         self.decision = decision
         self.crumbs = f"{runbook.id} › {procedure.title}"
-        self.session: Any = None
+        self.session: Any = session  # given: a resumed session; else built in start_session
+        self.resumed = session is not None
+        self.first_step_at = first_step_at  # a resumed session's window clock counts from here
         self.steps = {s.id: s for s in procedure.all_steps()}
         self.output: dict[str, deque[str]] = {}
         self._pending: list[ev.OutputLine] = []
@@ -124,13 +135,71 @@ class ProcedureScreen(BaseScreen):
         """Create the session and its journal, then start it (no step runs)."""
         from ..asker import UiAsker
 
-        factory = self.rb_app.session_factory
-        self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
+        if self.session is None:
+            factory = self.rb_app.session_factory
+            self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
         self.session.subscribe(self._on_engine_event)
         await self.session.start()
         if self.decision is not None:
             self.session.decide(self.decision.id, by="engineer")
         self.show_selected()
+        if self.resumed:
+            self._show_resumed()
+            await self._ask_about_interrupted()
+
+    def _show_resumed(self) -> None:
+        """Render the recorded state: every step as it stands, the clock from the original start."""
+        state = self.state
+        steps = self.query_one("#steps", StepList)
+        for step_id in self.steps:
+            steps.show_state(state.step(step_id))
+        for step_id in state.step_order:
+            # The state keeps each step's last lines; the journal has every one of them.
+            tail = state.steps[step_id].tail
+            if tail and step_id not in self.output:
+                lines = (t.text if t.stream == "stdout" else _tint(t.text, t.stream, False) for t in tail)
+                self.output[step_id] = deque(lines, maxlen=LOG_MAX_LINES)
+        clock = self.query_one("#clock", RecoveryClock)
+        clock.session_started = state.started_at
+        if state.step_order and state.started_at is not None:
+            origin = self.first_step_at or state.started_at
+            clock.procedure = Countdown("procedure", "window", origin, self.procedure.target_seconds or 0.0)
+        decision = state.decision
+        if decision is not None and decision.deadline_seconds:
+            clock.deadlines = (Countdown(decision.row_id, "decide", decision.at, decision.deadline_seconds),)
+        self.set_class(state.mode == "drill" or self.rb_app.drill, "-drill")
+        self.query_one("#checklist-box").border_title = f"Checklist · {state.mode} · resumed"
+        for warning in getattr(self.session, "warnings", ()):
+            self.notify(warning, title="Resumed", severity="warning", timeout=30, markup=False)
+        focus = next(
+            (s for s in self.steps if state.step(s).status is StepStatus.INTERRUPTED),
+            next((s for s in self.steps if not state.step(s).status.is_ok), None),
+        )
+        if focus is not None:
+            steps.select_step(focus)
+        self._show_log()
+        self.show_selected()
+
+    async def _ask_about_interrupted(self) -> None:
+        """For each interrupted step: re-run it or mark it done (escape leaves it for later)."""
+        from .resume import InterruptedModal, ask
+
+        state = self.state
+        for step_id in [s for s in self.steps if state.step(s).status is StepStatus.INTERRUPTED]:
+            st = self.state.step(step_id)
+            answer = await ask(self.rb_app, InterruptedModal(self.steps[step_id].title, st, st.command))
+            if answer is None:
+                self.notify(
+                    f"{self.steps[step_id].title} stays interrupted: r re-runs it, m marks it done.",
+                    severity="warning",
+                )
+            elif answer[0] == "done":
+                self._intent(lambda sid=step_id, note=answer[1]: self.session.mark_done(sid, note))
+            elif self.steps[step_id].kind is StepKind.WATCH:
+                self._intent(lambda sid=step_id: self.session.run_in_background(sid))
+            elif not self._foreground_busy():
+                self.query_one("#steps", StepList).select_step(step_id)
+                self.foreground = self._run(step_id)
 
     def _on_engine_event(self, event: ev.Event) -> None:
         # Runs in the event loop, called by the engine: keep it tiny.
@@ -238,7 +307,7 @@ class ProcedureScreen(BaseScreen):
             return
         from .summary import SummaryScreen
 
-        self.app.push_screen(SummaryScreen(self.session, self.procedure))
+        self.app.push_screen(SummaryScreen(self.session, self.procedure, runbook=self.runbook))
 
     @on(RecoveryClock.Crossed)
     def _window_crossed(self, message: RecoveryClock.Crossed) -> None:
@@ -472,6 +541,29 @@ class ProcedureScreen(BaseScreen):
 
         self.app.push_screen(TextPrompt(f"Mark done: {step.title}", "What was done, and by whom?"), done)
 
+    def action_templates(self) -> None:
+        """Fill a communication template from this session, edit, copy and save it."""
+        if self.session is None or self.state.started_at is None:
+            self.notify("The session is still starting.", severity="warning")
+            return
+        from .templates import TemplatesScreen
+
+        self.app.push_screen(TemplatesScreen(self.session, self.runbook))
+
+    def on_unmount(self) -> None:
+        # The app quit (or the screen went) with the session open: stop recording, leave it
+        # resumable, and let the app say so after it exits.
+        session = self.session
+        if session is None or self.finished or self.state.started_at is None:
+            return
+        if self.state.finished:
+            return
+        with contextlib.suppress(Exception):
+            session.close()
+        left_open = getattr(self.app, "left_open", None)
+        if isinstance(left_open, list) and session.session_id not in left_open:
+            left_open.append(session.session_id)
+
     def _intent(self, call: Any) -> None:
         """Send an intent to the engine; its refusals are shown, never raised."""
         try:
@@ -571,6 +663,7 @@ class ProcedureScreen(BaseScreen):
             SystemCommand("Cancel running step", "c", self.action_cancel),
             SystemCommand("Undo selected step's edit", "u", self.action_undo),
             SystemCommand("Mark selected step done", "m", self.action_mark_done),
+            SystemCommand("Communication templates", "t", self.action_templates),
             SystemCommand("Search the log", "/", self.action_search),
             SystemCommand("End the session", "e", self.action_end),
         ]

@@ -1,9 +1,15 @@
-"""End of session: outcome, time against the window, skips and why, edits (with undo), the report."""
+"""End of session: outcome, time against the window, skips and why, edits (with undo), the report.
+
+A drill also gets its score (``core/drills/score.py``), computed from the journal
+in a thread so a long session does not hold up the screen.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -11,8 +17,9 @@ from textual.content import Content
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from ...core.drills.score import DrillScore, format_score
 from ...core.durations import format_seconds
-from ...core.model import Procedure
+from ...core.model import Procedure, Runbook
 from ...core.state import SessionState
 from ..format import LABEL, STATUS_STYLE
 from .base import BaseScreen
@@ -77,22 +84,40 @@ def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
     return parts
 
 
+def score_parts(result: DrillScore, session_id: str) -> list[Part]:
+    """The drill's score as the ``drill`` command prints it, headed, with the report command."""
+    first, *rest = format_score(result).splitlines()
+    verdict = "$success" if result.points >= 80 else "$warning" if result.points >= 50 else "$error"
+    parts: list[Part] = ["\n", (first, f"bold {verdict}"), "\n"]
+    for line in rest:
+        parts.append((line + "\n", "bold $error" if line.endswith("MISSED") else ""))
+    parts += [
+        ("Debrief: ", "bold"),
+        (f"runbook-tui report {session_id}", "bold $accent"),
+        ("  (the drill command prints this score again when the app exits)\n", "$text-muted"),
+    ]
+    return parts
+
+
 class SummaryScreen(BaseScreen):
     """What happened, with edits listed for undo and the command for the report."""
 
     CSS_PATH = "summary.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "undo", "Undo edit", id="summary.undo"),
+        Binding("t", "templates", "Templates", id="summary.templates"),
         Binding("l", "library", "Library", id="summary.library"),
         Binding("escape", "back", "Back to run", id="summary.back"),
         Binding("q", "app.quit", "Quit", show=False, id="summary.quit"),
     ]
 
-    def __init__(self, session: Any, procedure: Procedure) -> None:
+    def __init__(self, session: Any, procedure: Procedure, *, runbook: Runbook | None = None) -> None:
         super().__init__()
         self.session = session
         self.procedure = procedure
+        self.runbook = runbook or getattr(session, "runbook", None)
         self.crumbs = f"{session.state.runbook_id} › summary"
+        self.score: DrillScore | None = None
 
     @property
     def state(self) -> SessionState:
@@ -103,6 +128,7 @@ class SummaryScreen(BaseScreen):
         yield from self.compose_header()
         with VerticalScroll(id="summary-box"):
             yield Static(id="summary-text")
+            yield Static(id="summary-score")
         yield OptionList(id="summary-edits")
         yield from self.compose_footer()
 
@@ -110,6 +136,35 @@ class SummaryScreen(BaseScreen):
         super().on_mount()
         self.query_one("#summary-box").border_title = "Session summary"
         self.refresh_summary()
+        score = self.query_one("#summary-score", Static)
+        score.display = self.state.mode == "drill"
+        if score.display:
+            score.update(Content("\nScoring the drill…").stylize("$text-muted"))
+            self.score_drill()
+
+    @work(thread=True, exclusive=True, group="drill-score", exit_on_error=False)
+    def score_drill(self) -> None:
+        """Score the drill from its journal (every event of the session), off the event loop."""
+        from ...core.drills.debrief import score_journal
+
+        path = getattr(self.session, "journal_path", None)
+        if path is None:
+            self.app.call_from_thread(self._show_score, None, "no journal was kept, so there is no score")
+            return
+        try:
+            result = score_journal(Path(path))
+        except Exception as exc:  # an unreadable journal: say so, keep the summary
+            self.app.call_from_thread(self._show_score, None, f"cannot score the drill: {exc}")
+            return
+        self.app.call_from_thread(self._show_score, result, "")
+
+    def _show_score(self, result: DrillScore | None, problem: str) -> None:
+        self.score = result
+        widget = self.query_one("#summary-score", Static)
+        if result is None:
+            widget.update(Content(f"\nDrill score: {problem}").stylize("$warning"))
+            return
+        widget.update(Content.assemble(*score_parts(result, self.state.session_id)))
 
     def refresh_summary(self) -> None:
         """Re-read the state (after an undo, say) and render it."""
@@ -151,6 +206,15 @@ class SummaryScreen(BaseScreen):
             return
         self.notify("Edit undone; the file is restored from its backup.")
         self.refresh_summary()
+
+    def action_templates(self) -> None:
+        """Fill a communication template from the session (saved into it)."""
+        if self.runbook is None or not getattr(self.runbook, "templates", ()):
+            self.notify("This runbook has no communication templates.")
+            return
+        from .templates import TemplatesScreen
+
+        self.app.push_screen(TemplatesScreen(self.session, self.runbook))
 
     def action_library(self) -> None:
         from .library import LibraryScreen
