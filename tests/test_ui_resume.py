@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.pilot import Pilot
@@ -29,7 +30,7 @@ from runbook_tui.ui.widgets.clock import RecoveryClock
 from runbook_tui.ui.widgets.log_view import LogView
 
 
-async def until(pilot: Pilot[object], check: Callable[[], object], timeout: float = 15.0) -> None:
+async def until(pilot: Pilot[Any], check: Callable[[], object], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
         if time.monotonic() > deadline:
@@ -40,6 +41,11 @@ async def until(pilot: Pilot[object], check: Callable[[], object], timeout: floa
 
 def notices(app: RunbookApp) -> list[str]:
     return [str(n.message) for n in app._notifications]
+
+
+def said(app: RunbookApp, text: str) -> Callable[[], bool]:
+    """A check for ``until``: a notification containing ``text`` was shown."""
+    return lambda: any(text in n for n in notices(app))
 
 
 def resume_app(journal: Path, work: Path) -> RunbookApp:
@@ -54,7 +60,7 @@ def resume_app(journal: Path, work: Path) -> RunbookApp:
     )
 
 
-async def interrupted_modal(pilot: Pilot[object]) -> tuple[ProcedureScreen, InterruptedModal]:
+async def interrupted_modal(pilot: Pilot[Any]) -> tuple[ProcedureScreen, InterruptedModal]:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, InterruptedModal))
     modal = app.screen
@@ -169,7 +175,7 @@ async def test_a_journal_that_cannot_be_resumed_says_why(tmp_path: Path) -> None
     for path, expected in ((journal, "already finished"), (garbage, "cannot be resumed")):
         app = resume_app(path, work)
         async with app.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda a=app: any("cannot be resumed" in n for n in notices(a)))
+            await until(pilot, said(app, "cannot be resumed"))
             assert any(expected in n for n in notices(app)), notices(app)
             assert isinstance(app.screen, LibraryScreen)
             assert not any(isinstance(s, ProcedureScreen) for s in app.screen_stack)
