@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from importlib import resources
 from pathlib import Path
 
 import platformdirs
@@ -35,12 +34,21 @@ def backups_dir() -> Path:
     return data_dir() / "backups"
 
 
+def cache_dir() -> Path:
+    """Things worth keeping but safe to lose (the library index). ``RUNBOOK_TUI_CACHE_DIR`` overrides."""
+    override = os.environ.get("RUNBOOK_TUI_CACHE_DIR")
+    return Path(override) if override else Path(platformdirs.user_cache_dir(APP))
+
+
 def bundled_runbooks_dir() -> Path:
     """The runbooks shipped with the package (``runbooks/`` in a source checkout)."""
-    packaged = Path(str(resources.files("runbook_tui"))) / "runbooks"
+    # The package folder itself, not importlib.resources.files(): that is the same folder for
+    # an installed package, and importing it (with zipfile) cost ~70 ms of start-up.
+    package = Path(__file__).resolve().parent
+    packaged = package / "runbooks"
     if packaged.is_dir():
         return packaged
-    return Path(__file__).resolve().parent.parent / "runbooks"
+    return package.parent / "runbooks"
 
 
 def ensure_private_dir(path: Path) -> Path:

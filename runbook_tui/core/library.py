@@ -1,23 +1,30 @@
 """Finding runbooks: `--runbooks DIR`, ``RUNBOOK_TUI_RUNBOOKS``, the config file, the bundled ones.
 
 The app calls :func:`find_runbooks` at start-up, so it stays cheap: one walk per
-folder, one load per file, and loads are remembered for as long as a file's size
-and modification time do not change. A broken runbook is listed with its
-problems; it never hides the others.
+folder and one small index file (:mod:`.library_cache`) that remembers what the
+list shows of each runbook while its size and modification time do not change.
+A runbook is loaded in full only when it is opened (``entry.runbook``). A broken
+runbook is listed with its problems; it never hides the others.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
+import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .. import locations
 from .errors import Location, Problem, RunbookLoadError, RunbookTuiError
-from .loader import LoadResult, did_you_mean, load_runbook, try_load
-from .model import Runbook
+from .library_cache import FileSummary, LibraryIndex, RunbookSummary, file_key, summarize
+
+if TYPE_CHECKING:
+    from .loader import LoadResult
+    from .model import Runbook
 
 RUNBOOK_SUFFIXES = (".yaml", ".yml", ".md")
 ENV_VAR = "RUNBOOK_TUI_RUNBOOKS"
@@ -28,19 +35,47 @@ SOURCE_OPTION, SOURCE_ENV, SOURCE_CONFIG, SOURCE_BUNDLED = "option", "env", "con
 
 @dataclass(frozen=True)
 class RunbookEntry:
-    """One runbook file in the library: loaded, or with the problems that stop it loading."""
+    """One runbook file in the library: its summary, or the problems that stop it loading."""
 
     id: str
     title: str
     path: Path
     source: str
-    runbook: Runbook | None
+    summary: RunbookSummary | None  # None: it does not load
     problems: tuple[Problem, ...] = ()
+    _full: _FullLoad = field(default_factory=lambda: _FullLoad(), repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         """It loaded and has no errors, so it can be opened."""
-        return self.runbook is not None and not any(p.severity == "error" for p in self.problems)
+        return self.summary is not None and not any(p.severity == "error" for p in self.problems)
+
+    @property
+    def runbook(self) -> Runbook | None:
+        """The whole runbook, loaded on first use; None when it does not load (now)."""
+        if self.summary is None:
+            return None
+        return self._full.get(self.path).runbook
+
+    @property
+    def load_problems(self) -> tuple[Problem, ...]:
+        """The problems of the full load once done (the file may have changed since it was listed)."""
+        result = self._full.result
+        return self.problems if result is None else tuple(result.problems)
+
+
+class _FullLoad:
+    """The one full load of an entry's file, done at most once even when two threads ask."""
+
+    def __init__(self) -> None:
+        self.result: LoadResult | None = None
+        self._lock = threading.Lock()
+
+    def get(self, path: Path) -> LoadResult:
+        with self._lock:
+            if self.result is None:
+                self.result = _cached_load(path)
+            return self.result
 
 
 def is_drill_definition(path: Path) -> bool:
@@ -97,7 +132,14 @@ def _dedupe(dirs: list[tuple[Path, str]]) -> list[tuple[Path, str]]:
 
 def find_runbooks(extra_dirs: Sequence[Path] = ()) -> list[RunbookEntry]:
     """Every runbook in the library, in search order; broken ones carry their problems."""
-    entries: list[RunbookEntry] = []
+    return list(iter_runbooks(extra_dirs))
+
+
+def iter_runbooks(
+    extra_dirs: Sequence[Path] = (), index: LibraryIndex | None = None
+) -> Iterator[RunbookEntry]:
+    """:func:`find_runbooks` one entry at a time, as each file is read; saves the index at the end."""
+    index = index if index is not None else LibraryIndex()
     owners: dict[str, Path] = {}
     seen_files: set[Path] = set()
     for path, source in _candidate_files(extra_dirs):
@@ -105,13 +147,28 @@ def find_runbooks(extra_dirs: Sequence[Path] = ()) -> list[RunbookEntry]:
         if real in seen_files:
             continue
         seen_files.add(real)
-        entry = _entry(path, source, _cached_load(path))
+        entry = _entry(path, source, _summary(path, real, index))
         if entry.id in owners:
             entry = _shadowed(entry, owners[entry.id])
         else:
             owners[entry.id] = path
-        entries.append(entry)
-    return entries
+        yield entry
+    index.save()
+
+
+def runbook_batches(
+    extra_dirs: Sequence[Path] = (), *, first: int = 20, every: float = 0.1
+) -> Iterator[list[RunbookEntry]]:
+    """The library in batches: the first ``first`` entries, then whatever loaded in each ``every`` seconds."""
+    batch: list[RunbookEntry] = []
+    wanted, since = first, time.monotonic()
+    for entry in iter_runbooks(extra_dirs):
+        batch.append(entry)
+        if len(batch) >= wanted or (wanted == 0 and time.monotonic() - since >= every):
+            yield batch
+            batch, wanted, since = [], 0, time.monotonic()
+    if batch:
+        yield batch
 
 
 def _candidate_files(extra_dirs: Sequence[Path]) -> Iterator[tuple[Path, str]]:
@@ -131,16 +188,33 @@ def _shadowed(entry: RunbookEntry, winner: Path) -> RunbookEntry:
         severity="warning",
     )
     return RunbookEntry(
-        entry.id, entry.title, entry.path, entry.source, entry.runbook, (*entry.problems, problem)
+        entry.id,
+        entry.title,
+        entry.path,
+        entry.source,
+        entry.summary,
+        (*entry.problems, problem),
+        entry._full,
     )
 
 
-def _entry(path: Path, source: str, result: LoadResult) -> RunbookEntry:
-    if result.runbook is not None:
-        rb = result.runbook
-        return RunbookEntry(rb.id, rb.title, path, source, rb, result.problems)
-    runbook_id, title = _guess_id_title(path)
-    return RunbookEntry(runbook_id, title, path, source, None, result.problems)
+def _entry(path: Path, source: str, found: FileSummary) -> RunbookEntry:
+    return RunbookEntry(found.id, found.title, path, source, found.summary, found.problems)
+
+
+def _summary(path: Path, real: Path, index: LibraryIndex) -> FileSummary:
+    """What the list shows of ``path``: from the index when the file is unchanged, else by loading it."""
+    key = file_key(real)
+    if key is not None:
+        cached = index.get(path, real, key)
+        if cached is not None:
+            return cached
+    result = _cached_load(path)
+    runbook_id, title = _guess_id_title(path) if result.runbook is None else ("", "")
+    found = summarize(result, runbook_id, title)
+    if key is not None and not result.unreadable:
+        index.put(path, real, key, found)
+    return found
 
 
 _TOP_ID = re.compile(r"^id:\s*['\"]?([^'\"#\n]+?)['\"]?\s*(?:#.*)?$", re.M)
@@ -165,6 +239,8 @@ _CACHE: dict[Path, tuple[tuple[int, int], LoadResult]] = {}
 
 
 def _cached_load(path: Path) -> LoadResult:
+    from .loader import try_load  # yaml and the model: only when a file is really read
+
     try:
         stat = path.stat()
     except OSError:
@@ -185,14 +261,17 @@ def looks_like_path(ref: str) -> bool:
 
 def resolve_runbook(ref: str, extra_dirs: Sequence[Path] = ()) -> Runbook:
     """The runbook named by ``ref``: a path to a .yaml/.yml/.md file, or the id of one in the library."""
+    from .loader import did_you_mean, load_runbook
+
     if looks_like_path(ref) or Path(ref).is_file():
         return load_runbook(Path(ref))
     entries = find_runbooks(extra_dirs)
     for entry in entries:
         if entry.id == ref:
-            if entry.runbook is None:
-                raise RunbookLoadError(list(entry.problems))
-            return entry.runbook
+            runbook = entry.runbook
+            if runbook is None:
+                raise RunbookLoadError(list(entry.load_problems))
+            return runbook
     known = sorted({e.id for e in entries})
     hint = did_you_mean(ref, known)
     listed = ", ".join(known) if known else "none (add a folder with --runbooks DIR)"

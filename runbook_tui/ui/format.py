@@ -2,46 +2,71 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from ..core.durations import Window, format_seconds
-from ..core.events import StepStatus
-from ..core.model import Procedure
 
-GLYPH: dict[StepStatus, str] = {
-    StepStatus.PENDING: "○",
-    StepStatus.RUNNING: "◐",
-    StepStatus.PASSED: "✔",
-    StepStatus.FAILED: "✘",
-    StepStatus.SKIPPED: "↷",
-    StepStatus.NEEDS_YOU: "◆",
-    StepStatus.CANCELLED: "⊘",
-    StepStatus.INTERRUPTED: "!",
-    StepStatus.UNKNOWN: "?",
-}
+if TYPE_CHECKING:
+    from ..core.events import StepStatus
+    from ..core.model import Procedure
 
-# Theme variables, so states follow the active Textual theme.
-STATUS_STYLE: dict[StepStatus, str] = {
-    StepStatus.PENDING: "$text-muted",
-    StepStatus.RUNNING: "bold $accent",
-    StepStatus.PASSED: "$success",
-    StepStatus.FAILED: "bold $error",
-    StepStatus.SKIPPED: "$text-muted italic",
-    StepStatus.NEEDS_YOU: "bold $warning",
-    StepStatus.CANCELLED: "$error",
-    StepStatus.INTERRUPTED: "bold $warning",
-    StepStatus.UNKNOWN: "$warning",
-}
+    GLYPH: dict[StepStatus, str]  # the glyph of each step state
+    STATUS_STYLE: dict[StepStatus, str]  # its style (theme variables)
+    LABEL: dict[StepStatus, str]  # its word
 
-LABEL: dict[StepStatus, str] = {
-    StepStatus.PENDING: "pending",
-    StepStatus.RUNNING: "running",
-    StepStatus.PASSED: "passed",
-    StepStatus.FAILED: "failed",
-    StepStatus.SKIPPED: "skipped",
-    StepStatus.NEEDS_YOU: "needs you",
-    StepStatus.CANCELLED: "cancelled",
-    StepStatus.INTERRUPTED: "interrupted",
-    StepStatus.UNKNOWN: "unknown",
-}
+# The step-state tables are built on first use (PEP 562): they need core.events, whose
+# ~45 dataclasses cost 25-40 ms to import, and the library screen (the start-up path)
+# only needs window_text.
+_TABLES = ("GLYPH", "STATUS_STYLE", "LABEL")
+
+
+def __getattr__(name: str) -> dict[StepStatus, str]:
+    if name not in _TABLES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals().update(_status_tables())
+    return globals()[name]
+
+
+def _status_tables() -> dict[str, dict[StepStatus, str]]:
+    from ..core.events import StepStatus
+
+    glyph = {
+        StepStatus.PENDING: "○",
+        StepStatus.RUNNING: "◐",
+        StepStatus.PASSED: "✔",
+        StepStatus.FAILED: "✘",
+        StepStatus.SKIPPED: "↷",
+        StepStatus.NEEDS_YOU: "◆",
+        StepStatus.CANCELLED: "⊘",
+        StepStatus.INTERRUPTED: "!",
+        StepStatus.UNKNOWN: "?",
+    }
+
+    # Theme variables, so states follow the active Textual theme.
+    style = {
+        StepStatus.PENDING: "$text-muted",
+        StepStatus.RUNNING: "bold $accent",
+        StepStatus.PASSED: "$success",
+        StepStatus.FAILED: "bold $error",
+        StepStatus.SKIPPED: "$text-muted italic",
+        StepStatus.NEEDS_YOU: "bold $warning",
+        StepStatus.CANCELLED: "$error",
+        StepStatus.INTERRUPTED: "bold $warning",
+        StepStatus.UNKNOWN: "$warning",
+    }
+
+    label = {
+        StepStatus.PENDING: "pending",
+        StepStatus.RUNNING: "running",
+        StepStatus.PASSED: "passed",
+        StepStatus.FAILED: "failed",
+        StepStatus.SKIPPED: "skipped",
+        StepStatus.NEEDS_YOU: "needs you",
+        StepStatus.CANCELLED: "cancelled",
+        StepStatus.INTERRUPTED: "interrupted",
+        StepStatus.UNKNOWN: "unknown",
+    }
+    return {"GLYPH": glyph, "STATUS_STYLE": style, "LABEL": label}
 
 
 def window_text(window: Window | None) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from textual import on
 from textual.app import ComposeResult
@@ -15,9 +15,12 @@ from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...core.errors import Problem
-from ...core.model import Runbook
+from ...core.library_cache import RunbookSummary
 from ..format import window_text
 from .base import BaseScreen
+
+if TYPE_CHECKING:
+    from ...core.model import Runbook
 
 
 class EntryLike(Protocol):
@@ -37,19 +40,28 @@ class EntryLike(Protocol):
     def problems(self) -> Sequence[Problem]: ...
 
 
-def matches(entry: EntryLike, query: str) -> bool:
+def summary_of(entry: EntryLike) -> RunbookSummary | None:
+    """What the list shows of ``entry``, without loading the whole runbook when the entry has a summary."""
+    summary = getattr(entry, "summary", None)  # core.library.RunbookEntry loads `runbook` on first use
+    if isinstance(summary, RunbookSummary):
+        return summary
+    runbook = entry.runbook
+    return RunbookSummary.of(runbook) if runbook is not None else None
+
+
+def matches(entry: EntryLike, query: str, summary: RunbookSummary | None) -> bool:
     """Every word of ``query`` appears in the id, title, tags or a procedure title."""
     hay = [entry.id, entry.title, entry.source]
-    if entry.runbook is not None:
-        hay += list(entry.runbook.tags) + [p.title for p in entry.runbook.procedures]
-        hay += [p.id for p in entry.runbook.procedures]
+    if summary is not None:
+        hay += list(summary.tags) + [p.title for p in summary.procedures]
+        hay += [p.id for p in summary.procedures]
     text = " ".join(hay).lower()
     return all(word in text for word in query.lower().split())
 
 
-def is_broken(entry: EntryLike) -> bool:
+def is_broken(entry: EntryLike, summary: RunbookSummary | None) -> bool:
     """A runbook that did not load (or has errors) cannot be opened."""
-    return entry.runbook is None or any(p.severity == "error" for p in entry.problems)
+    return summary is None or any(p.severity == "error" for p in entry.problems)
 
 
 class LibraryScreen(BaseScreen):
@@ -70,6 +82,9 @@ class LibraryScreen(BaseScreen):
         super().__init__()
         self.entries = list(entries)
         self.shown: list[EntryLike] = []
+        self._summaries = [summary_of(e) for e in self.entries]  # parallel to self.entries
+        self._summary_by_entry: dict[int, RunbookSummary | None] = {}  # of the shown ones, by id()
+        self._query = ""
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -98,20 +113,46 @@ class LibraryScreen(BaseScreen):
 
     def refilter(self, query: str) -> None:
         """Show the entries matching ``query``, keeping the highlight at the top."""
-        self.shown = [e for e in self.entries if matches(e, query)]
+        self._query = query
+        self.shown = []
+        self._summary_by_entry = {}
+        self.query_one("#library-list", OptionList).clear_options()
+        self._show_more(0)
+
+    def set_entries(self, entries: Sequence[EntryLike]) -> None:
+        """Replace the entries (a reload, or more of the library arriving) and re-apply the filter."""
+        old = self.entries
+        new = list(entries)
+        grows = len(new) >= len(old) and all(a is b for a, b in zip(old, new, strict=False))
+        self.entries = new
+        self._summaries = self._summaries[: len(old)] if grows else []
+        self._summaries += [summary_of(e) for e in new[len(self._summaries) :]]
+        if grows and self._query == self.query_one("#library-filter", Input).value:
+            self._show_more(len(old))  # the library arriving in batches: keep the cursor where it is
+        else:
+            self.refilter(self.query_one("#library-filter", Input).value)
+
+    def _show_more(self, start: int) -> None:
+        """Add the entries from ``start`` on that match the filter to the list."""
         options = self.query_one("#library-list", OptionList)
-        options.clear_options()
-        options.add_options([Option(_entry_prompt(e), id=e.id) for e in self.shown])
-        if self.shown:
+        had = len(self.shown)
+        added: list[Option] = []
+        for entry, summary in zip(self.entries[start:], self._summaries[start:], strict=True):
+            if matches(entry, self._query, summary):
+                self.shown.append(entry)
+                self._summary_by_entry[id(entry)] = summary
+                added.append(Option(_entry_prompt(entry, summary), id=entry.id))
+        if added:
+            options.add_options(added)
+        if self.shown and not had:
             options.highlighted = 0
         box = self.query_one("#library-list-box")
         box.border_subtitle = f"{len(self.shown)} of {len(self.entries)}"
-        self._show_details()
+        if not had:
+            self._show_details()
 
-    def set_entries(self, entries: Sequence[EntryLike]) -> None:
-        """Replace the entries (after a reload) and re-apply the filter."""
-        self.entries = list(entries)
-        self.refilter(self.query_one("#library-filter", Input).value)
+    def _summary(self, entry: EntryLike) -> RunbookSummary | None:
+        return self._summary_by_entry.get(id(entry))
 
     # --- selection ------------------------------------------------------
 
@@ -136,7 +177,10 @@ class LibraryScreen(BaseScreen):
     def _show_details(self) -> None:
         entry = self.highlighted
         details = self.query_one("#library-details", Static)
-        details.update(_entry_details(entry) if entry else Content.from_markup("[dim]No runbook matches."))
+        if entry is None:
+            details.update(Content.from_markup("[dim]No runbook matches."))
+        else:
+            details.update(_entry_details(entry, self._summary(entry)))
 
     def action_move(self, delta: int) -> None:
         options = self.query_one("#library-list", OptionList)
@@ -159,22 +203,25 @@ class LibraryScreen(BaseScreen):
         if entry is None:
             self.notify("No runbook matches the filter.", severity="warning")
             return
-        if is_broken(entry) or entry.runbook is None:
-            first = entry.problems[0] if entry.problems else "it did not load"
+        runbook = None if is_broken(entry, self._summary(entry)) else entry.runbook  # loads it now
+        if runbook is None:
+            # A file that changed since it was listed reports its problems now.
+            problems = getattr(entry, "load_problems", entry.problems)
+            first = problems[0] if problems else "it did not load"
             self.notify(f"{entry.id} cannot be opened: {first}", severity="error", timeout=8)
             return
-        self.rb_app.open_runbook(entry.runbook)
+        self.rb_app.open_runbook(runbook)
 
     def action_reload(self) -> None:
         self.set_entries(self.rb_app.load_entries())
         self.notify(f"{len(self.entries)} runbooks")
 
 
-def _entry_prompt(entry: EntryLike) -> Content:
-    if is_broken(entry):
+def _entry_prompt(entry: EntryLike, summary: RunbookSummary | None) -> Content:
+    if is_broken(entry, summary):
         problem = str(entry.problems[0].message) if entry.problems else "did not load"
         return Content.assemble(("✘ ", "$error"), (entry.id, "bold $error"), "\n  ", (problem, "$text-muted"))
-    count = len(entry.runbook.procedures) if entry.runbook else 0
+    count = len(summary.procedures) if summary else 0
     return Content.assemble(
         (entry.id, "bold"),
         (f"  {count} procedure{'s' if count != 1 else ''}", "$text-muted"),
@@ -183,17 +230,16 @@ def _entry_prompt(entry: EntryLike) -> Content:
     )
 
 
-def _entry_details(entry: EntryLike) -> Content:
+def _entry_details(entry: EntryLike, summary: RunbookSummary | None) -> Content:
     parts: list[str | tuple[str, str]] = [(entry.title, "bold"), "\n"]
     parts.append((f"{entry.id} · {entry.source} · {entry.path}\n", "$text-muted"))
-    if is_broken(entry):
+    if summary is None or is_broken(entry, summary):
         parts.append(("\nThis runbook has problems and cannot be opened:\n", "bold $error"))
         for problem in list(entry.problems)[:8]:
             parts.append((f"  {problem}\n", "$error"))
         parts.append(("\nFix it, then run: runbook-tui validate FILE\n", "$text-muted"))
         return Content.assemble(*parts)
-    runbook = entry.runbook
-    assert runbook is not None
+    runbook = summary
     if runbook.severity or runbook.owner:
         parts.append((f"severity {runbook.severity or '—'} · owner {runbook.owner or '—'}\n", "$text-muted"))
     parts.append(("\nProcedures", "bold underline"))
@@ -201,8 +247,8 @@ def _entry_details(entry: EntryLike) -> Content:
     for n, proc in enumerate(runbook.procedures, 1):
         parts.append(f"{n}. {proc.title}")
         parts.append((f"  {window_text(proc.window)}\n", "$accent"))
-    if runbook.decision_matrix.rows:
-        parts.append((f"\nDecision matrix: {len(runbook.decision_matrix.rows)} rows", "$text-muted"))
+    if runbook.decision_rows:
+        parts.append((f"\nDecision matrix: {runbook.decision_rows} rows", "$text-muted"))
     warnings = [p for p in entry.problems if p.severity != "error"]
     if warnings:
         parts.append((f"\n{len(warnings)} warning(s): {warnings[0]}", "$warning"))
