@@ -16,6 +16,7 @@ import secrets
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,6 +87,19 @@ def _encode_output(event: OutputLine) -> bytes:
         f'{{"kind":"output","at":"{fast_iso_utc(event.at)}","step_id":{_quote(event.step_id)},'
         f'"seq":{int(event.seq)},"stream":{_quote(event.stream)},"text":{_quote(event.text)}}}\n'
     )
+    return text.encode("utf-8", "replace")
+
+
+def _encode_outputs(events: Sequence[OutputLine]) -> bytes:
+    """``b"".join(map(_encode_output, events))``, sharing the parts the lines of a chunk have in common."""
+    first = events[0]
+    at, step_id, stream = first.at, first.step_id, first.stream
+    if any(e.at != at or e.step_id != step_id or e.stream != stream for e in events):
+        return b"".join(map(_encode_output, events))
+    head = f'{{"kind":"output","at":"{fast_iso_utc(at)}","step_id":{_quote(step_id)},"seq":'
+    middle = f',"stream":{_quote(stream)},"text":'
+    quote = _quote
+    text = "".join([f"{head}{int(e.seq)}{middle}{quote(e.text)}}}\n" for e in events])
     return text.encode("utf-8", "replace")
 
 
@@ -183,6 +197,24 @@ class Journal:
             _write_all(self._fd, line)
             os.fsync(self._fd)
             self._unsynced = False
+
+    def append_output(self, events: Sequence[OutputLine]) -> None:
+        """Write output lines that arrived together (batched like ``append``), encoded as one block.
+
+        The bytes on disk are exactly those ``append`` would write for each event in turn.
+        """
+        if not events:
+            return
+        block = _encode_outputs(events)
+        with self._lock:
+            if self._fd is None:
+                raise JournalError(f"{self.path}: the journal is closed")
+            self._pending.append(block)
+            self._pending_bytes += len(block)
+            if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
+                self._write_pending()
+            if self._timer is None:
+                self._schedule_flush()
 
     def flush(self) -> None:
         """Write and fsync every batched output line now."""

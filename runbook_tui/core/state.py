@@ -12,7 +12,7 @@ to a private mutable draft and freezes it only when the state is read.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -293,6 +293,27 @@ class StateFolder:
         handler = _HANDLERS.get(type(event))
         if handler is not None:
             handler(self, event)
+
+    def apply_output(self, events: Sequence[ev.OutputLine]) -> None:
+        """Apply output lines of one step in a row: the same as ``apply`` on each, in one step.
+
+        Only the last ``TAIL_LINES`` of them can stay in the tail, so only those are built.
+        """
+        if not events:
+            return
+        step_id = events[0].step_id
+        if any(e.step_id != step_id for e in events):
+            self.apply_all(events)
+            return
+        self._frozen = None
+        scalars = self._scalars
+        scalars["event_count"] += len(events)
+        scalars["last_event_at"] = events[-1].at
+        draft = self._step(step_id)
+        draft.frozen = None
+        draft.output_lines += len(events)
+        draft.last_seq = max(draft.last_seq, max(e.seq for e in events))
+        draft.tail.extend(TailLine(e.seq, e.stream, e.text, e.at) for e in events[-TAIL_LINES:])
 
     def _step(self, step_id: str) -> _StepDraft:
         draft = self._steps.get(step_id)

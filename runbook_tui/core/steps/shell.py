@@ -9,13 +9,18 @@ much a command prints.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import codecs
+import contextlib
+import fcntl
 import os
 import shlex
 import signal
 import subprocess
+import termios
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +28,18 @@ from pathlib import Path
 from ..durations import format_seconds
 from ..events import StepStatus
 from ..model import ShellSpec, Step, StepKind
-from .base import StepContext, StepOutcome, StepRunner
+from .base import StepContext, StepOutcome, StepRunner, lines_sink
 
 LineCallback = Callable[[str, str], None]
 """``on_line(text, stream)``; stream is ``stdout``, ``stderr`` or ``info``."""
 
+LinesCallback = Callable[[list[str], str], None]
+"""``on_lines(lines, stream)``: the lines one slice of a pipe completed, in order."""
+
 SHELL = "/bin/bash" if os.path.exists("/bin/bash") else "/bin/sh"
 MAX_LINE = 64 * 1024  # longer lines are split so one huge line cannot exhaust memory
-PIPE_GRACE = 0.5  # how long to keep reading after the process exits (background children)
+PIPE_GRACE = 0.5  # how long to keep reading after the process's own output (background children)
+SLICE = 8 * 1024  # the most pipe bytes split and delivered in one event-loop callback
 STOP_WAIT = 2.0  # how long each of SIGINT and SIGTERM gets before the next signal
 KILL_WAIT = 5.0  # after SIGKILL, how long to wait for the group to disappear
 _POLL = 0.02
@@ -76,11 +85,18 @@ class LineSplitter:
 
     A carriage return without a newline is a progress bar redrawing itself: of the
     segments completed within one chunk only the newest is emitted, so a bar is
-    seen live without flooding the log.
+    seen live without flooding the log. With ``emit_many`` the lines a chunk
+    completes are handed over as one list (in order) instead of one call each.
     """
 
-    def __init__(self, emit: Callable[[str], None], max_line: int = MAX_LINE) -> None:
-        self._emit = emit
+    def __init__(
+        self,
+        emit: Callable[[str], None],
+        max_line: int = MAX_LINE,
+        emit_many: Callable[[list[str]], None] | None = None,
+    ) -> None:
+        self._emit_one = emit
+        self._emit_many = emit_many
         self._max = max_line
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""
@@ -96,24 +112,42 @@ class LineSplitter:
             text, hold = text[:-1], "\r"
         lines = text.split("\n")
         rest = lines.pop()
-        for line in lines:
-            self._emit_bounded(_last_redraw(line[:-1] if line.endswith("\r") else line))
-        if "\r" in rest:
-            *done, rest = rest.split("\r")
-            latest = next((seg for seg in reversed(done) if seg), None)
-            if latest is not None:
-                self._emit_bounded(latest)
+        if "\r" in text or len(text) > self._max:
+            lines = self._bounded(lines, rest)
+            rest = lines.pop()
         while len(rest) >= self._max:
-            self._emit(rest[: self._max])
+            lines.append(rest[: self._max])
             rest = rest[self._max :]
         self._pending = rest + hold
+        self._deliver(lines)
 
-    def _emit_bounded(self, line: str) -> None:
+    def _bounded(self, lines: list[str], rest: str) -> list[str]:
+        """The slow path: redraws resolved, long lines cut; the unfinished rest comes last."""
+        done: list[str] = []
+        for line in lines:
+            done.extend(self._pieces(_last_redraw(line[:-1] if line.endswith("\r") else line)))
+        if "\r" in rest:
+            *redraws, rest = rest.split("\r")
+            latest = next((seg for seg in reversed(redraws) if seg), None)
+            if latest is not None:
+                done.extend(self._pieces(latest))
+        done.append(rest)
+        return done
+
+    def _pieces(self, line: str) -> list[str]:
         # A line completed by this chunk may carry a held-back part from earlier chunks.
-        while len(line) > self._max:
-            self._emit(line[: self._max])
-            line = line[self._max :]
-        self._emit(line)
+        if len(line) <= self._max:
+            return [line]
+        return [line[i : i + self._max] for i in range(0, len(line), self._max)]
+
+    def _deliver(self, lines: list[str]) -> None:
+        if not lines:
+            return
+        if self._emit_many is not None:
+            self._emit_many(lines)
+            return
+        for line in lines:
+            self._emit_one(line)
 
     def close(self) -> None:
         """End of stream: emit what is left (a last line without a newline)."""
@@ -125,7 +159,7 @@ class LineSplitter:
         if text.endswith("\r"):
             text = text[:-1]
         if text:  # feed() leaves no newline behind, only an unfinished line
-            self._emit_bounded(text)
+            self._deliver(self._pieces(text))
 
 
 def _last_redraw(line: str) -> str:
@@ -136,33 +170,111 @@ def _last_redraw(line: str) -> str:
 
 
 class _CommandProtocol(asyncio.SubprocessProtocol):
-    """Feeds pipe data to line splitters as it arrives and notes when the process exits."""
+    """Feeds pipe data to line splitters a slice at a time and notes when the process exits.
 
-    def __init__(self, on_line: LineCallback) -> None:
+    One pipe read can be 64 KiB (~9,000 short lines); handing all of it on in one
+    callback would hold the event loop for hundreds of milliseconds. So at most
+    ``SLICE`` bytes are split and delivered per loop iteration: while a backlog
+    is left the pipe is paused (the kernel buffer pushes back on the writer), the
+    rest continues with ``call_soon``, and reading resumes once it is done. Reads
+    and end-of-file marks go through one queue, so lines keep their order.
+    """
+
+    def __init__(self, on_lines: LinesCallback) -> None:
         self.exited = asyncio.Event()
         self.pipes_done = asyncio.Event()
+        self.settled = asyncio.Event()  # all the process wrote before it exited is delivered
         self.callback_error: BaseException | None = None
-        self._on_line = on_line
+        self._on_lines = on_lines
         self._open = {1, 2}
         self._splitters = {
-            1: LineSplitter(lambda text: self._deliver(text, "stdout")),
-            2: LineSplitter(lambda text: self._deliver(text, "stderr")),
+            1: LineSplitter(_never, emit_many=lambda lines: self._deliver(lines, "stdout")),
+            2: LineSplitter(_never, emit_many=lambda lines: self._deliver(lines, "stderr")),
         }
+        self._transport: asyncio.SubprocessTransport | None = None
+        self._queue: deque[tuple[int, bytes | None]] = deque()  # (fd, data); None = end of file
+        self._paused: set[int] = set()
+        self._scheduled = False
+        self._owed: dict[int, int] | None = None  # bytes left in each pipe when the process exited
+        self._finished = False
+        self.progress = 0  # bumped by every read and every slice delivered
 
-    def _deliver(self, text: str, stream: str) -> None:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.SubprocessTransport)
+        self._transport = transport
+
+    def _deliver(self, lines: list[str], stream: str) -> None:
         if self.callback_error is not None:
             return
         try:
-            self._on_line(text, stream)
+            self._on_lines(lines, stream)
         except Exception as exc:  # surfaced by run_command once the process is stopped
             self.callback_error = exc
 
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
-        if fd in self._splitters:
-            self._splitters[fd].feed(data if isinstance(data, bytes) else data.encode())
+        if fd not in self._splitters or self._finished:
+            return
+        chunk = data if isinstance(data, bytes) else data.encode()
+        self.progress += 1
+        if self._owed is not None and fd in self._owed:
+            self._owed[fd] -= len(chunk)
+        if not self._queue and len(chunk) <= SLICE:
+            self._splitters[fd].feed(chunk)  # the common small read: no queue, no pause
+            self._check_settled()
+            return
+        self._queue.append((fd, chunk))
+        self._pause(fd)
+        if not self._scheduled:
+            self._pump()
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
-        self.close_pipe(fd)
+        if self._queue:
+            self._queue.append((fd, None))  # after the data still waiting
+        else:
+            self.close_pipe(fd)
+
+    def _pump(self) -> None:
+        """Split and deliver up to ``SLICE`` bytes; come back later for the rest."""
+        self._scheduled = False
+        self.progress += 1
+        budget = SLICE
+        queue = self._queue
+        while queue and budget > 0:
+            fd, data = queue[0]
+            if data is None:
+                queue.popleft()
+                self.close_pipe(fd)
+                continue
+            if len(data) > budget:
+                queue[0] = (fd, data[budget:])
+                data = data[:budget]
+            else:
+                queue.popleft()
+            budget -= len(data)
+            self._splitters[fd].feed(data)
+        if queue and not self._finished:
+            self._scheduled = True
+            asyncio.get_running_loop().call_soon(self._pump)
+            return
+        self._resume()
+        self._check_settled()
+
+    def _pause(self, fd: int) -> None:
+        pipe = self._pipe(fd)
+        if pipe is not None and fd not in self._paused:
+            pipe.pause_reading()
+            self._paused.add(fd)
+
+    def _resume(self) -> None:
+        for fd in self._paused:
+            pipe = self._pipe(fd)
+            if pipe is not None:
+                pipe.resume_reading()
+        self._paused.clear()
+
+    def _pipe(self, fd: int) -> asyncio.ReadTransport | None:
+        pipe = self._transport.get_pipe_transport(fd) if self._transport is not None else None
+        return pipe if isinstance(pipe, asyncio.ReadTransport) else None
 
     def close_pipe(self, fd: int) -> None:
         if fd in self._splitters:
@@ -170,9 +282,49 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
         self._open.discard(fd)
         if not self._open:
             self.pipes_done.set()
+            self.settled.set()
+
+    def finish(self) -> None:
+        """Deliver whatever is queued now and close every pipe's splitter: nothing arrives later."""
+        if self._finished:
+            return
+        while self._queue:
+            fd, data = self._queue.popleft()
+            if data is None:
+                self.close_pipe(fd)
+            else:
+                self._splitters[fd].feed(data)
+        for fd in list(self._open):
+            self.close_pipe(fd)
+        self._finished = True
 
     def process_exited(self) -> None:
+        # What the process wrote before exiting is in our queue or still in the pipes.
+        self._owed = {fd: _unread_bytes(self._pipe(fd)) for fd in self._open}
         self.exited.set()
+        self._check_settled()
+
+    def _check_settled(self) -> None:
+        owed = self._owed
+        if owed is not None and not self._queue and all(n <= 0 for n in owed.values()):
+            self.settled.set()
+
+
+def _never(_line: str) -> None:  # the splitters above deliver lists
+    raise AssertionError("unreachable")
+
+
+def _unread_bytes(pipe: asyncio.ReadTransport | None) -> int:
+    """Bytes waiting in a pipe that nobody has read yet (0 when it cannot be told)."""
+    handle = pipe.get_extra_info("pipe") if pipe is not None else None
+    if handle is None:
+        return 0
+    try:
+        buf = array.array("i", [0])
+        fcntl.ioctl(handle.fileno(), termios.FIONREAD, buf, True)
+    except (OSError, ValueError):
+        return 0
+    return buf[0]
 
 
 async def run_command(
@@ -181,10 +333,14 @@ async def run_command(
     cwd: Path,
     env: Mapping[str, str],
     on_line: LineCallback,
+    on_lines: LinesCallback | None = None,
     timeout: float | None = None,
     timeout_reason: str | None = None,
 ) -> CommandResult:
     """Run ``command`` with the shell in its own process group, streaming lines to ``on_line``.
+
+    With ``on_lines`` the output arrives in batches (the lines of one slice of a
+    pipe read) and ``on_line`` gets only the ``info`` lines about stopping.
 
     On timeout the group is stopped and the result says so; on cancellation the
     group is stopped (SIGINT, SIGTERM, SIGKILL) and ``CancelledError`` re-raised.
@@ -197,7 +353,7 @@ async def run_command(
     loop = asyncio.get_running_loop()
     try:
         transport, protocol = await loop.subprocess_exec(
-            lambda: _CommandProtocol(on_line),
+            lambda: _CommandProtocol(on_lines or _one_by_one(on_line)),
             SHELL,
             "-c",
             command,
@@ -227,6 +383,7 @@ async def run_command(
     finally:
         if not protocol.exited.is_set():
             _signal_group(pid, signal.SIGKILL)  # a second cancel during the stop: no survivors
+        protocol.finish()  # what was read is delivered now, never after we return
         transport.close()
     if protocol.callback_error is not None:
         raise protocol.callback_error
@@ -245,16 +402,33 @@ def _cwd_problem(cwd: Path) -> str | None:
     return None
 
 
+def _one_by_one(on_line: LineCallback) -> LinesCallback:
+    def each(lines: list[str], stream: str) -> None:
+        for line in lines:
+            on_line(line, stream)
+
+    return each
+
+
 async def _drain(transport: asyncio.SubprocessTransport, protocol: _CommandProtocol) -> None:
-    """Read what is left; a background child still holding the pipes does not hold the step."""
+    """Deliver all the process wrote; a background child still holding the pipes does not hold the step.
+
+    The grace counts from the last data: while what the process wrote before it
+    exited is still being read or delivered the wait goes on, however long.
+    """
+    progress = -1
+    while not protocol.settled.is_set() and protocol.progress != progress:
+        progress = protocol.progress
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(protocol.settled.wait(), PIPE_GRACE)
     try:
         await asyncio.wait_for(protocol.pipes_done.wait(), PIPE_GRACE)
     except TimeoutError:
+        protocol.finish()
         for fd in (1, 2):
             pipe = transport.get_pipe_transport(fd)
             if pipe is not None:
                 pipe.close()
-            protocol.close_pipe(fd)
 
 
 async def stop_group(pid: int, exited: asyncio.Event, on_line: LineCallback, reason: str) -> None:
@@ -347,6 +521,7 @@ class ShellRunner(StepRunner):
             cwd=step_cwd(ctx, spec.cwd),
             env=step_env(ctx, spec.env),
             on_line=ctx.output,
+            on_lines=lines_sink(ctx),
             timeout=step.timeout,
         )
         message = result.describe(step.timeout)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..events import StepStatus
 from ..model import Step, StepKind, WatchSpec
-from .base import StepContext, StepOutcome, StepRunner
+from .base import StepContext, StepOutcome, StepRunner, lines_sink
 from .shell import format_timeout, run_command, step_cwd, step_env
 
 
@@ -27,6 +27,7 @@ class WatchRunner(StepRunner):
             cwd=step_cwd(ctx, spec.cwd),
             env=step_env(ctx, spec.env),
             on_line=ctx.output,
+            on_lines=lines_sink(ctx),
             timeout=spec.duration,
             timeout_reason=f"watch of {span} ended",
         )
