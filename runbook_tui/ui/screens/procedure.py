@@ -52,7 +52,6 @@ class ProcedureScreen(BaseScreen):
         Binding("c", "cancel", "Cancel", tooltip="Cancel the running step", id="run.cancel"),
         Binding("u", "undo", "Undo", tooltip="Undo the selected step's file edit", id="run.undo"),
         Binding("m", "mark_done", "Done", tooltip="Mark the step done, with a note", id="run.mark_done"),
-        Binding("t", "templates", "Templates", tooltip="Fill a communication template", id="run.templates"),
         Binding("slash", "search", "Find", tooltip="Search the log", id="run.search"),
         Binding("right_square_bracket", "next_match", "Next match", show=False, id="run.next_match"),
         Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),
@@ -60,6 +59,8 @@ class ProcedureScreen(BaseScreen):
         Binding("l", "focus_log", "Log", show=False, id="run.focus_log"),
         Binding("w", "focus_watch", "Watch pane", show=False, id="run.focus_watch"),
         Binding("e", "end", "End", tooltip="End the session (recorded)", id="run.end"),
+        # Last and short: at 80 columns the footer cuts from the right, and End matters more.
+        Binding("t", "templates", "Msg", tooltip="Communication templates, filled", id="run.templates"),
         Binding("escape", "back", "Back", show=False, id="run.back"),
     ]
 

@@ -113,7 +113,7 @@ class TemplatesScreen(BaseScreen):
     def _label(self, template: Template) -> Content:
         saved = self.state.templates.get(template.id)
         mark = ("✔ ", "$success") if saved is not None else ("  ", "")
-        return Content.assemble(mark, template.title, (f"  {template.audience}", "$text-muted"))
+        return Content.assemble(mark, template.title)  # the audience is on the text's frame
 
     # --- showing one template ------------------------------------------------
 
