@@ -88,13 +88,12 @@ def score_parts(result: DrillScore, session_id: str) -> list[Part]:
     """The drill's score as the ``drill`` command prints it, headed, with the report command."""
     first, *rest = format_score(result).splitlines()
     verdict = "$success" if result.points >= 80 else "$warning" if result.points >= 50 else "$error"
-    parts: list[Part] = ["\n", (first, f"bold {verdict}"), "\n"]
+    parts: list[Part] = [(first, f"bold {verdict}"), "\n"]
     for line in rest:
         parts.append((line + "\n", "bold $error" if line.endswith("MISSED") else ""))
     parts += [
         ("Debrief: ", "bold"),
         (f"runbook-tui report {session_id}", "bold $accent"),
-        ("  (the drill command prints this score again when the app exits)\n", "$text-muted"),
     ]
     return parts
 
@@ -139,7 +138,7 @@ class SummaryScreen(BaseScreen):
         score = self.query_one("#summary-score", Static)
         score.display = self.state.mode == "drill"
         if score.display:
-            score.update(Content("\nScoring the drill…").stylize("$text-muted"))
+            score.update(Content("Scoring the drill…").stylize("$text-muted"))
             self.score_drill()
 
     @work(thread=True, exclusive=True, group="drill-score", exit_on_error=False)
@@ -162,7 +161,7 @@ class SummaryScreen(BaseScreen):
         self.score = result
         widget = self.query_one("#summary-score", Static)
         if result is None:
-            widget.update(Content(f"\nDrill score: {problem}").stylize("$warning"))
+            widget.update(Content(f"Drill score: {problem}").stylize("$warning"))
             return
         widget.update(Content.assemble(*score_parts(result, self.state.session_id)))
 
