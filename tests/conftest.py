@@ -18,6 +18,7 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     root = tmp_path_factory.mktemp("rbt-home")
     monkeypatch.setenv("RUNBOOK_TUI_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("RUNBOOK_TUI_CONFIG_DIR", str(root / "config"))
+    monkeypatch.setenv("RUNBOOK_TUI_CACHE_DIR", str(root / "cache"))
     monkeypatch.delenv("RUNBOOK_TUI_CONFIG", raising=False)
     monkeypatch.delenv("RUNBOOK_TUI_RUNBOOKS", raising=False)
     return root

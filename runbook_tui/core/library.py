@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .. import locations
 from .errors import Location, Problem, RunbookLoadError, RunbookTuiError
-from .library_cache import FileSummary, LibraryIndex, RunbookSummary, file_key, summarize
+from .library_cache import FileKey, FileSummary, LibraryIndex, RunbookSummary, file_key, summarize
 
 if TYPE_CHECKING:
     from .loader import LoadResult
@@ -141,13 +141,12 @@ def iter_runbooks(
     """:func:`find_runbooks` one entry at a time, as each file is read; saves the index at the end."""
     index = index if index is not None else LibraryIndex()
     owners: dict[str, Path] = {}
-    seen_files: set[Path] = set()
+    seen = _SeenFiles()
     for path, source in _candidate_files(extra_dirs):
-        real = path.resolve()
-        if real in seen_files:
+        key = file_key(path)
+        if not seen.first_time(path, key):
             continue
-        seen_files.add(real)
-        entry = _entry(path, source, _summary(path, real, index))
+        entry = _entry(path, source, _summary(path, key, index))
         if entry.id in owners:
             entry = _shadowed(entry, owners[entry.id])
         else:
@@ -156,17 +155,44 @@ def iter_runbooks(
     index.save()
 
 
+class _SeenFiles:
+    """Files already listed, one real file once however it is reached (symlinks, repeated folders).
+
+    Compared by inode, from the stat the index needs anyway; real paths (a walk up the
+    path, ~50 us a file) are only worked out when two paths share an inode.
+    """
+
+    def __init__(self) -> None:
+        self._by_inode: dict[tuple[int, int], list[Path]] = {}
+        self._real: set[str] = set()  # of files that could not be stat'ed
+
+    def first_time(self, path: Path, key: FileKey | None) -> bool:
+        if key is None:
+            real = os.path.realpath(path)
+            if real in self._real:
+                return False
+            self._real.add(real)
+            return True
+        same_inode = self._by_inode.setdefault(key.inode, [])
+        same_inode.append(path)
+        if len(same_inode) == 1:
+            return True
+        real = os.path.realpath(path)
+        return all(os.path.realpath(other) != real for other in same_inode[:-1])
+
+
 def runbook_batches(
     extra_dirs: Sequence[Path] = (), *, first: int = 20, every: float = 0.1
 ) -> Iterator[list[RunbookEntry]]:
     """The library in batches: the first ``first`` entries, then whatever loaded in each ``every`` seconds."""
     batch: list[RunbookEntry] = []
-    wanted, since = first, time.monotonic()
+    sent, since = 0, time.monotonic()
     for entry in iter_runbooks(extra_dirs):
         batch.append(entry)
-        if len(batch) >= wanted or (wanted == 0 and time.monotonic() - since >= every):
+        due = len(batch) >= first if not sent else time.monotonic() - since >= every
+        if due:
             yield batch
-            batch, wanted, since = [], 0, time.monotonic()
+            sent, batch, since = sent + len(batch), [], time.monotonic()
     if batch:
         yield batch
 
@@ -202,18 +228,17 @@ def _entry(path: Path, source: str, found: FileSummary) -> RunbookEntry:
     return RunbookEntry(found.id, found.title, path, source, found.summary, found.problems)
 
 
-def _summary(path: Path, real: Path, index: LibraryIndex) -> FileSummary:
+def _summary(path: Path, key: FileKey | None, index: LibraryIndex) -> FileSummary:
     """What the list shows of ``path``: from the index when the file is unchanged, else by loading it."""
-    key = file_key(real)
     if key is not None:
-        cached = index.get(path, real, key)
+        cached = index.get(path, key)
         if cached is not None:
             return cached
     result = _cached_load(path)
     runbook_id, title = _guess_id_title(path) if result.runbook is None else ("", "")
     found = summarize(result, runbook_id, title)
     if key is not None and not result.unreadable:
-        index.put(path, real, key, found)
+        index.put(path, key, found)
     return found
 
 

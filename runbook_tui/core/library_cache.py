@@ -107,16 +107,22 @@ def code_stamp() -> int:
     return newest
 
 
-FileKey = tuple[int, int]  # (size, mtime_ns)
+@dataclass(frozen=True)
+class FileKey:
+    """What a record is valid for: the file's size and mtime_ns (and its inode, to spot the same file)."""
+
+    size: int
+    mtime_ns: int
+    inode: tuple[int, int]  # (st_dev, st_ino)
 
 
 def file_key(path: Path) -> FileKey | None:
-    """The (size, mtime_ns) a record is valid for; None when the file cannot be stat'ed."""
+    """The key of the file at ``path`` now; None when it cannot be stat'ed."""
     try:
-        stat = path.stat()
+        stat = os.stat(path)
     except OSError:
         return None
-    return (stat.st_size, stat.st_mtime_ns)
+    return FileKey(stat.st_size, stat.st_mtime_ns, (stat.st_dev, stat.st_ino))
 
 
 class LibraryIndex:
@@ -129,28 +135,32 @@ class LibraryIndex:
         self._seen: set[str] = set()
         self.dirty = False
 
-    def get(self, path: Path, real: Path, key: FileKey) -> FileSummary | None:
-        """The summary recorded for ``path`` (resolved: ``real``) while it has ``key``, if any."""
-        name = str(real)
+    def get(self, path: Path, key: FileKey) -> FileSummary | None:
+        """The summary recorded for ``path`` while it has ``key``, if any."""
+        name = os.path.abspath(path)
         self._seen.add(name)
         record = self._records.get(name)
-        if not isinstance(record, dict) or record.get("as") != str(path) or record.get("key") != list(key):
+        if (
+            not isinstance(record, dict)
+            or record.get("as") != str(path)
+            or record.get("key") != _key_out(key)
+        ):
             return None
         try:
             return _decode(record)
         except (KeyError, TypeError, ValueError, IndexError):
             return None
 
-    def put(self, path: Path, real: Path, key: FileKey, summary: FileSummary) -> None:
+    def put(self, path: Path, key: FileKey, summary: FileSummary) -> None:
         """Record ``summary`` for ``path`` at ``key`` (written by :meth:`save`)."""
-        name = str(real)
+        name = os.path.abspath(path)
         self._seen.add(name)
-        if time.time_ns() - key[1] < RACY_NS:
+        if time.time_ns() - key.mtime_ns < RACY_NS:
             # Just written: a second write in the same timestamp tick with the same size
             # would look unchanged, so such a file is only trusted once it has settled.
             self._records.pop(name, None)
             return
-        self._records[name] = {"as": str(path), "key": list(key), **_encode(summary)}
+        self._records[name] = {"as": str(path), "key": _key_out(key), **_encode(summary)}
         self.dirty = True
 
     def save(self) -> bool:
@@ -164,6 +174,10 @@ class LibraryIndex:
             return False  # a cache that cannot be written only costs the next start its speed
         self.dirty = False
         return True
+
+
+def _key_out(key: FileKey) -> list[int]:
+    return [key.size, key.mtime_ns]
 
 
 def _exists(name: str) -> bool:

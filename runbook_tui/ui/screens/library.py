@@ -141,7 +141,7 @@ class LibraryScreen(BaseScreen):
             if matches(entry, self._query, summary):
                 self.shown.append(entry)
                 self._summary_by_entry[id(entry)] = summary
-                added.append(Option(_entry_prompt(entry, summary), id=entry.id))
+                added.append(Option(_entry_prompt(entry, summary)))  # ids repeat when one shadows another
         if added:
             options.add_options(added)
         if self.shown and not had:
