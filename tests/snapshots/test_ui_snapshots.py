@@ -164,6 +164,10 @@ def test_destructive_confirmation_with_diff(snap_compare: Any, size: tuple[int, 
 
 
 def _finished_session() -> SimpleNamespace:
+    return SimpleNamespace(state=fold(_finished_events()))
+
+
+def _finished_events() -> list[ev.Event]:
     t = FIXED_NOW - 200
     events: list[ev.Event] = [
         ev.SessionStarted(
@@ -206,7 +210,7 @@ def _finished_session() -> SimpleNamespace:
         ev.NoteAdded(text="error rate back under 1%", at=t + 90),
         ev.SessionFinished(outcome="succeeded", duration=95.0, at=t + 95),
     ]
-    return SimpleNamespace(state=fold(events))
+    return events
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -216,3 +220,125 @@ def test_summary(snap_compare: Any, size: tuple[int, int]) -> None:
         pilot.app.push_screen(SummaryScreen(_finished_session(), procedure))
 
     assert snap_compare(make_app(), terminal_size=size, run_before=then(show))
+
+
+# --- recorded sessions: resume, interrupted steps, templates, the drill score (80x24) --------
+
+
+def _summary_of(path: Path, mode: str = "live") -> Any:
+    from runbook_tui.core.sessions import SessionSummary
+
+    return SessionSummary(
+        id="20260529T120000Z-sample-1a2b",
+        runbook="sample",
+        runbook_title="Sample Service Rollback",
+        procedure="app-rollback",
+        procedure_title="Application Rollback (Docker)",
+        mode=mode,
+        operator="oncall@bastion",
+        started=FIXED_NOW - 754,
+        finished=None,
+        duration=120.0,
+        outcome="unfinished",
+        path=path,
+        torn=False,
+    )
+
+
+def test_resume_offer(snap_compare: Any) -> None:
+    def offer(pilot: Pilot[Any]) -> None:
+        from runbook_tui.ui.screens.resume import ResumeOfferModal
+
+        summary = _summary_of(Path("/tmp/sample.jsonl"))
+        pilot.app.push_screen(ResumeOfferModal(summary, now=FIXED_NOW, others=1))
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=then(offer))
+
+
+def test_interrupted_step(snap_compare: Any) -> None:
+    def interrupted(pilot: Pilot[Any]) -> None:
+        from runbook_tui.ui.screens.resume import InterruptedModal
+
+        t = FIXED_NOW - 100
+        started = ev.StepStarted(
+            step_id="start",
+            title="Start previous version",
+            step_kind="shell",
+            phase="step",
+            command="docker compose up -d api",
+            at=t,
+        )
+        lines = [
+            ev.OutputLine(step_id="start", seq=i, stream="stdout", text=f"pulling layer {i}/9", at=t + i)
+            for i in range(1, 8)
+        ]
+        state = fold([started, *lines, ev.StepInterrupted(step_id="start", at=t + 60)]).step("start")
+        pilot.app.push_screen(InterruptedModal("Start previous version", state, state.command))
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=then(interrupted))
+
+
+def _templated_runbook() -> Any:
+    import dataclasses
+
+    from runbook_tui.core.model import Template
+
+    body = (
+        "ROLLBACK ALERT: Sample Service\n\n"
+        "Rollback Type: [Feature Flag/Code/Database]\n"
+        "Initiated By: [Name]\n"
+        "Reason: [Brief description of issue]\n"
+        "Current Status: [In progress/Completed]\n"
+        "Expected Resolution: [Time]\n"
+    )
+    external = "[PRODUCT NAME] System Update\n\nWe rolled back a recent update.\n"
+    templates = (
+        Template("internal", "Internal Rollback Notification", body),
+        Template("external", "External User Communication", external, audience="external"),
+    )
+    return dataclasses.replace(sample_runbook(), templates=templates)
+
+
+def test_templates(snap_compare: Any) -> None:
+    def show(pilot: Pilot[Any]) -> None:
+        from runbook_tui.ui.screens.templates import TemplatesScreen
+
+        pilot.app.push_screen(TemplatesScreen(_finished_session(), _templated_runbook()))
+
+    assert snap_compare(make_app(), terminal_size=(80, 24), run_before=then(show))
+
+
+def _drill_journal(folder: Path) -> Path:
+    """The finished session's events, as a drill, in a real journal (scored from the file)."""
+    import dataclasses
+
+    from runbook_tui.core.journal import Journal
+
+    events = list(_finished_events())
+    started = events[0]
+    assert isinstance(started, ev.SessionStarted)
+    events[0] = dataclasses.replace(started, mode="drill")
+    with Journal.create("20260529T120000Z-sample-1a2b", dir=folder) as journal:
+        for event in events:
+            journal.append(event)
+        return journal.path
+
+
+def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
+    journal = _drill_journal(tmp_path)
+
+    def show(pilot: Pilot[Any]) -> None:
+        from runbook_tui.core.journal import load
+
+        session = SimpleNamespace(state=fold(load(journal).events), journal_path=journal)
+        pilot.app.push_screen(SummaryScreen(session, sample_runbook().procedures[0]))
+
+    async def scored(pilot: Pilot[Any]) -> None:
+        for _ in range(100):
+            screen = pilot.app.screen
+            if isinstance(screen, SummaryScreen) and screen.score is not None:
+                return
+            await pilot.pause(0.05)
+
+    app = make_app(drill=True)
+    assert snap_compare(app, terminal_size=(80, 24), run_before=then(show, scored))
