@@ -182,16 +182,21 @@ class _SeenFiles:
 
 
 def runbook_batches(
-    extra_dirs: Sequence[Path] = (), *, first: int = 20, every: float = 0.1
+    extra_dirs: Sequence[Path] = (), *, first: int = 20, every: float = 0.1, longest: float = 1.0
 ) -> Iterator[list[RunbookEntry]]:
-    """The library in batches: the first ``first`` entries, then whatever loaded in each ``every`` seconds."""
+    """The library in batches: the first ``first`` entries, then what loaded in ``every`` seconds, and so on.
+
+    The wait doubles after each batch (up to ``longest``): every batch costs the UI a
+    relayout of the list, so a slow (first-ever) load of hundreds sends about ten, not fifty.
+    """
     batch: list[RunbookEntry] = []
-    sent, since = 0, time.monotonic()
+    sent, wait, since = 0, every, time.monotonic()
     for entry in iter_runbooks(extra_dirs):
         batch.append(entry)
-        due = len(batch) >= first if not sent else time.monotonic() - since >= every
-        if due:
+        if len(batch) >= first if not sent else time.monotonic() - since >= wait:
             yield batch
+            if sent:
+                wait = min(wait * 2, longest)
             sent, batch, since = sent + len(batch), [], time.monotonic()
     if batch:
         yield batch
