@@ -273,3 +273,41 @@ async def test_a_line_context_without_output_lines_still_gets_every_line(tmp_pat
     outcome = await ShellRunner().run(step, ctx)  # type: ignore[arg-type]  # the point: no output_lines
     assert outcome.status is StepStatus.PASSED
     assert ctx.lines == [str(i) for i in range(1, 50001)]
+
+
+# --- the log pane ----------------------------------------------------------------------
+
+
+def test_the_pane_cleans_a_batch_exactly_as_it_would_each_line() -> None:
+    from runbook_tui.ui.widgets.log_view import _clean, _cleaned, _width
+
+    plain = [str(i) for i in range(5000)]
+    odd = ["tab\there", "bell\x07", "\x1b[31mred\x1b[0m", "wide 漢字 \U0001f600", "", "nul\x00byte", "ok"]
+    for batch in (plain, odd, plain + odd, [*odd, *plain]):
+        lines, width = _cleaned(batch)
+        expected = [_clean(line) for line in batch]
+        assert lines == expected
+        assert width == max(_width(line) for line in expected)
+
+
+async def test_the_pane_shows_plain_and_coloured_lines_of_a_flood(tmp_path: Path) -> None:
+    from textual.app import App, ComposeResult
+
+    from runbook_tui.ui.widgets.log_view import LogView
+
+    class Pane(App[None]):
+        def compose(self) -> ComposeResult:
+            yield LogView(max_lines=1000, id="log")
+
+    app = Pane()
+    async with app.run_test(size=(40, 10)) as pilot:
+        log = app.query_one(LogView)
+        log.write_lines([f"line {i}" for i in range(3000)] + ["\x1b[32mgreen\x1b[0m", "漢字", "last"])
+        await pilot.pause()
+        assert log.line_count <= 1000 and log.dropped + log.line_count == 3003
+        shown = [log.render_line(y).text.rstrip() for y in range(log.size.height)]
+        assert shown[-3:] == ["green", "漢字", "last"]
+        assert shown[-4] == "line 2999"
+        green = log.render_line(log.size.height - 3)
+        assert any(seg.style and seg.style.color and seg.style.color.name == "green" for seg in green)
+        assert log.virtual_size.width == len("line 2999")
