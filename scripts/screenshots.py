@@ -5,14 +5,19 @@
 Drives the app with Textual's pilot at 80x24 and 120x40: the library (bundled
 runbooks plus a demo runbook), triage of the bundled ConnectIn runbook, a demo
 procedure mid-run with live output, the confirmation of a Cargo.toml edit with
-its diff, and the end-of-session summary. Everything shown really ran: shell
-commands, an HTTP check against a loopback server, a file edit.
+its diff, the end-of-session summary and a communication template filled from
+the session. Then a session killed mid-step (SIGKILL of a real headless run) is
+offered at start-up and resumed: the offer, the interrupted step's choice, and the
+run screen as it was left. Everything shown really ran: shell commands, an HTTP
+check against a loopback server, a file edit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -87,6 +92,48 @@ procedures:
         kind: http
         url: {health}
         expect_status: 200
+templates:
+  - id: internal
+    title: Internal Rollback Notification
+    audience: internal
+    body: |
+      ROLLBACK ALERT: Payments API
+
+      Rollback Type: [Feature Flag/Code/Database]
+      Initiated By: [Name]
+      Reason: [Brief description of issue]
+      Current Status: [In progress/Completed]
+      Expected Resolution: [Time]
+  - id: status-page
+    title: Status Page Update
+    audience: external
+    body: |
+      [PRODUCT NAME] payments were degraded from [start time] to [end time].
+      We rolled back a recent release; payments work normally again.
+"""
+
+RESUME = """\
+runbook: 1
+id: payments-restart
+title: Payments API Restart
+procedures:
+  - id: restart
+    title: Restart on the previous image
+    recovery_window: < 5 minutes
+    steps:
+      - id: stop
+        title: Stop the new containers
+        kind: shell
+        command: echo stopped payments-api-7f9c
+      - id: pull
+        title: Pull the previous image
+        kind: shell
+        command: |
+          for i in 1 2 3 4 5 6 7 8 9; do echo "pulling layer $i/9 of payments-api:v2.3.1"; sleep 0.2; done
+      - id: start
+        title: Start the previous version
+        kind: shell
+        command: echo started payments-api:v2.3.1
 """
 
 CARGO = """\
@@ -137,6 +184,7 @@ async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
     from runbook_tui.ui.screens.quit import QuitModal
     from runbook_tui.ui.screens.runbook import RunbookScreen
     from runbook_tui.ui.screens.summary import SummaryScreen
+    from runbook_tui.ui.screens.templates import TemplatesScreen
     from runbook_tui.ui.widgets.step_list import StepList
 
     suffix = f"{size[0]}x{size[1]}"
@@ -194,6 +242,59 @@ async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
         await _until(pilot, lambda: isinstance(app.screen, SummaryScreen))
         await pilot.pause(0.2)
         save("summary")
+        await pilot.press("t")
+        await _until(pilot, lambda: isinstance(app.screen, TemplatesScreen))
+        await pilot.pause(0.2)
+        save("templates")
+
+
+def kill_mid_step(folder: Path) -> None:
+    """Run the restart runbook headless and SIGKILL it while it pulls: an unfinished session."""
+    path = folder / "payments-restart.yaml"
+    path.write_text(RESUME)
+    command = [sys.executable, "-m", "runbook_tui", "run", str(path), "restart", "--plain", "--yes"]
+    proc = subprocess.Popen(
+        [*command, "--workdir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    sessions = Path(os.environ["RUNBOOK_TUI_DATA_DIR"]) / "sessions"
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            journals = list(sessions.glob("*.jsonl")) if sessions.is_dir() else []
+            if journals and b"pulling layer 5/9" in journals[0].read_bytes():
+                return
+            time.sleep(0.02)
+        raise SystemExit("screenshots: the restart run never reached its pull step")
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+
+
+async def shoot_resume(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
+    """Start-up offers the killed session; resuming shows the interrupted step's choice."""
+    from runbook_tui.ui.app import AppOptions, RunbookApp
+    from runbook_tui.ui.screens.procedure import ProcedureScreen
+    from runbook_tui.ui.screens.resume import InterruptedModal, ResumeOfferModal
+
+    suffix = f"{size[0]}x{size[1]}"
+    app = RunbookApp(AppOptions(runbook_dirs=(demo_dir,), probe_signals=False))
+
+    def save(name: str) -> None:
+        app.save_screenshot(f"{name}-{suffix}.svg", str(out))
+        print(f"wrote {out / f'{name}-{suffix}.svg'}")
+
+    async with app.run_test(size=size) as pilot:
+        await _until(pilot, lambda: isinstance(app.screen, ResumeOfferModal))
+        await pilot.pause(0.3)
+        save("resume-offer")
+        await pilot.press("r")
+        await _until(pilot, lambda: isinstance(app.screen, InterruptedModal))
+        await pilot.pause(0.2)
+        save("resume-interrupted")
+        await pilot.press("escape")
+        await _until(pilot, lambda: isinstance(app.screen, ProcedureScreen))
+        await pilot.pause(0.3)
+        save("procedure-resumed")
 
 
 def main() -> int:
@@ -212,6 +313,13 @@ def main() -> int:
             (demo / "payments-api.yaml").write_text(DEMO.replace("{health}", health))
             (demo / "Cargo.toml").write_text(CARGO)
             asyncio.run(shoot(out, size, demo))
+        for size in SIZES:
+            # Each pass its own sessions folder, so each offers its own killed session.
+            os.environ["RUNBOOK_TUI_DATA_DIR"] = str(root / f"data-resume-{size[0]}")
+            elsewhere = root / f"restart-{size[0]}"  # not in the library: found by its recorded path
+            elsewhere.mkdir()
+            kill_mid_step(elsewhere)
+            asyncio.run(shoot_resume(out, size, root / f"demo-{size[0]}"))
     server.shutdown()
     return 0
 

@@ -95,6 +95,8 @@ async def test_resume_shows_done_steps_done_and_reruns_the_interrupted_one(kille
         shown = str(modal.query_one("#interrupted-tail", Static).render())
         assert "two-started" in shown, shown
         assert "Slow step" in str(modal.query_one("#modal-title", Static).render())
+        command = str(modal.query_one("#interrupted-command", Static).render())
+        assert "echo two-started …" in command, command  # a script shows its first line
         # Under the modal: the checklist, the log of what the step printed, the clock from the start.
         assert run.selected_id == "two"
         assert "two-started" in run.query_one("#log", LogView).lines

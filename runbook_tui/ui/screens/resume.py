@@ -133,8 +133,11 @@ class InterruptedModal(ModalScreen[tuple[str, str] | None]):
                 id="interrupted-what",
                 markup=False,
             )
-            if self.command:
-                yield Static(Content.assemble(("$ ", "bold $accent"), self.command), id="interrupted-command")
+            if self.command.strip():
+                # One line: a many-line script shows its first line (the step screen has it all).
+                script = self.command.strip().splitlines()
+                shown = script[0] + (" …" if len(script) > 1 else "")
+                yield Static(Content.assemble(("$ ", "bold $accent"), shown), id="interrupted-command")
             yield Static(printed, id="interrupted-printed", markup=False)
             if lines:
                 yield Static("\n".join(lines), id="interrupted-tail", markup=False)
