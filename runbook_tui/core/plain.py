@@ -71,11 +71,18 @@ class Printer:
         self._out = out
         self._tty = tty
         self._clock = _LocalClock()
+        # The lines of one chunk share their time, step and stream: their prefix is built once.
+        self._prefix_of: tuple[float, str, str] | None = None
+        self._prefix = ""
 
     def __call__(self, event: ev.Event) -> None:
         if type(event) is ev.OutputLine:
+            key = (event.at, event.step_id, event.stream)
+            if key != self._prefix_of:
+                self._prefix_of = key
+                self._prefix = f"{self._clock(event.at)} {event.step_id} {event.stream}| "
             text = event.ansi if self._tty and event.ansi else event.text
-            self._out.write(f"{self._clock(event.at)} {event.step_id} {event.stream}| {text}\n")
+            self._out.write(f"{self._prefix}{text}\n")
             if self._tty:
                 self._out.flush()
             return
