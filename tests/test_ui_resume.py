@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,10 +77,29 @@ def events_after_resume(journal: Path) -> list[ev.Event]:
     return events[index + 1 :]
 
 
+def stop_leftovers(work: Path) -> None:
+    """SIGKILL of a run leaves its step's shell running in its own process group: stop those."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if Path(os.readlink(entry / "cwd")) != work.resolve():
+                continue
+            pid = int(entry.name)
+            group = os.getpgid(pid)
+            if group != os.getpgid(0):
+                os.killpg(group, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except OSError:
+            continue  # gone already, or not ours to read
+
+
 @pytest.fixture
-def killed(tmp_path: Path) -> tuple[Path, Path]:
+def killed(tmp_path: Path) -> Iterator[tuple[Path, Path]]:
     work = tmp_path / "work"
-    return killed_session(work), work
+    yield killed_session(work), work
+    stop_leftovers(work)
 
 
 async def test_resume_shows_done_steps_done_and_reruns_the_interrupted_one(killed: tuple[Path, Path]) -> None:
