@@ -4,8 +4,10 @@ A session *is* its journal. Line 1 is a header with the schema version; every
 other line is one event (``events.to_dict``). Every event that changes the
 state is written and fsynced before ``append`` returns; ``output`` lines are
 batched in memory and written at most 200 ms later, and always before any
-other event, so the order on disk is the order they happened. A crash mid-write
-leaves at most one torn last line, which :func:`load` drops and reports.
+other event, so the order on disk is the order they happened; their fsync runs
+in a thread, off the event loop (``flush``, ``close`` and every other event
+still fsync before returning). A crash mid-write leaves at most one torn last
+line, which :func:`load` drops and reports.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ class Journal:
         self._pending: list[bytes] = []
         self._pending_bytes = 0
         self._unsynced = False  # batched bytes written but not yet fsynced
+        self._syncing = False  # a background fsync of batched output is running
         self._timer: Any = None  # an asyncio TimerHandle or a threading.Timer
 
     # --- opening ---------------------------------------------------------------
@@ -247,7 +250,7 @@ class Journal:
         if self._fd is None:
             return
         self._write_pending()
-        if self._unsynced:
+        if self._unsynced or self._syncing:  # flush() and close() promise it is on disk now
             os.fsync(self._fd)
             self._unsynced = False
 
@@ -269,21 +272,44 @@ class Journal:
             timer.start()
             self._timer = timer
         else:
-            self._timer = loop.call_later(OUTPUT_FLUSH_SECONDS, self._timer_fired)
+            self._timer = loop.call_later(OUTPUT_FLUSH_SECONDS, self._timer_fired, True)
 
     def _cancel_timer(self) -> None:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
 
-    def _timer_fired(self) -> None:
+    def _timer_fired(self, on_loop: bool = False) -> None:
         with self._lock:
             self._timer = None
-            if self._fd is not None:
-                self._write_pending()
-                if self._unsynced:
-                    os.fsync(self._fd)
-                    self._unsynced = False
+            if self._fd is None:
+                return
+            self._write_pending()
+            if not self._unsynced:
+                return
+            if not on_loop:
+                os.fsync(self._fd)
+                self._unsynced = False
+                return
+            if self._syncing:
+                return  # still unsynced: the next batch's timer (or close) syncs it
+            # An fsync of a few MB of output takes 10-30 ms: not on the event loop. A copy of
+            # the descriptor keeps the file open for the thread whatever close() does meanwhile.
+            copy = os.dup(self._fd)
+            self._unsynced = False
+            self._syncing = True
+        threading.Thread(target=self._sync_copy, args=(copy,), name="journal-fsync", daemon=True).start()
+
+    def _sync_copy(self, fd: int) -> None:
+        try:
+            os.fsync(fd)
+        except OSError:
+            with self._lock:
+                self._unsynced = True  # close() tries again and reports a failure
+        finally:
+            os.close(fd)
+            with self._lock:
+                self._syncing = False
 
 
 # --- reading -------------------------------------------------------------------
