@@ -100,6 +100,18 @@ def test_a_chunk_is_journaled_byte_for_byte_as_its_lines_one_by_one() -> None:
     assert _encode_outputs(mixed) == b"".join(map(_encode_output, mixed))
 
 
+def test_the_engines_fast_events_are_the_events_the_constructor_makes() -> None:
+    from runbook_tui.core import engine
+
+    assert engine._FAST_EVENTS  # OutputLine changed: check _output_events still sets every field
+    made = engine._output_events("s", 5, "stderr", ["a", "b\x1b[1m"], ["", "b\x1b[1m"], 12.5)
+    assert made == [
+        ev.OutputLine("s", 5, "stderr", "a", "", at=12.5),
+        ev.OutputLine("s", 6, "stderr", "b\x1b[1m", "b\x1b[1m", at=12.5),
+    ]
+    assert hash(made[0]) == hash(ev.OutputLine("s", 5, "stderr", "a", "", at=12.5))
+
+
 def test_folding_a_chunk_equals_folding_its_lines() -> None:
     events = [ev.OutputLine("a", i, "stdout", f"line {i}", at=100.0 + i) for i in range(1, 130)]
     mixed = [*events[:60], ev.OutputLine("b", 1, "info", "elsewhere", at=200.0), *events[60:]]

@@ -13,6 +13,7 @@ line, which :func:`load` drops and reports.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import secrets
 import sys
@@ -92,11 +93,14 @@ def _encode_output(event: OutputLine) -> bytes:
     return text.encode("utf-8", "replace")
 
 
+_SHARED = operator.attrgetter("at", "step_id", "stream")
+
+
 def _encode_outputs(events: Sequence[OutputLine]) -> bytes:
     """``b"".join(map(_encode_output, events))``, sharing the parts the lines of a chunk have in common."""
     first = events[0]
     at, step_id, stream = first.at, first.step_id, first.stream
-    if any(e.at != at or e.step_id != step_id or e.stream != stream for e in events):
+    if not all(map((at, step_id, stream).__eq__, map(_SHARED, events))):  # C speed, no genexpr
         return b"".join(map(_encode_output, events))
     head = f'{{"kind":"output","at":"{fast_iso_utc(at)}","step_id":{_quote(step_id)},"seq":'
     middle = f',"stream":{_quote(stream)},"text":'

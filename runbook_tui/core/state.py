@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -21,6 +22,8 @@ from . import events as ev
 from .events import StepStatus
 
 TAIL_LINES = 50
+_STEP_ID = attrgetter("step_id")
+_SEQ = attrgetter("seq")
 
 
 class TailLine(NamedTuple):
@@ -302,7 +305,7 @@ class StateFolder:
         if not events:
             return
         step_id = events[0].step_id
-        if any(e.step_id != step_id for e in events):
+        if not all(map(step_id.__eq__, map(_STEP_ID, events))):  # C speed, no genexpr
             self.apply_all(events)
             return
         self._frozen = None
@@ -312,7 +315,7 @@ class StateFolder:
         draft = self._step(step_id)
         draft.frozen = None
         draft.output_lines += len(events)
-        draft.last_seq = max(draft.last_seq, max(e.seq for e in events))
+        draft.last_seq = max(draft.last_seq, max(map(_SEQ, events)))
         draft.tail.extend(TailLine(e.seq, e.stream, e.text, e.at) for e in events[-TAIL_LINES:])
 
     def _step(self, step_id: str) -> _StepDraft:
