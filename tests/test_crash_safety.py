@@ -249,3 +249,61 @@ def test_plain_resume_asks_before_rerunning_and_yes_reruns(
     state = fold(load(journal).events)
     assert state.outcome == "succeeded" and state.resumed == 2
     assert state.step("two").attempts == 2 and state.step("one").attempts == 1
+
+
+HANG = """
+runbook: 1
+id: hangs
+title: Hangs
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: first
+        title: First
+        kind: shell
+        command: "echo first-done"
+      - id: slow
+        title: Slow
+        kind: shell
+        command: "if [ -e again ]; then echo second-time; else echo $$ > slow.pid; echo waiting; sleep 60; fi"
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_a_hang_up_stops_the_step_and_leaves_the_session_to_resume(tmp_path: Path, signum: int) -> None:
+    path = write_runbook(tmp_path, HANG)
+    proc = _start(path, tmp_path)
+    pid_file = tmp_path / "slow.pid"
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid_file.exists(), proc.stderr.read().decode() if proc.stderr else ""
+    time.sleep(0.3)  # let "waiting" reach the journal
+    proc.send_signal(signum)
+    assert proc.wait(timeout=20) == 130
+
+    step_pid = int(pid_file.read_text())
+    with pytest.raises(ProcessLookupError):  # the command did not outlive the terminal
+        os.kill(step_pid, 0)
+    (journal,) = _sessions_dir().glob("*-hangs-*.jsonl")
+    events = load(journal).events
+    state = fold(events)
+    assert state.step("first").status is StepStatus.PASSED
+    assert state.step("slow").status is StepStatus.RUNNING  # as left: resume calls it interrupted
+    assert not any(isinstance(e, ev.SessionFinished) for e in events)
+    assert "asks whether to run it again" in state.step("slow").tail[-1].text
+
+    (tmp_path / "again").touch()
+    resumed = subprocess.run(
+        [sys.executable, "-m", "runbook_tui", "resume", "--plain", "--yes"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    after = fold(load(journal).events)
+    assert after.step("slow").status is StepStatus.PASSED and after.step("slow").attempts == 2
+    assert after.step("first").attempts == 1  # done before the drop: not run again

@@ -55,9 +55,12 @@ def run(args: argparse.Namespace) -> int:
         if sandbox is not None:
             sandbox.close(keep=bool(getattr(args, "keep", False)))
     for session_id in app.left_open:
-        print(
-            f"runbook-tui: session {session_id} is still open (not finished); "
-            f"'runbook-tui resume {session_id}' continues it",
-            file=sys.stderr,
-        )
+        try:
+            print(
+                f"runbook-tui: session {session_id} is still open (not finished); "
+                f"'runbook-tui resume {session_id}' continues it",
+                file=sys.stderr,
+            )
+        except OSError:
+            break  # the terminal hung up: nobody to tell; the journal says it all
     return int(result or 0)

@@ -162,6 +162,7 @@ class Session:
         ]
         self._by_id = {s.id: (s, phase) for s, phase in self._plan}
         self._tasks: dict[str, asyncio.Task[StepStatus]] = {}
+        self._recording = True  # False once hung up: events still fold, the journal is left as it was
         self._seq: dict[str, int] = {}
         self._applied: dict[str, list[AppliedEdit]] = {}
         self._tag_choices: list[str] = []
@@ -272,12 +273,29 @@ class Session:
 
     def close(self) -> None:
         """Stop recording without finishing (the engineer left): the session stays open for resume."""
+        self._recording = False  # cancelled steps finish in memory only; the journal keeps them running
         self.cancel_all()
         if self._clock_task is not None:
             self._clock_task.cancel()
             self._clock_task = None
         if self._journal is not None:
             self._journal.close()
+
+    def hang_up(self, why: str = "the terminal hung up") -> None:
+        """The terminal went away: stop running steps, unrecorded, and leave the session open.
+
+        The journal ends with those steps still running, so resume marks them interrupted
+        and the engineer decides whether to run them again; a command left running on its
+        own after an SSH drop could otherwise run twice. ``wait_idle`` waits for the stop.
+        """
+        said = f"{why}: stopping it; 'runbook-tui resume' asks whether to run it again"
+        for step_id in list(self._tasks):
+            self._output(step_id, said, "info")
+        self.close()  # what the stop itself prints and returns is not the step's result
+
+    async def wait_idle(self) -> None:
+        """Wait until no step is running (after a cancel or a hang-up, say)."""
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     def _judge(self) -> Outcome:
         state = self.state
@@ -516,7 +534,7 @@ class Session:
     # --- internals: events ----------------------------------------------------------
 
     def _emit(self, event: ev.Event) -> None:
-        if self._journal is not None:
+        if self._journal is not None and self._recording:
             if self._journal.closed and self._finished:
                 # Undo, notes and checklist ticks go on after the end; each reopens the journal.
                 with Journal.open_existing(self._journal.path) as journal:
@@ -549,7 +567,7 @@ class Session:
             for event in events:  # after the end: each reopens the journal (rare, never a flood)
                 self._emit(event)
             return
-        if journal is not None:
+        if journal is not None and self._recording:
             journal.append_output(events)
         self._folder.apply_output(events)
         listeners = self._listeners if len(self._listeners) < 2 else list(self._listeners)

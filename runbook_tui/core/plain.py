@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
+import io
 import signal
 import sys
 import threading
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from .drills.sandbox import Sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 130
+# The terminal went away (SSH drop) or the process is told to stop: leave the session open.
+HANG_UP_SIGNALS = (signal.SIGHUP, signal.SIGTERM)
 MAX_SHOWN_CHOICES = 20
 
 
@@ -97,6 +100,11 @@ class Printer:
         """A line from the runner itself (not an event)."""
         self._out.write(f"{text}\n")
         self._out.flush()
+
+    def silence(self) -> None:
+        """The terminal is gone: writing to it would fail (EIO), so print nothing more."""
+        self._out = io.StringIO()
+        self._tty = False
 
 
 def _seconds(value: float | None) -> str:
@@ -395,34 +403,56 @@ async def _resume_and_drive(session: Session, printer: Printer, *, interactive: 
 
 
 async def drive(session: Session, printer: Printer) -> int:
-    """Start (or continue) the session, run every step, finish it; Ctrl-C aborts cleanly."""
+    """Start (or continue) the session, run every step, finish it.
+
+    Ctrl-C aborts cleanly (recorded, finished as aborted). A hang-up (SSH drop) or
+    SIGTERM stops the running step and leaves the session open for ``resume``.
+    """
     loop = asyncio.get_running_loop()
     await session.start()
     runner = asyncio.create_task(session.run_all())
-    interrupted = False
+    stopped_by = ""
 
     def on_sigint() -> None:
-        nonlocal interrupted
-        if not interrupted:
+        nonlocal stopped_by
+        if not stopped_by:
             running = ", ".join(session.state.running()) or "nothing running"
             printer.say(f"interrupted: cancelling {running}; the session will finish as aborted")
-        interrupted = True
-        if not runner.done():
-            runner.cancel()
+            stopped_by = "SIGINT"
+        runner.cancel()
         session.cancel_all()
 
+    def on_hangup(signum: signal.Signals) -> None:
+        nonlocal stopped_by
+        if stopped_by:
+            return
+        stopped_by = signum.name
+        if signum is signal.SIGHUP:
+            printer.silence()
+        why = "the terminal hung up" if signum is signal.SIGHUP else f"runbook-tui got {signum.name}"
+        session.hang_up(why)
+        runner.cancel()
+
     loop.add_signal_handler(signal.SIGINT, on_sigint)
+    for signum in HANG_UP_SIGNALS:
+        loop.add_signal_handler(signum, on_hangup, signum)
     try:
         try:
             await runner
         except asyncio.CancelledError:
-            if not interrupted:
+            if not stopped_by:
                 raise
+        if stopped_by and stopped_by != "SIGINT":
+            await session.wait_idle()
+            printer.say(f"stopped by {stopped_by}: 'runbook-tui resume {session.session_id}' continues it")
+            return EXIT_ABORTED
+        interrupted = stopped_by == "SIGINT"
         outcome = await session.finish(
             aborted=interrupted, message="interrupted with Ctrl-C" if interrupted else ""
         )
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum in (signal.SIGINT, *HANG_UP_SIGNALS):
+            loop.remove_signal_handler(signum)
     printer.say(f"journal: {session.journal_path}")
     if outcome is Outcome.SUCCEEDED:
         return EXIT_OK

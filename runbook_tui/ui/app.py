@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import os
+import signal
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,6 +66,7 @@ class RunbookApp(App[int]):
         gc.set_threshold(20_000, 10, 10)
         self.options = options or AppOptions()
         self.entries: list[EntryLike] = []
+        self.hung_up = False  # SIGHUP or SIGTERM arrived: the sessions are being left open
         self.left_open: list[str] = []  # sessions quit while open (resumable); said after exit
 
     @property
@@ -87,6 +92,9 @@ class RunbookApp(App[int]):
         return self.options.workdir or Path.cwd()
 
     def on_mount(self) -> None:
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGHUP, signal.SIGTERM):
+            loop.add_signal_handler(signum, self._on_hang_up, signum)
         self.push_screen(LibraryScreen([]))
         self.load_library()
         if self.options.resume_session is not None:
@@ -175,6 +183,34 @@ class RunbookApp(App[int]):
                     lambda rb=runbook: self.open_runbook(rb),
                     discover=False,
                 )
+
+    def _on_hang_up(self, signum: signal.Signals) -> None:
+        if not self.hung_up:
+            self.hung_up = True
+            self.run_worker(self._hang_up(signum), group="hang-up")
+
+    async def _hang_up(self, signum: signal.Signals) -> None:
+        """The terminal went away (SSH drop) or we were told to stop: stop running steps
+        and leave every open session to ``runbook-tui resume``."""
+        from .screens.procedure import ProcedureScreen
+
+        open_sessions = [
+            s.session for s in self.screen_stack if isinstance(s, ProcedureScreen) and s.session is not None
+        ]
+        for session in open_sessions:
+            if not session.state.finished:
+                session.hang_up()
+                self.left_open.append(session.session_id)
+        await asyncio.gather(*(session.wait_idle() for session in open_sessions))
+        # Every journal is closed and fsynced, so leaving at once loses nothing. After a
+        # hang-up there is no terminal to restore, and Textual's writer blocks on it for
+        # ever; after SIGTERM the terminal may be gone too, so restoring it gets 3 s.
+        if signum is signal.SIGHUP:
+            os._exit(130)
+        watchdog = threading.Timer(3.0, os._exit, (130,))
+        watchdog.daemon = True
+        watchdog.start()
+        self.exit(130)  # as the headless runner: stopped before the end, the session left open
 
     async def action_quit(self) -> None:
         """Quit, but ask first if a step is running (and record what happened)."""
