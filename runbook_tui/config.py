@@ -20,7 +20,6 @@ from typing import Any
 
 from . import locations
 from .core.errors import RunbookTuiError
-from .core.loader import did_you_mean
 
 KNOWN_KEYS = ("runbook_dirs",)
 
@@ -61,6 +60,8 @@ def load_config(path: Path | None = None) -> Config:
 def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
     for key in data:
         if key not in KNOWN_KEYS:
+            from .core.loader import did_you_mean  # the loader (yaml, the model) only for a bad key
+
             hint = did_you_mean(key, KNOWN_KEYS) or f"; known keys: {', '.join(KNOWN_KEYS)}"
             raise ConfigError(f"{path}:{_line_of(text, key)}: unknown setting {key!r}{hint}")
     dirs = data.get("runbook_dirs", [])

@@ -11,16 +11,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-from ..core.model import DecisionRow, Procedure, Runbook
-from .screens.library import EntryLike, LibraryScreen
+from .screens.library import EntryLike, LibraryScreen, is_broken, summary_of
 from .widgets.clock import Clock
+
+if TYPE_CHECKING:  # the model is imported when a runbook is opened, not before the first frame
+    from ..core.model import DecisionRow, Procedure, Runbook
 
 
 def _find_entries(dirs: Sequence[Path]) -> list[EntryLike]:
@@ -66,6 +68,7 @@ class RunbookApp(App[int]):
         gc.set_threshold(20_000, 10, 10)
         self.options = options or AppOptions()
         self.entries: list[EntryLike] = []
+        self._offer_pending = False  # offer an unfinished session once the library is listed
         self.hung_up = False  # SIGHUP or SIGTERM arrived: the sessions are being left open
         self.left_open: list[str] = []  # sessions quit while open (resumable); said after exit
 
@@ -102,7 +105,7 @@ class RunbookApp(App[int]):
         elif self.options.runbook is not None:
             self.open_runbook(self.options.runbook, self.options.procedure)
         else:
-            self.offer_resume()
+            self._offer_pending = True  # once the list is on screen: start-up stays quick
 
     # --- library --------------------------------------------------------
 
@@ -127,11 +130,25 @@ class RunbookApp(App[int]):
 
     def _library_loaded(self, entries: list[EntryLike]) -> None:
         self.entries = entries
+        if self._offer_pending:
+            self._offer_pending = False
+            self.call_after_refresh(self.offer_resume)
         for screen in self.screen_stack:
             if isinstance(screen, LibraryScreen):
                 screen.set_entries(entries)
 
     # --- navigation -----------------------------------------------------
+
+    def open_entry(self, entry: EntryLike) -> None:
+        """Open a listed runbook (loading it now), or say why it cannot be opened."""
+        runbook = None if is_broken(entry, summary_of(entry)) else entry.runbook
+        if runbook is None:
+            # A file that changed since it was listed reports its problems now.
+            problems = getattr(entry, "load_problems", entry.problems)
+            first = problems[0] if problems else "it did not load"
+            self.notify(f"{entry.id} cannot be opened: {first}", severity="error", timeout=8)
+            return
+        self.open_runbook(runbook)
 
     def open_runbook(self, runbook: Runbook, procedure: str | None = None) -> None:
         """Show a runbook's triage screen (and go on into ``procedure`` if given)."""
@@ -174,13 +191,12 @@ class RunbookApp(App[int]):
         provider = getattr(screen, "palette_commands", None)
         if callable(provider):
             yield from provider()
-        for entry in self.entries:
-            runbook = entry.runbook
-            if runbook is not None and not entry.problems:
+        for entry in self.entries:  # from the listed summaries: a runbook loads when it is chosen
+            if not is_broken(entry, summary_of(entry)):
                 yield SystemCommand(
                     f"Open runbook: {entry.id}",
                     entry.title,
-                    lambda rb=runbook: self.open_runbook(rb),
+                    lambda e=entry: self.open_entry(e),
                     discover=False,
                 )
 

@@ -203,14 +203,7 @@ class LibraryScreen(BaseScreen):
         if entry is None:
             self.notify("No runbook matches the filter.", severity="warning")
             return
-        runbook = None if is_broken(entry, self._summary(entry)) else entry.runbook  # loads it now
-        if runbook is None:
-            # A file that changed since it was listed reports its problems now.
-            problems = getattr(entry, "load_problems", entry.problems)
-            first = problems[0] if problems else "it did not load"
-            self.notify(f"{entry.id} cannot be opened: {first}", severity="error", timeout=8)
-            return
-        self.rb_app.open_runbook(runbook)
+        self.rb_app.open_entry(entry)
 
     def action_reload(self) -> None:
         self.set_entries(self.rb_app.load_entries())
