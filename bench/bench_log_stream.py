@@ -146,7 +146,10 @@ async def child_ours(folder: Path, lines: int) -> dict[str, Any]:
     from runbook_tui.ui.widgets.log_view import LogView
 
     runbook = load_runbook(write_runbook(folder, lines))
-    options = AppOptions(runbook=runbook, procedure="stream", workdir=folder, probe_signals=False)
+    # freeze_gc as `runbook-tui` itself runs the app (commands/app.py)
+    options = AppOptions(
+        runbook=runbook, procedure="stream", workdir=folder, probe_signals=False, freeze_gc=True
+    )
     app = RunbookApp(options)
     async with app.run_test(headless=True, size=SIZE) as pilot:
         await _until(lambda: isinstance(app.screen, ProcedureScreen))

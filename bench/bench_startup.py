@@ -126,7 +126,7 @@ def child_ours(runbooks: str | None) -> dict[str, float]:
     expected = int(sys.argv[sys.argv.index("--expect") + 1])
     _hook_frames(expected, result)
     dirs = (Path(runbooks),) if runbooks else ()
-    app = RunbookApp(AppOptions(runbook_dirs=dirs, probe_signals=False))
+    app = RunbookApp(AppOptions(runbook_dirs=dirs, probe_signals=False, freeze_gc=True))  # as the command
     app.run(headless=True, size=SIZE)
     return result
 

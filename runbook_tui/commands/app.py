@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
         workdir=workdir,
         env=env,
         resume_session=Path(resume) if resume else None,
+        freeze_gc=True,
     )
     app = RunbookApp(options)
     try:

@@ -68,6 +68,7 @@ def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sand
         drill=True,
         workdir=sandbox.workdir,
         env=dict(sandbox.env),
+        freeze_gc=True,
     )
     return int(RunbookApp(options).run() or 0)
 
