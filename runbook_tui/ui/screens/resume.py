@@ -45,6 +45,15 @@ def ago(seconds: float) -> str:
     return f"{whole // 86400} days ago"
 
 
+def _keys(*pairs: tuple[str, str]) -> Content:
+    """``r resume it   n not now``: each key in the accent colour, then what it does."""
+    parts: list[str | tuple[str, str]] = []
+    for key, what in pairs:
+        parts += [(key, "bold $accent"), f" {what}   "]
+    parts[-1] = str(parts[-1]).rstrip()
+    return Content.assemble(*parts)
+
+
 class ResumeOfferModal(ModalScreen[bool]):
     """The latest unfinished session: ``r`` (or enter) resumes it, ``n`` (or escape) is "not now"."""
 
@@ -85,15 +94,8 @@ class ResumeOfferModal(ModalScreen[bool]):
         with Vertical(id="modal-box"):
             yield Static(Content("A session was left unfinished").stylize("bold"), id="modal-title")
             yield Static(Content.assemble(*rows), id="resume-facts")
-            yield Static(
-                Content.assemble(
-                    ("r", "bold $accent"),
-                    " resume it (nothing runs until you ask)   ",
-                    ("n", "bold $accent"),
-                    " not now",
-                ),
-                id="prompt-hint",
-            )
+            hint = _keys(("r", "resume it (nothing runs until you ask)"), ("n", "not now"))
+            yield Static(hint, id="prompt-hint")
 
     def on_mount(self) -> None:
         self.query_one("#modal-box").border_title = "resume"
@@ -144,14 +146,7 @@ class InterruptedModal(ModalScreen[tuple[str, str] | None]):
             # The note field is mounted by d: present from the start, it would take r and d as letters.
             yield Static("", id="modal-error")
             yield Static(
-                Content.assemble(
-                    ("r", "bold $accent"),
-                    " re-run it   ",
-                    ("d", "bold $accent"),
-                    " mark it done, with a note   ",
-                    ("escape", "bold $accent"),
-                    " later",
-                ),
+                _keys(("r", "re-run it"), ("d", "mark it done, with a note"), ("escape", "later")),
                 id="prompt-hint",
             )
 
