@@ -243,6 +243,7 @@ async def test_an_edit_undone_after_the_session_finished_is_journalled(tmp_path:
     await session.start()
     assert await session.run_step("disable") is StepStatus.PASSED
     assert await session.finish() is Outcome.SUCCEEDED
+    session.close()  # as the headless runner does on its way out: a no-op after the end
 
     session.undo_edit("disable")  # the incident commander changes their mind after the end
 

@@ -272,7 +272,12 @@ class Session:
         return outcome
 
     def close(self) -> None:
-        """Stop recording without finishing (the engineer left): the session stays open for resume."""
+        """Stop recording without finishing (the engineer left): the session stays open for resume.
+
+        A no-op once finished: what comes after the end (an undo, a note) is still recorded.
+        """
+        if self._finished:
+            return
         self._recording = False  # cancelled steps finish in memory only; the journal keeps them running
         self.cancel_all()
         if self._clock_task is not None:
@@ -537,7 +542,7 @@ class Session:
         if self._journal is not None and self._recording:
             if self._journal.closed and self._finished:
                 # Undo, notes and checklist ticks go on after the end; each reopens the journal.
-                with Journal.open_existing(self._journal.path) as journal:
+                with self._journal.reopen() as journal:
                     journal.append(event)
             else:
                 self._journal.append(event)

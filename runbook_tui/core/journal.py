@@ -237,6 +237,17 @@ class Journal:
             os.close(self._fd)
             self._fd = None
 
+    def reopen(self) -> Journal:
+        """Open again for appending what comes after the end (an undo, a note); use as a context.
+
+        Only for a journal this object wrote and closed itself: it ends with a whole line,
+        so there is nothing to check or cut, unlike :meth:`open_existing`.
+        """
+        with self._lock:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        return self
+
     @property
     def closed(self) -> bool:
         return self._fd is None
