@@ -70,3 +70,35 @@ def test_core_and_headless_commands_do_not_import_textual() -> None:
 def test_the_probe_catches_an_offender() -> None:
     result = probe(["runbook_tui.core.model", "textual.widgets", "runbook_tui.core.loader"])
     assert result["offender"] == "textual.widgets"
+
+
+# What start-up imports before the library list is full: the app, the library screen and
+# index, and the offer of an unfinished session. The model and the event classes take
+# ~70 ms to build (dataclasses), so they wait until a runbook or a session is opened.
+STARTUP_MODULES = [
+    "runbook_tui.ui.app",
+    "runbook_tui.ui.screens.library",
+    "runbook_tui.core.library",
+    "runbook_tui.core.library_cache",
+    "runbook_tui.core.sessions",
+    "runbook_tui.ui.screens.resume",
+]
+HEAVY = ["runbook_tui.core.model", "runbook_tui.core.events", "runbook_tui.core.state", "yaml"]
+
+STARTUP_PROBE = """
+import importlib, json, sys
+for name in json.loads(sys.argv[1]):
+    importlib.import_module(name)
+print(json.dumps(sorted(m for m in json.loads(sys.argv[2]) if m in sys.modules)))
+"""
+
+
+def test_start_up_does_not_build_the_model_or_the_events() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", STARTUP_PROBE, json.dumps(STARTUP_MODULES), json.dumps(HEAVY)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == []

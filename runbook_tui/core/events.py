@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, ClassVar
+
+from .timestamps import iso_utc, parse_iso_utc
 
 SCHEMA_VERSION = 1
 
@@ -296,15 +297,6 @@ _NOT_JOURNALED = frozenset({"at", "ansi"})
 
 class EventDecodeError(ValueError):
     """A journal record is not an event this version knows."""
-
-
-def iso_utc(at: float) -> str:
-    """``2026-11-23T09:13:14.123456Z``."""
-    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def parse_iso_utc(text: str) -> float:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def to_dict(event: Event) -> dict[str, Any]:

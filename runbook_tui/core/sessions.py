@@ -15,8 +15,8 @@ from typing import Any
 
 from .. import locations
 from .errors import RunbookTuiError
-from .events import parse_iso_utc
 from .report.stream import parse_line
+from .timestamps import parse_iso_utc
 
 TAIL_BYTES = 64 * 1024
 HEAD_LINE_LIMIT = 1024 * 1024
