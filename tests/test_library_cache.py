@@ -265,7 +265,29 @@ def test_a_large_library_arrives_first_screenful_first(tmp_path: Path) -> None:
     settle(*folder.iterdir())
     batches = list(runbook_batches([folder], first=20, every=0))
     assert len(batches[0]) == 20
+    assert len(batches) > 2, "a cold library is read in several batches"
     assert [e.id for b in batches for e in b] == [e.id for e in find_runbooks([folder])]
+
+
+def test_a_warm_index_sends_the_library_in_one_batch(tmp_path: Path) -> None:
+    """Each batch costs the list a relayout; entries from the index are not worth cutting for."""
+    folder = tmp_path / "big"
+    folder.mkdir()
+    for i in range(45):
+        (folder / f"rb{i:02d}.yaml").write_text(runbook(f"rb{i:02d}", f"Runbook {i}"))
+    settle(*folder.iterdir())
+    listed = [e.id for e in find_runbooks([folder])]  # the first start fills the index
+
+    batches = list(runbook_batches([folder], first=20, every=0))
+    assert [[e.id for e in b] for b in batches] == [listed]
+
+    # One file changed since: read again, and the batches resume being cut where files are read.
+    (folder / "rb30.yaml").write_text(runbook("rb30", "Runbook thirty"))
+    settle(folder / "rb30.yaml")
+    batches = list(runbook_batches([folder], first=20, every=0))
+    assert [e.id for b in batches for e in b] == listed
+    assert [e.title for b in batches for e in b if e.id == "rb30"] == ["Runbook thirty"]
+    assert [e.id for e in batches[0]][-1] == "rb30", "the first batch ends at the file that was read"
 
 
 async def test_the_app_lists_from_the_index_and_opens_the_whole_runbook(library: Path) -> None:
@@ -294,3 +316,27 @@ async def test_the_app_lists_from_the_index_and_opens_the_whole_runbook(library:
         await pilot.pause()
         assert isinstance(app.screen, RunbookScreen)
         assert app.screen.runbook == load_runbook(library / "team.yaml")
+
+
+async def test_a_broken_config_file_is_said_in_the_app_not_an_empty_library(tmp_path: Path) -> None:
+    from runbook_tui.ui.app import AppOptions, RunbookApp
+    from runbook_tui.ui.screens.library import LibraryScreen
+
+    config = locations.config_dir() / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('runbook_dirs = "~/runbooks\n')  # an unclosed string
+    app = RunbookApp(AppOptions(probe_signals=False, workdir=tmp_path))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert isinstance(app.screen, LibraryScreen)
+        said = [n for n in app._notifications if n.severity == "error"]
+        assert len(said) == 1
+        assert str(config) in said[0].message and ":1:" in said[0].message
+        assert said[0].title == "Cannot read the library"
+
+        # Mended while the app runs: ctrl+r lists the library.
+        config.write_text('runbook_dirs = ["~/runbooks"]\n')
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        assert {"connectin", "connectias"} <= {e.id for e in app.screen.shown}

@@ -140,19 +140,43 @@ def iter_runbooks(
 ) -> Iterator[RunbookEntry]:
     """:func:`find_runbooks` one entry at a time, as each file is read; saves the index at the end."""
     index = index if index is not None else LibraryIndex()
-    owners: dict[str, Path] = {}
+    listing = _Listing(index)
+    for found in _library_files(extra_dirs, index):
+        yield listing.add(found)
+    index.save()
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A runbook file in search order, with its summary when the index has it."""
+
+    path: Path
+    source: str
+    key: FileKey | None
+    cached: FileSummary | None
+
+
+def _library_files(extra_dirs: Sequence[Path], index: LibraryIndex) -> Iterator[_Found]:
+    """Every runbook file once, looked up in the index (cheap: a stat and a dict lookup each)."""
     seen = _SeenFiles()
     for path, source in _candidate_files(extra_dirs):
         key = file_key(path)
-        if not seen.first_time(path, key):
-            continue
-        entry = _entry(path, source, _summary(path, key, index))
-        if entry.id in owners:
-            entry = _shadowed(entry, owners[entry.id])
-        else:
-            owners[entry.id] = path
-        yield entry
-    index.save()
+        if seen.first_time(path, key):
+            yield _Found(path, source, key, index.get(path, key) if key is not None else None)
+
+
+class _Listing:
+    """Turns found files into entries: reads those the index lacks, marks ids used twice."""
+
+    def __init__(self, index: LibraryIndex) -> None:
+        self._index = index
+        self._owners: dict[str, Path] = {}
+
+    def add(self, found: _Found) -> RunbookEntry:
+        summary = found.cached or _read_summary(found.path, found.key, self._index)
+        entry = _entry(found.path, found.source, summary)
+        owner = self._owners.setdefault(entry.id, found.path)
+        return entry if owner == found.path else _shadowed(entry, owner)
 
 
 class _SeenFiles:
@@ -182,22 +206,34 @@ class _SeenFiles:
 
 
 def runbook_batches(
-    extra_dirs: Sequence[Path] = (), *, first: int = 20, every: float = 0.1, longest: float = 1.0
+    extra_dirs: Sequence[Path] = (),
+    *,
+    first: int = 20,
+    every: float = 0.1,
+    longest: float = 1.0,
 ) -> Iterator[list[RunbookEntry]]:
     """The library in batches: the first ``first`` entries, then what loaded in ``every`` seconds, and so on.
 
-    The wait doubles after each batch (up to ``longest``): every batch costs the UI a
-    relayout of the list, so a slow (first-ever) load of hundreds sends about ten, not fifty.
+    Every batch costs the UI a relayout of the list, so batches are cut only where
+    files are being read. An entry found in the index costs microseconds: a warm
+    index sends the whole library as one batch (unless reading it takes ``longest``).
+    The wait doubles after each batch (up to ``longest``), so a slow (first-ever) load
+    of hundreds sends about ten batches, not fifty.
     """
+    index = LibraryIndex()
+    listing = _Listing(index)
     batch: list[RunbookEntry] = []
     sent, wait, since = 0, every, time.monotonic()
-    for entry in iter_runbooks(extra_dirs):
-        batch.append(entry)
-        if len(batch) >= first if not sent else time.monotonic() - since >= wait:
+    for found in _library_files(extra_dirs, index):
+        batch.append(listing.add(found))
+        elapsed = time.monotonic() - since
+        due = len(batch) >= first if not sent else elapsed >= wait
+        if (due and found.cached is None) or elapsed >= longest:
             yield batch
             if sent:
                 wait = min(wait * 2, longest)
             sent, batch, since = sent + len(batch), [], time.monotonic()
+    index.save()
     if batch:
         yield batch
 
@@ -233,12 +269,8 @@ def _entry(path: Path, source: str, found: FileSummary) -> RunbookEntry:
     return RunbookEntry(found.id, found.title, path, source, found.summary, found.problems)
 
 
-def _summary(path: Path, key: FileKey | None, index: LibraryIndex) -> FileSummary:
-    """What the list shows of ``path``: from the index when the file is unchanged, else by loading it."""
-    if key is not None:
-        cached = index.get(path, key)
-        if cached is not None:
-            return cached
+def _read_summary(path: Path, key: FileKey | None, index: LibraryIndex) -> FileSummary:
+    """What the list shows of ``path``, by loading it; recorded in the index for the next start."""
     result = _cached_load(path)
     runbook_id, title = _guess_id_title(path) if result.runbook is None else ("", "")
     found = summarize(result, runbook_id, title)

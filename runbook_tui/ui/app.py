@@ -18,6 +18,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
+from ..core.errors import RunbookTuiError
 from .screens.library import EntryLike, LibraryScreen, is_broken, summary_of
 from .widgets.clock import Clock
 
@@ -123,17 +124,22 @@ class RunbookApp(App[int]):
     @work(thread=True, exclusive=True, group="library", exit_on_error=False)
     def load_library(self) -> None:
         """Read the library off the event loop, handing it to the library screen as it arrives."""
-        if self.options.find_entries is not _find_entries:  # entries given by the caller (tests)
-            self.call_from_thread(self._library_loaded, self.load_entries())
-            return
-        from ..core.library import runbook_batches
-
         entries: list[EntryLike] = []
-        for batch in runbook_batches(self.options.runbook_dirs):  # first screenful first
-            entries = [*entries, *batch]
-            self.call_from_thread(self._library_loaded, entries)
-        if not entries:
-            self.call_from_thread(self._library_loaded, entries)
+        try:
+            if self.options.find_entries is not _find_entries:  # entries given by the caller (tests)
+                entries = self.load_entries()
+            else:
+                from ..core.library import runbook_batches
+
+                for batch in runbook_batches(self.options.runbook_dirs):  # first screenful first
+                    entries = [*entries, *batch]
+                    self.call_from_thread(self._library_loaded, entries)
+        except RunbookTuiError as exc:  # a broken config file: said, and the app still starts
+            self.call_from_thread(self._library_failed, exc)
+        self.call_from_thread(self._library_loaded, entries)  # the end (a list that did not grow is kept)
+
+    def _library_failed(self, exc: RunbookTuiError) -> None:
+        self.notify(f"{exc}", title="Cannot read the library", severity="error", timeout=30)
 
     def _library_loaded(self, entries: list[EntryLike]) -> None:
         self.entries = entries

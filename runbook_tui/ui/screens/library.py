@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ...core.errors import Problem
+from ...core.errors import Problem, RunbookTuiError
 from ...core.library_cache import RunbookSummary
 from ..format import window_text
 from .base import BaseScreen
@@ -206,7 +206,12 @@ class LibraryScreen(BaseScreen):
         self.rb_app.open_entry(entry)
 
     def action_reload(self) -> None:
-        self.set_entries(self.rb_app.load_entries())
+        try:
+            entries = self.rb_app.load_entries()
+        except RunbookTuiError as exc:  # a config file broken since start-up: say so, keep the list
+            self.notify(f"{exc}", title="Cannot read the library", severity="error", timeout=30)
+            return
+        self.set_entries(entries)
         self.notify(f"{len(self.entries)} runbooks")
 
 
