@@ -253,3 +253,38 @@ def test_find_500_runbooks_is_quick(tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
     assert sum(1 for e in entries if e.ok and e.source == "option") == 500
     assert elapsed < 20, elapsed  # about 2 s on a 2-core CI machine; a regression to O(n^2) would show
+
+
+LIST_PROBE = """
+import sys
+from runbook_tui.cli import main
+code = main(sys.argv[1:])
+print("parsed:", "yaml" in sys.modules, file=sys.stderr)
+"""
+
+
+def test_list_reads_the_index_and_parses_only_what_changed(tmp_path: Path) -> None:
+    folder = tmp_path / "team"
+    folder.mkdir()
+    (folder / "team.yaml").write_text(runbook("team", "Team Runbook"))
+    settled = time.time() - 60  # the index does not trust files written in the last 2 s
+    os.utime(folder / "team.yaml", (settled, settled))
+
+    def listed() -> tuple[list[dict[str, Any]], bool]:
+        args = [sys.executable, "-c", LIST_PROBE, "list", "--json", "--runbooks", str(folder)]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=True)
+        return json.loads(done.stdout), "parsed: True" in done.stderr
+
+    first, parsed_first = listed()
+    again, parsed_again = listed()
+    assert parsed_first and not parsed_again, "the second list comes from the index"
+    assert again == first
+    team = next(e for e in again if e["id"] == "team")
+    assert [(p["id"], p["target_seconds"]) for p in team["procedures"]] == [("app", 300)]
+
+    (folder / "team.yaml").write_text(runbook("team", "Team Runbook", window="10-30 minutes"))
+    os.utime(folder / "team.yaml", (settled + 1, settled + 1))
+    changed, parsed = listed()
+    assert parsed
+    team = next(e for e in changed if e["id"] == "team")
+    assert [(p["id"], p["target_seconds"]) for p in team["procedures"]] == [("app", 1800)]

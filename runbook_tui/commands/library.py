@@ -12,12 +12,14 @@ import shutil
 import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..core.durations import Window
 from ..core.errors import Problem
 from ..core.library import RunbookEntry, find_runbooks, resolve_runbook
-from ..core.model import DecisionRow, Parameter, Procedure, Runbook, Step
+
+if TYPE_CHECKING:  # `list` reads the library index; only `show` loads a runbook
+    from ..core.durations import Window
+    from ..core.model import DecisionRow, Parameter, Procedure, Runbook, Step
 
 PHASES = (("prechecks", "precheck"), ("steps", "step"), ("verification", "verification"))
 
@@ -56,8 +58,8 @@ def problem_json(problem: Problem) -> dict[str, Any]:
 
 
 def entry_json(entry: RunbookEntry) -> dict[str, Any]:
-    """One runbook of ``list --json``."""
-    procedures = entry.runbook.procedures if entry.runbook else ()
+    """One runbook of ``list --json`` (from the library index: no runbook is loaded)."""
+    procedures = entry.summary.procedures if entry.summary else ()
     return {
         "id": entry.id,
         "title": entry.title,
@@ -149,7 +151,7 @@ def _list(extra: list[Path], *, as_json: bool) -> int:
     id_width = min(max(len(e.id) for e in entries), 28)
     print(f"{'ID':<{id_width}}  {'PROCS':>5}  {'SOURCE':<7}  TITLE")
     for entry in entries:
-        count = str(len(entry.runbook.procedures)) if entry.runbook else "-"
+        count = str(len(entry.summary.procedures)) if entry.summary else "-"
         title = entry.title if entry.ok else f"BROKEN: {_first_error(entry)}"
         line = f"{_fit(entry.id, id_width):<{id_width}}  {count:>5}  {entry.source:<7}  {title}"
         print(_fit(line, width))
