@@ -26,15 +26,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{runbook.id} has no procedure {procedure!r}; it has: {known}")
     workdir = Path(args.workdir).resolve() if getattr(args, "workdir", None) else None
     drill = bool(getattr(args, "drill", False))
-    sandbox = None
-    env: dict[str, str] | None = None
-    if drill:
-        if runbook is None:
-            raise UsageError("--drill needs a RUNBOOK to build a sandbox for")
-        from ..core import drills
-
-        sandbox = drills.build_sandbox(runbook, getattr(args, "fault", None))
-        workdir, env = sandbox.workdir, dict(sandbox.env)
+    if drill and runbook is None:
+        raise UsageError("--drill needs a RUNBOOK to build a sandbox for")
     from ..ui.app import AppOptions, RunbookApp
 
     resume = getattr(args, "resume_session", None)
@@ -43,12 +36,18 @@ def run(args: argparse.Namespace) -> int:
         runbook=runbook,
         procedure=procedure,
         # A resumed drill looks like a drill; its sandbox is whatever is left in its workdir.
-        drill=drill or bool(getattr(args, "resume_drill", False)),
+        drill=bool(getattr(args, "resume_drill", False)),
         workdir=workdir,
-        env=env,
         resume_session=Path(resume) if resume else None,
         freeze_gc=True,
     )
+    sandbox = None
+    if drill and runbook is not None:
+        from ..core import drills
+        from .drill import drill_options
+
+        sandbox = drills.build_sandbox(runbook, getattr(args, "fault", None))
+        options = drill_options(options, sandbox)
     app = RunbookApp(options)
     try:
         result = app.run()

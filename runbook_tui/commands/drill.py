@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..core.errors import UsageError
 if TYPE_CHECKING:  # the drill and UI modules are imported only when the command runs
     from ..core.drills import Sandbox
     from ..core.model import Runbook
+    from ..ui.app import AppOptions
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,16 +63,25 @@ def _announce(sandbox: Sandbox) -> None:
 def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sandbox: Sandbox) -> int:
     from ..ui.app import AppOptions, RunbookApp
 
-    options = AppOptions(
-        runbook_dirs=tuple(dirs),
-        runbook=runbook,
-        procedure=args.procedure,
+    options = AppOptions(runbook_dirs=tuple(dirs), runbook=runbook, procedure=args.procedure, freeze_gc=True)
+    return int(RunbookApp(drill_options(options, sandbox)).run() or 0)
+
+
+def drill_options(options: AppOptions, sandbox: Sandbox) -> AppOptions:
+    """``options`` for a drill in ``sandbox``: its workdir and stand-ins, its fault, its watch cap.
+
+    The same fault and cap as a headless ``run --drill`` (``Sandbox.fault``, ``Sandbox.watch_limit``),
+    so a drill in the app watches as long and scores the same as one run with ``--plain``.
+    """
+    return dataclasses.replace(
+        options,
         drill=True,
         workdir=sandbox.workdir,
         env=dict(sandbox.env),
-        freeze_gc=True,
+        drill_fault=sandbox.fault,
+        drill_fault_random=sandbox.fault_was_random,
+        watch_limit=sandbox.watch_limit,
     )
-    return int(RunbookApp(options).run() or 0)
 
 
 def _print_scores(runbook_id: str, since: float, sandbox: Sandbox) -> None:

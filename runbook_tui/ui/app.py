@@ -23,6 +23,7 @@ from .screens.library import EntryLike, LibraryScreen, is_broken, summary_of
 from .widgets.clock import Clock
 
 if TYPE_CHECKING:  # the model is imported when a runbook is opened, not before the first frame
+    from ..core.drills.definition import Fault
     from ..core.model import DecisionRow, Procedure, Runbook
 
 
@@ -42,6 +43,9 @@ class AppOptions:
     drill: bool = False
     workdir: Path | None = None  # where commands run (a drill's sandbox)
     env: Mapping[str, str] | None = None  # extra environment for steps (a drill's stand-ins)
+    drill_fault: Fault | None = None  # the drill's injected fault: the summary's score judges it
+    drill_fault_random: bool = False  # the fault was picked at random: the summary reveals it
+    watch_limit: float | None = None  # a drill caps watch steps to this many seconds (drill.yaml)
     clock: Clock = time.time  # injectable so snapshots stay still
     probe_signals: bool = True  # live decision-matrix signals over HTTP
     find_entries: Callable[[Sequence[Path]], list[EntryLike]] = field(default=_find_entries)
@@ -91,7 +95,13 @@ class RunbookApp(App[int]):
         from .session_factory import new_session
 
         return new_session(
-            runbook, procedure, workdir=self.workdir, drill=self.drill, ask=ask, env=self.options.env
+            runbook,
+            procedure,
+            workdir=self.workdir,
+            drill=self.drill,
+            ask=ask,
+            env=self.options.env,
+            watch_limit=self.options.watch_limit,
         )
 
     @property

@@ -38,8 +38,13 @@ def new_session(
     drill: bool,
     ask: Any,
     env: Mapping[str, str] | None = None,
+    watch_limit: float | None = None,
 ) -> Session:
-    """A Session writing to a fresh journal under the sessions folder."""
+    """A Session writing to a fresh journal under the sessions folder.
+
+    ``watch_limit`` caps watch steps, in drills only (as ``run --drill`` does): a live
+    session always watches as long as the runbook says.
+    """
     from ..core.engine import Session
     from ..core.journal import Journal, new_session_id
 
@@ -54,6 +59,7 @@ def new_session(
         ask=ask,
         operator=operator(),
         env=env,
+        watch_limit=watch_limit if drill else None,
     )
 
 

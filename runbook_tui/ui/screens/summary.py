@@ -1,13 +1,15 @@
 """End of session: outcome, time against the window, skips and why, edits (with undo), the report.
 
 A drill also gets its score (``core/drills/score.py``), computed from the journal
-in a thread so a long session does not hold up the screen.
+in a thread so a long session does not hold up the screen. It judges the drill's
+injected fault (``AppOptions.drill_fault``), so it reads as ``drill`` prints it after
+exit; a fault picked at random is revealed here, since the drill is over.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -23,6 +25,9 @@ from ...core.model import Procedure, Runbook
 from ...core.state import SessionState
 from ..format import LABEL, STATUS_STYLE
 from .base import BaseScreen
+
+if TYPE_CHECKING:
+    from ...core.drills.definition import Fault
 
 Part = str | tuple[str, str]
 _OUTCOME_STYLE = {"succeeded": "bold $success", "failed": "bold $error", "aborted": "bold $warning"}
@@ -84,13 +89,21 @@ def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
     return parts
 
 
-def score_parts(result: DrillScore, session_id: str) -> list[Part]:
-    """The drill's score as the ``drill`` command prints it, headed, with the report command."""
+def score_parts(result: DrillScore, session_id: str, *, revealed: Fault | None = None) -> list[Part]:
+    """The drill's score as the ``drill`` command prints it, headed, with the report command.
+
+    ``revealed``: a fault picked at random, named (with what it was) now that the drill is over.
+    """
     first, *rest = format_score(result).splitlines()
     verdict = "$success" if result.points >= 80 else "$warning" if result.points >= 50 else "$error"
     parts: list[Part] = [(first, f"bold {verdict}"), "\n"]
     for line in rest:
         parts.append((line + "\n", "bold $error" if line.endswith("MISSED") else ""))
+    if revealed is not None:
+        parts += [("The random fault was: ", "bold"), (revealed.name, "bold $warning")]
+        if revealed.summary:
+            parts.append((f"  {revealed.summary}", "$text-muted"))
+        parts.append("\n")
     parts += [
         ("Debrief: ", "bold"),
         (f"runbook-tui report {session_id}", "bold $accent"),
@@ -139,11 +152,11 @@ class SummaryScreen(BaseScreen):
         score.display = self.state.mode == "drill"
         if score.display:
             score.update(Content("Scoring the drill…").stylize("$text-muted"))
-            self.score_drill()
+            self.score_drill(self.rb_app.options.drill_fault)
 
     @work(thread=True, exclusive=True, group="drill-score", exit_on_error=False)
-    def score_drill(self) -> None:
-        """Score the drill from its journal (every event of the session), off the event loop."""
+    def score_drill(self, fault: Fault | None = None) -> None:
+        """Score the drill from its journal (every event of the session) against ``fault``, off the loop."""
         from ...core.drills.debrief import score_journal
 
         path = getattr(self.session, "journal_path", None)
@@ -151,7 +164,7 @@ class SummaryScreen(BaseScreen):
             self.app.call_from_thread(self._show_score, None, "no journal was kept, so there is no score")
             return
         try:
-            result = score_journal(Path(path))
+            result = score_journal(Path(path), fault)
         except Exception as exc:  # an unreadable journal: say so, keep the summary
             self.app.call_from_thread(self._show_score, None, f"cannot score the drill: {exc}")
             return
@@ -163,7 +176,9 @@ class SummaryScreen(BaseScreen):
         if result is None:
             widget.update(Content(f"Drill score: {problem}").stylize("$warning"))
             return
-        widget.update(Content.assemble(*score_parts(result, self.state.session_id)))
+        options = self.rb_app.options
+        revealed = options.drill_fault if options.drill_fault_random else None
+        widget.update(Content.assemble(*score_parts(result, self.state.session_id, revealed=revealed)))
 
     def refresh_summary(self) -> None:
         """Re-read the state (after an undo, say) and render it."""
