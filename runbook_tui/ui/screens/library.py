@@ -216,16 +216,11 @@ class LibraryScreen(BaseScreen):
 
 
 def _entry_prompt(entry: EntryLike, summary: RunbookSummary | None) -> Content:
+    """Two lines, cut to the list's width (library.tcss): the id, then the title or what is wrong."""
     if is_broken(entry, summary):
         problem = str(entry.problems[0].message) if entry.problems else "did not load"
         return Content.assemble(("✘ ", "$error"), (entry.id, "bold $error"), "\n  ", (problem, "$text-muted"))
-    count = len(summary.procedures) if summary else 0
-    return Content.assemble(
-        (entry.id, "bold"),
-        (f"  {count} procedure{'s' if count != 1 else ''}", "$text-muted"),
-        "\n  ",
-        (entry.title, ""),
-    )
+    return Content.assemble((entry.id, "bold"), "\n  ", entry.title)
 
 
 def _entry_details(entry: EntryLike, summary: RunbookSummary | None) -> Content:
