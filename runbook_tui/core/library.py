@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .model import Runbook
 
 RUNBOOK_SUFFIXES = (".yaml", ".yml", ".md")
+DRILL_SUFFIXES = (".drill.yaml", ".drill.yml")
 ENV_VAR = "RUNBOOK_TUI_RUNBOOKS"
 
 # Where a runbook was found; also the `source` of `list --json`.
@@ -64,15 +65,19 @@ class RunbookEntry:
         return self.problems if result is None else tuple(result.problems)
 
 
+# One lock for every entry's full load: loads are rare (a runbook being opened), and a lock
+# per entry cost more than listing the entry from the index.
+_FULL_LOAD = threading.Lock()
+
+
 class _FullLoad:
     """The one full load of an entry's file, done at most once even when two threads ask."""
 
     def __init__(self) -> None:
         self.result: LoadResult | None = None
-        self._lock = threading.Lock()
 
     def get(self, path: Path) -> LoadResult:
-        with self._lock:
+        with _FULL_LOAD:
             if self.result is None:
                 self.result = _cached_load(path)
             return self.result
@@ -80,23 +85,22 @@ class _FullLoad:
 
 def is_drill_definition(path: Path) -> bool:
     """Drill definitions (``*.drill.yaml``, anything under ``drills/``) sit beside runbooks."""
-    return path.name.endswith((".drill.yaml", ".drill.yml")) or "drills" in path.parts[:-1]
+    return path.name.endswith(DRILL_SUFFIXES) or "drills" in path.parts[:-1]
 
 
 def runbook_files(folder: Path) -> list[Path]:
     """The runbook files under ``folder``, recursively, sorted; hidden folders and drills skipped."""
     found: list[Path] = []
     for root, dirs, files in os.walk(folder):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "drills")
-        for name in sorted(files):
-            path = Path(root, name)
-            if _is_runbook_name(name) and not is_drill_definition(path.relative_to(folder)):
-                found.append(path)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "drills")  # drills/ pruned here
+        found += [Path(root, name) for name in sorted(files) if _is_runbook_name(name)]
     return found
 
 
 def _is_runbook_name(name: str) -> bool:
     if name.startswith(".") or not name.lower().endswith(RUNBOOK_SUFFIXES):
+        return False
+    if name.endswith(DRILL_SUFFIXES):  # the drills/ half of is_drill_definition is pruned in the walk
         return False
     # A folder's README is about the runbooks, not one of them.
     return not name.lower().startswith(("readme", "changelog", "contributing"))

@@ -51,12 +51,15 @@ def summary_of(entry: EntryLike) -> RunbookSummary | None:
 
 def matches(entry: EntryLike, query: str, summary: RunbookSummary | None) -> bool:
     """Every word of ``query`` appears in the id, title, tags or a procedure title."""
+    words = query.lower().split()
+    if not words:
+        return True
     hay = [entry.id, entry.title, entry.source]
     if summary is not None:
         hay += list(summary.tags) + [p.title for p in summary.procedures]
         hay += [p.id for p in summary.procedures]
     text = " ".join(hay).lower()
-    return all(word in text for word in query.lower().split())
+    return all(word in text for word in words)
 
 
 def is_broken(entry: EntryLike, summary: RunbookSummary | None) -> bool:
