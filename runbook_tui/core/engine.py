@@ -32,7 +32,7 @@ from . import params as P
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
-from .journal import Journal, JournalError, load, new_session_id
+from .journal import Journal, JournalError, fold_file, new_session_id
 from .model import (
     ConfirmSpec,
     Parameter,
@@ -44,7 +44,7 @@ from .model import (
     StepKind,
     WatchSpec,
 )
-from .state import SessionState, StateFolder, fold
+from .state import SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
 from .steps.registry import runner_for
 
@@ -461,8 +461,9 @@ class Session:
         backup_dir: Path | None = None,
     ) -> Session:
         """Continue a session from its journal: completed steps stay done, a running one is interrupted."""
-        loaded = load(journal_path)
-        state = fold(loaded.events)
+        # Folded as it streams, once: the state keeps each step's tail, never every event.
+        loaded = fold_file(journal_path)
+        state = loaded.state
         if state.started_at is None:
             raise JournalError(
                 f"{journal_path}: the session never started (no session_started); nothing to resume"
@@ -490,7 +491,7 @@ class Session:
             backup_dir=backup_dir or locations.backups_dir() / state.session_id,
         )
         session._adopt(state)
-        session._journal = Journal.open_existing(Path(journal_path))
+        session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
         current = file_sha256(runbook.path)
         session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
         if session.runbook_changed:

@@ -15,10 +15,12 @@ from __future__ import annotations
 import json
 import operator
 import os
+import re
 import secrets
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +39,7 @@ from .events import (
     parse_iso_utc,
     to_dict,
 )
+from .state import TAIL_LINES, SessionState, StateFolder, TailLine
 
 APP = "runbook-tui"
 SUFFIX = ".jsonl"
@@ -160,17 +163,19 @@ class Journal:
 
     @classmethod
     def open_existing(cls, path: Path) -> Journal:
-        """Reopen a journal to append to it (resume); a torn last line is cut off first."""
-        loaded = load(path)
-        raw = path.read_bytes()
+        """Reopen a journal to append to it (resume); a torn last line is cut off first.
+
+        Reads the header line and the last line only, never the whole file: resume has
+        just streamed it (:func:`fold_file`), and a journal can be hundreds of MB.
+        """
+        header, end = _read_ends(path)
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
         try:
-            if raw and not raw.endswith(b"\n"):
-                keep = raw.rfind(b"\n") + 1
+            if end is not None:
+                keep, torn = end
                 if keep == 0:
                     raise JournalError(f"{path}: the journal has no complete header; it cannot be resumed")
-                torn = raw[keep:]
-                if loaded.torn_tail:
+                if not _decode_into([], [], path, 0, torn):
                     # Keep the fragment beside the journal: it is evidence, not data we can read.
                     Path(f"{path}.torn").write_bytes(torn)
                     os.ftruncate(fd, keep)
@@ -180,7 +185,7 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
-        session_id = str(loaded.header.get("session_id") or path.stem)
+        session_id = str(header.get("session_id") or path.stem)
         return cls(path, fd, session_id)
 
     # --- writing ---------------------------------------------------------------
@@ -390,6 +395,189 @@ def _load_lines(path: Path, handle: BinaryIO) -> LoadedJournal:
     return LoadedJournal(header, events, torn, problems, path)
 
 
+_TAIL_BLOCK = 64 * 1024  # read backwards in blocks this size to find the last line
+
+
+def _read_ends(path: Path) -> tuple[dict[str, Any], tuple[int, bytes] | None]:
+    """The header, and the last line when it lacks its newline: ``(offset, bytes)``, else None.
+
+    The same checks and messages as :func:`load` for the header; the rest of the file is
+    not read, only its last line (found by reading backwards from the end).
+    """
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise JournalError(f"{path}: no such session journal") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            first = handle.readline()
+            if not first.endswith(b"\n"):
+                _only_fragment(path, first)  # a foreign file is an error, as load says
+                return {}, ((0, first) if first else None)
+            header = _read_header(path, first[:-1])
+            return header, _unterminated_tail(handle, len(first), os.fstat(handle.fileno()).st_size)
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+
+
+def _unterminated_tail(handle: BinaryIO, start: int, size: int) -> tuple[int, bytes] | None:
+    """The last line of ``handle`` after ``start`` when it lacks its newline, with its offset."""
+    if size <= start:
+        return None
+    handle.seek(size - 1)
+    if handle.read(1) == b"\n":
+        return None
+    chunks: list[bytes] = []
+    end = size
+    while True:
+        begin = max(start, end - _TAIL_BLOCK)
+        handle.seek(begin)
+        block = handle.read(end - begin)
+        cut = block.rfind(b"\n")
+        if cut >= 0:
+            chunks.append(block[cut + 1 :])
+            keep = begin + cut + 1
+            break
+        chunks.append(block)
+        if begin == start:  # the line right after the header
+            keep = start
+            break
+        end = begin
+    return keep, b"".join(reversed(chunks))
+
+
+@dataclass(frozen=True, slots=True)
+class FoldedJournal:
+    """A journal folded as it was read: its header, the session state, and what was wrong with it."""
+
+    header: dict[str, Any]
+    state: SessionState
+    torn_tail: bool = False
+    problems: list[str] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def session_id(self) -> str:
+        return str(self.header.get("session_id", ""))
+
+
+def fold_file(path: Path | str) -> FoldedJournal:
+    """``state.fold(load(path).events)`` read once, in memory bounded by the state, not the file.
+
+    The same header, state, torn tail and problems as :func:`load` then ``fold``; but no
+    event list: output lines (nearly all of a big journal) are only checked and counted,
+    and the few left in a step's tail are decoded (resume of a million lines: ~30 MB,
+    not ~270 MB).
+    """
+    path = Path(path)
+    try:
+        handle = path.open("rb")
+    except FileNotFoundError:
+        raise JournalError(f"{path}: no such session journal") from None
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            return _fold_lines(path, handle)
+    except OSError as exc:
+        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+
+
+# An output line exactly as ``_encode_output`` writes it. A line that matches decodes (as
+# JSON, then ``_output_event``) to an event built from these groups alone, so it needs no
+# decoding unless it ends in a tail; any other line takes the general path, and so gets
+# the very same event or complaint as in ``load``. ASCII digits only (``\d`` is Unicode).
+_OUTPUT_LINE = re.compile(
+    r'\{"kind":"output","at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z",'
+    r'"step_id":"([^"\\\x00-\x1f]*)","seq":(-?(?:0|[1-9][0-9]{0,99})),"stream":"([^"\\\x00-\x1f]*)",'
+    r'"text":"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)"\}\n'
+)
+
+
+class _OutputRun:
+    """Output lines of one step in a row, as matched: counted, the last ones kept."""
+
+    __slots__ = ("count", "last_seq", "step_id", "tail")
+
+    def __init__(self, step_id: str, seq: int) -> None:
+        self.step_id = step_id
+        self.count = 0
+        self.last_seq = seq
+        self.tail: deque[re.Match[str]] = deque(maxlen=TAIL_LINES)
+
+    def tail_lines(self) -> list[TailLine]:
+        return [TailLine(int(m[4]), sys.intern(m[5]), _match_text(m), _match_at(m)) for m in self.tail]
+
+
+def _match_text(m: re.Match[str]) -> str:
+    """The ``text`` of a matched output line, decoded as ``json`` decodes it."""
+    raw = m[6]
+    return raw if "\\" not in raw else str(_json_decode(f'"{raw}"'))
+
+
+def _match_at(m: re.Match[str]) -> float:
+    """The ``at`` of a matched output line; its second was checked when it was matched."""
+    whole = _second_start(m[1])
+    assert whole is not None
+    return (whole * 1_000_000 + int(m[2])) / 1_000_000
+
+
+def _fold_lines(path: Path, handle: BinaryIO) -> FoldedJournal:
+    folder = StateFolder()
+    first = handle.readline()
+    if not first.endswith(b"\n"):
+        fragment = _only_fragment(path, first)
+        return FoldedJournal(fragment.header, folder.state, fragment.torn_tail, fragment.problems, path)
+    header = _read_header(path, first[:-1])
+    problems: list[str] = []
+    torn = False
+    number = 1
+    run: _OutputRun | None = None
+    match = _OUTPUT_LINE.fullmatch
+    seconds = _second_starts
+    decoded: list[Event] = []
+    for line in handle:
+        number += 1
+        try:
+            m = match(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            m = None
+        if m is not None and (m[1] in seconds or _second_start(m[1]) is not None):
+            step_id = m[3]
+            if run is None or run.step_id != step_id:
+                if run is not None:
+                    folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
+                run = _OutputRun(sys.intern(step_id), int(m[4]))
+            run.count += 1
+            seq = int(m[4])
+            if seq > run.last_seq:
+                run.last_seq = seq
+            run.tail.append(m)
+            continue
+        # Any other line: exactly as load reads it, after the output lines before it.
+        if run is not None:
+            folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
+            run = None
+        if line.endswith(b"\n"):
+            if line.strip() and _decode_into(decoded, problems, path, number, line[:-1]):
+                folder.apply(decoded.pop())
+            continue
+        # The last line, without its newline: complete but unterminated, or torn by a crash.
+        if _decode_into(decoded, [], path, number, line):
+            folder.apply(decoded.pop())
+            problems.append(f"{path}:{number}: the last line had no newline; it was kept")
+        else:
+            torn = True
+            problems.append(
+                f"{path}:{number}: the last line was cut off ({len(line)} bytes, a crash mid-write); dropped"
+            )
+    if run is not None:
+        folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
+    return FoldedJournal(header, folder.state, torn, problems, path)
+
+
 def _only_fragment(path: Path, fragment: bytes) -> LoadedJournal:
     """A file with no complete line: empty or a torn header is a crash at creation."""
     if fragment.startswith(_HEADER_START) or _HEADER_START.startswith(fragment):
@@ -454,7 +642,15 @@ def _fast_parse_iso(text: str) -> float | None:
     micro = text[20:26]
     if not (micro.isascii() and micro.isdigit()):
         return None
-    head = text[:19]
+    whole = _second_start(text[:19])
+    if whole is None:
+        return None
+    # Integer microseconds divided once: the same float timedelta.total_seconds() gives.
+    return (whole * 1_000_000 + int(micro)) / 1_000_000
+
+
+def _second_start(head: str) -> int | None:
+    """Epoch seconds of ``YYYY-MM-DDTHH:MM:SS`` (UTC), parsed once per second; None if it is no date."""
     whole = _second_starts.get(head)
     if whole is None:
         try:
@@ -464,5 +660,4 @@ def _fast_parse_iso(text: str) -> float | None:
         if len(_second_starts) >= 4096:
             _second_starts.clear()
         _second_starts[head] = whole
-    # Integer microseconds divided once: the same float timedelta.total_seconds() gives.
-    return (whole * 1_000_000 + int(micro)) / 1_000_000
+    return whole

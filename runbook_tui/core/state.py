@@ -318,6 +318,25 @@ class StateFolder:
         draft.last_seq = max(draft.last_seq, max(map(_SEQ, events)))
         draft.tail.extend(TailLine(e.seq, e.stream, e.text, e.at) for e in events[-TAIL_LINES:])
 
+    def apply_output_run(self, step_id: str, count: int, last_seq: int, tail: Sequence[TailLine]) -> None:
+        """``count`` output lines of one step in a row, of which only the last ones are given.
+
+        The same state as ``apply`` on every line, for a reader that never built most of
+        them (resume folding a journal as it streams it): ``last_seq`` is their highest
+        ``seq`` and ``tail`` their last lines in order, at least one and up to ``TAIL_LINES``.
+        """
+        if count <= 0 or not tail:
+            raise ValueError("an output run needs at least one line, and its last line")
+        self._frozen = None
+        scalars = self._scalars
+        scalars["event_count"] += count
+        scalars["last_event_at"] = tail[-1].at
+        draft = self._step(step_id)
+        draft.frozen = None
+        draft.output_lines += count
+        draft.last_seq = max(draft.last_seq, last_seq)
+        draft.tail.extend(tail[-TAIL_LINES:])
+
     def _step(self, step_id: str) -> _StepDraft:
         draft = self._steps.get(step_id)
         if draft is None:
