@@ -1,10 +1,13 @@
 """Resume: loading the journal of a session with 1,000,000 output lines.
 
-What ``runbook-tui resume`` does before it can continue: ``core.journal.load`` (read,
-decode every event) and ``core.state.fold`` (the session state). The journal is written
-directly in the documented format (``_journal_fixture.py``). Each side is a fresh
-process for its own peak RSS. The reference in the same run is Python reading every
-line and ``json.loads``-ing it: the least any loader of that JSONL pays.
+What ``runbook-tui resume`` (``Session.resume``) does with the journal before it can
+continue: ``core.journal.fold_file`` (the session state, folded as the file streams)
+and ``Journal.open_existing`` (reopen it to append, checking its last line). Beside it,
+the way resume used to read it, ``core.journal.load`` (decode every event) then
+``core.state.fold``. The journal is written directly in the documented format
+(``_journal_fixture.py``). Each side is a fresh process for its own peak RSS. The
+reference in the same run is Python reading every line and ``json.loads``-ing it: the
+least any loader of that JSONL pays.
 
     /work/venv/bin/python bench/bench_resume.py [--lines 1000000] [--runs 3]
 """
@@ -39,6 +42,20 @@ def child(kind: str, path: Path) -> dict[str, Any]:
         }
     from runbook_tui.core import journal, state
 
+    if kind == "ours":
+        started = time.perf_counter()
+        streamed = journal.fold_file(path)
+        middle = time.perf_counter()
+        journal.Journal.open_existing(path).close()
+        ended = time.perf_counter()
+        return {
+            "seconds": ended - started,
+            "load_s": middle - started,
+            "fold_s": ended - middle,
+            "peak_rss": peak_rss_mb(),
+            "base": baseline,
+            "n": streamed.state.step("seq").output_lines,
+        }
     started = time.perf_counter()
     loaded = journal.load(path)
     middle = time.perf_counter()
@@ -60,7 +77,7 @@ def main() -> None:
     )
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--child", choices=["ours", "json"])
+    parser.add_argument("--child", choices=["ours", "old", "json"])
     parser.add_argument("--path")
     args = parser.parse_args()
     if args.child:
@@ -77,19 +94,30 @@ def main() -> None:
             f"resume: journal of {args.lines:,} output lines ({size:.0f} MiB), "
             f"median of {args.runs} fresh processes"
         )
-        ours, ref = [], []
+        ours, old, ref = [], [], []
         for _ in range(args.runs):
             ours.append(run_child([me, "--child", "ours", "--path", str(path)], env))
+            old.append(run_child([me, "--child", "old", "--path", str(path)], env))
             ref.append(run_child([me, "--child", "json", "--path", str(path)], env))
-    o = {k: median([r[k] for r in ours]) for k in ("seconds", "load_s", "fold_s", "peak_rss", "base")}
+    keys = ("seconds", "load_s", "fold_s", "peak_rss", "base")
+    o = {k: median([r[k] for r in ours]) for k in keys}
+    b = {k: median([r[k] for r in old]) for k in keys}
     r = {k: median([x[k] for x in ref]) for k in ("seconds", "peak_rss", "base")}
     print(
-        f"  journal.load + state.fold  {o['seconds']:6.2f} s "
-        f"(load {o['load_s']:.2f} s, fold {o['fold_s']:.2f} s)  "
+        f"  fold_file + open_existing  {o['seconds']:6.2f} s "
+        f"(fold_file {o['load_s']:.2f} s, open_existing {o['fold_s'] * 1000:.1f} ms)  "
         f"peak RSS {o['peak_rss']:.0f} MB (+{o['peak_rss'] - o['base']:.0f}), {ours[0]['n']:,} lines counted"
     )
+    print(
+        f"  before: load + state.fold  {b['seconds']:6.2f} s "
+        f"(load {b['load_s']:.2f} s, fold {b['fold_s']:.2f} s)  "
+        f"peak RSS {b['peak_rss']:.0f} MB (+{b['peak_rss'] - b['base']:.0f}), {old[0]['n']:,} lines counted"
+    )
     print(f"  reference: json.loads     {r['seconds']:6.2f} s  peak RSS {r['peak_rss']:.0f} MB")
-    print(f"  ratio: {o['seconds'] / r['seconds']:.2f}x the reference's time")
+    print(
+        f"  ratio: {o['seconds'] / r['seconds']:.2f}x the reference's time "
+        f"(before: {b['seconds'] / r['seconds']:.2f}x)"
+    )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,11 @@ from runbook_tui.core.journal import (
     OUTPUT_FLUSH_SECONDS,
     Journal,
     JournalError,
+    fold_file,
     load,
     new_session_id,
 )
+from runbook_tui.core.state import fold
 
 
 def _started(session_id: str = "s1") -> ev.SessionStarted:
@@ -253,3 +255,96 @@ def test_a_corrupt_middle_line_is_reported_not_fatal(tmp_path: Path) -> None:
     assert not loaded.torn_tail
     assert len(loaded.events) == len(_session_events()) - 1
     assert any(":4: unreadable event" in p for p in loaded.problems)
+
+
+def _same_as_load_then_fold(path: Path) -> None:
+    loaded = load(path)
+    streamed = fold_file(path)
+    assert streamed.state == fold(loaded.events)
+    assert (streamed.header, streamed.torn_tail, streamed.problems) == (
+        loaded.header,
+        loaded.torn_tail,
+        loaded.problems,
+    )
+
+
+def test_fold_file_is_load_then_fold_at_every_byte_offset(tmp_path: Path) -> None:
+    full = _write_session(tmp_path).read_bytes()
+    cut = tmp_path / "cut.jsonl"
+    for offset in range(len(full) + 1):
+        cut.write_bytes(full[:offset])
+        _same_as_load_then_fold(cut)
+
+
+def _odd(seq: bytes, text: bytes, *, at: bytes = b"2026-01-01T00:00:00.000000Z", step: bytes = b"a") -> bytes:
+    """An output line as the journal writes it, but for the parts given."""
+    return (
+        b'{"kind":"output","at":"' + at + b'","step_id":"' + step + b'","seq":' + seq
+        + b',"stream":"stdout","text":"' + text + b'"}'
+    )  # fmt: skip
+
+
+# Output lines the fast path must not take, each read exactly as load reads it.
+ODD_OUTPUT_LINES = [
+    _odd(b"3", b"month 13", at=b"2026-13-01T00:00:00.000000Z"),
+    _odd(b"04", b"04"),
+    _odd(b"5", b"\\x"),
+    _odd(b"6", b"\xff"),
+    _odd(b"7", b"sp").replace(b'"output",', b'"output", '),
+    _odd(b"8", b"id", step=b"\\u0061"),
+    _odd(b"9", b"short at", at=b"2026-01-01T00:00:00Z"),
+    _odd(b"10", b"cr") + b"\r",
+    _odd(b"1" + b"0" * 120, b"big"),
+    _odd(b"12", b'\\u00e9 \\ud83d\\ude00 \\"'),
+    b"   ",
+    b"not json",
+]
+
+
+def test_fold_file_reads_odd_output_lines_as_load_does(tmp_path: Path) -> None:
+    lines = _write_session(tmp_path).read_bytes().split(b"\n")
+    odd = tmp_path / "odd.jsonl"
+    odd.write_bytes(b"\n".join([*lines[:5], *ODD_OUTPUT_LINES, *lines[5:]]))
+    _same_as_load_then_fold(odd)
+    streamed = fold_file(odd)
+    assert len(streamed.problems) == 5  # month 13, 04, \x, the byte 0xff, "not json"
+    assert [t.text for t in streamed.state.step("a").tail][-4:] == ["cr", "big", 'é 😀 "', "wörld ✓"]
+
+
+def test_fold_file_refuses_what_load_refuses(tmp_path: Path) -> None:
+    foreign = tmp_path / "notes.jsonl"
+    foreign.write_text('{"hello": "world"}\n')
+    with pytest.raises(JournalError, match=r"notes\.jsonl:1: not a runbook-tui session journal"):
+        fold_file(foreign)
+    with pytest.raises(JournalError, match="no such session journal"):
+        fold_file(tmp_path / "missing.jsonl")
+    with pytest.raises(JournalError, match=r"notes\.jsonl:1: not a runbook-tui session journal"):
+        Journal.open_existing(foreign)
+    with pytest.raises(JournalError, match="no such session journal"):
+        Journal.open_existing(tmp_path / "missing.jsonl")
+
+
+def test_resume_cuts_a_torn_line_longer_than_the_block_it_reads_back(tmp_path: Path) -> None:
+    full = _write_session(tmp_path).read_bytes()
+    path = tmp_path / "long.jsonl"
+    torn = b'{"kind":"note_added","at":"2026-01-01T00:00:00.000000Z","text":"' + b"x" * 200_000
+    path.write_bytes(full + torn)
+    before = fold_file(path)
+    assert before.torn_tail
+    Journal.open_existing(path).close()
+    assert path.read_bytes() == full
+    assert Path(f"{path}.torn").read_bytes() == torn
+    assert fold_file(path).state == before.state
+
+
+def test_resume_keeps_a_long_whole_last_line_that_lacks_its_newline(tmp_path: Path) -> None:
+    full = _write_session(tmp_path).read_bytes()
+    path = tmp_path / "long.jsonl"
+    whole = b'{"kind":"note_added","at":"2026-01-01T00:00:00.000000Z","text":"' + b"y" * 200_000 + b'"}'
+    path.write_bytes(full + whole)
+    Journal.open_existing(path).close()
+    assert path.read_bytes() == full + whole + b"\n"
+    assert not Path(f"{path}.torn").exists()
+    assert load(path).events[-1] == ev.NoteAdded(
+        text="y" * 200_000, at=ev.parse_iso_utc("2026-01-01T00:00:00Z")
+    )
