@@ -160,7 +160,7 @@ async def test_the_summary_scores_a_random_fault_and_reveals_it(
     assert shown.startswith(expected + "\n"), shown
     assert f"fault             {fault.name} at step {failing}: met" in shown
     assert "fault " not in format_score(score_journal(journal))  # without the fault, no such line
-    assert f"The random fault was: {fault.name}  {fault.summary}" in shown
+    assert f"\nThe random fault was: {fault.name}\n  {fault.summary}\nDebrief: " in shown
 
 
 def test_a_live_session_watches_as_long_as_the_runbook_says(tmp_path: Path) -> None:

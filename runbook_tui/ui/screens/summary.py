@@ -100,10 +100,9 @@ def score_parts(result: DrillScore, session_id: str, *, revealed: Fault | None =
     for line in rest:
         parts.append((line + "\n", "bold $error" if line.endswith("MISSED") else ""))
     if revealed is not None:
-        parts += [("The random fault was: ", "bold"), (revealed.name, "bold $warning")]
-        if revealed.summary:
-            parts.append((f"  {revealed.summary}", "$text-muted"))
-        parts.append("\n")
+        parts += [("The random fault was: ", "bold"), (revealed.name, "bold $warning"), "\n"]
+        if revealed.summary:  # a sentence: on a line of its own, so it wraps under itself
+            parts.append((f"  {revealed.summary}\n", "$text-muted"))
     parts += [
         ("Debrief: ", "bold"),
         (f"runbook-tui report {session_id}", "bold $accent"),
