@@ -8,6 +8,10 @@ other event, so the order on disk is the order they happened; their fsync runs
 in a thread, off the event loop (``flush``, ``close`` and every other event
 still fsync before returning). A crash mid-write leaves at most one torn last
 line, which :func:`load` drops and reports.
+
+Resume reads a journal with :func:`fold_file` (the state, folded as the file
+streams, never every event) and reopens it with :meth:`Journal.open_existing`,
+which looks only at its first and last lines.
 """
 
 from __future__ import annotations
