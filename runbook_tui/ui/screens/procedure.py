@@ -37,6 +37,8 @@ from ..widgets.step_list import StepList
 from .base import BaseScreen
 
 FLUSH_SECONDS = 0.05
+# What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
+LEFT_OPEN_WHY = "the engineer quit, leaving the session open"
 LOG_MAX_LINES = 20_000
 
 
@@ -631,15 +633,40 @@ class ProcedureScreen(BaseScreen):
         return [self.steps[s].title for s in self.running if s in self.steps]
 
     async def confirm_quit(self) -> None:
-        """Called by the app's quit: a step is running, so ask, then record what happened."""
+        """Called by the app's quit: a step is running, so ask: leave the session open, abort, or stay."""
         from .quit import QuitModal
 
+        if self.quitting:
+            return  # already on the way out: a second ctrl+q asks nothing
+
         def done(choice: str | None) -> None:
-            if choice in ("abort", "finish"):
-                self.quitting = True
-                self._finish(aborted=True, then_quit=True)
+            if choice is None or self.quitting:
+                return
+            self.quitting = True
+            if choice == "leave":
+                self._leave_open()
+            else:
+                self._finish(aborted=choice == "abort", then_quit=True)
 
         self.app.push_screen(QuitModal(self._running_titles(), quitting=True), done)
+
+    @work(exclusive=True, group="finish", exit_on_error=False)
+    async def _leave_open(self) -> None:
+        """Stop what runs as a hang-up does (unrecorded, the journal says why), then quit.
+
+        The journal ends with the steps still running and no end, so ``runbook-tui resume``
+        marks them interrupted and asks; nothing is recorded as failed or cancelled.
+        """
+        session = self.session
+        session.hang_up(LEFT_OPEN_WHY)
+        if self.foreground is not None:
+            # After the hang-up: a run of every step must not start the next one unrecorded.
+            self.foreground.cancel()
+        await session.wait_idle()
+        left_open = getattr(self.app, "left_open", None)
+        if isinstance(left_open, list) and session.session_id not in left_open:
+            left_open.append(session.session_id)
+        self.app.exit(0)  # the command then prints the session id with the resume hint
 
     @work(exclusive=True, group="finish", exit_on_error=False)
     async def _finish(self, *, aborted: bool, then_quit: bool) -> None:
