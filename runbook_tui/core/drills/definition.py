@@ -91,7 +91,7 @@ class DrillDefinition:
     setup: str | None = None
     teardown: str | None = None
     timeout: float = 120.0
-    watch_limit: float | None = None  # headless drills cap watch steps to this many seconds
+    watch_limit: float | None = None  # drills (app and headless) cap watch steps to this many seconds
     faults: tuple[Fault, ...] = ()
     simulated: Simulated | None = None
 
