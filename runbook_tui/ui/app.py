@@ -239,7 +239,8 @@ class RunbookApp(App[int]):
         for session in open_sessions:
             if not session.state.finished:
                 session.hang_up()
-                self.left_open.append(session.session_id)
+                if session.session_id not in self.left_open:  # quitting may have noted it already
+                    self.left_open.append(session.session_id)
         await asyncio.gather(*(session.wait_idle() for session in open_sessions))
         # Every journal is closed and fsynced, so leaving at once loses nothing. After a
         # hang-up there is no terminal to restore, and Textual's writer blocks on it for

@@ -563,9 +563,13 @@ class ProcedureScreen(BaseScreen):
             return
         with contextlib.suppress(Exception):
             session.close()
+        self._note_left_open(session.session_id)
+
+    def _note_left_open(self, session_id: str) -> None:
+        """Tell the app this session stays open, so the command prints the resume hint."""
         left_open = getattr(self.app, "left_open", None)
-        if isinstance(left_open, list) and session.session_id not in left_open:
-            left_open.append(session.session_id)
+        if isinstance(left_open, list) and session_id not in left_open:
+            left_open.append(session_id)
 
     def _intent(self, call: Any) -> None:
         """Send an intent to the engine; its refusals are shown, never raised."""
@@ -663,9 +667,7 @@ class ProcedureScreen(BaseScreen):
             # After the hang-up: a run of every step must not start the next one unrecorded.
             self.foreground.cancel()
         await session.wait_idle()
-        left_open = getattr(self.app, "left_open", None)
-        if isinstance(left_open, list) and session.session_id not in left_open:
-            left_open.append(session.session_id)
+        self._note_left_open(session.session_id)
         self.app.exit(0)  # the command then prints the session id with the resume hint
 
     @work(exclusive=True, group="finish", exit_on_error=False)
