@@ -120,6 +120,9 @@ def _option_count(screen: Any) -> int:
 
 def child_ours(runbooks: str | None) -> dict[str, float]:
     result: dict[str, float] = {}
+    from runbook_tui.gc_tuning import tune_gc
+
+    tune_gc()  # as runbook_tui.cli.main does before a command's imports
     from runbook_tui.ui.app import AppOptions, RunbookApp
 
     result["imported"] = since_spawn()

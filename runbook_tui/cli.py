@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from . import __version__
 from .core.errors import RunbookTuiError
+from .gc_tuning import tune_gc
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -126,6 +127,7 @@ _MODULES = {
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the sub-command; returns the exit code."""
+    tune_gc()  # before the command's imports: ~30 ms of start-up were young collections
     args = build_parser().parse_args(argv)
     module = importlib.import_module(_MODULES[args.command])
     try:

@@ -340,3 +340,30 @@ async def test_a_broken_config_file_is_said_in_the_app_not_an_empty_library(tmp_
         await pilot.press("ctrl+r")
         await pilot.pause()
         assert {"connectin", "connectias"} <= {e.id for e in app.screen.shown}
+
+
+def test_a_warm_library_is_listed_at_once_and_a_changed_one_is_not(library: Path) -> None:
+    from runbook_tui.core.library import indexed_runbooks
+
+    assert indexed_runbooks([library]) is None, "a cold index lists nothing at once"
+    listed = find_runbooks([library])  # fills the index
+    assert indexed_runbooks([library]) == listed
+
+    (library / "new.yaml").write_text(runbook("new", "New Runbook"))
+    settle(library / "new.yaml")
+    assert indexed_runbooks([library]) is None, "a file the index lacks is read by the batches"
+    find_runbooks([library])
+    assert indexed_runbooks([library], budget=0) is None, "out of time: the batches take over"
+
+
+async def test_the_app_shows_a_warm_library_in_its_first_frame(library: Path) -> None:
+    from runbook_tui.ui.app import AppOptions, RunbookApp
+    from runbook_tui.ui.screens.library import LibraryScreen
+
+    listed = [e.id for e in find_runbooks([library])]  # a warm index
+    app = RunbookApp(AppOptions(runbook_dirs=(library,), probe_signals=False, workdir=library))
+    async with app.run_test(size=(100, 30)):
+        screen = app.screen
+        assert isinstance(screen, LibraryScreen)
+        assert [e.id for e in screen.shown] == listed
+        assert not [w for w in app.workers if w.group == "library"], "nothing left to read"

@@ -209,6 +209,24 @@ class _SeenFiles:
         return all(os.path.realpath(other) != real for other in same_inode[:-1])
 
 
+def indexed_runbooks(extra_dirs: Sequence[Path] = (), *, budget: float = 0.05) -> list[RunbookEntry] | None:
+    """The whole library, if every file is in the index and listing it takes under ``budget`` seconds.
+
+    None otherwise (a file is new or changed, or the disk is slow): then
+    :func:`runbook_batches` reads it. The app lists a warm library this way before its
+    first frame, so the list is there from the start instead of one relayout later.
+    """
+    index = LibraryIndex()
+    listing = _Listing(index)
+    deadline = time.monotonic() + budget
+    entries: list[RunbookEntry] = []
+    for found in _library_files(extra_dirs, index):
+        if found.cached is None or time.monotonic() > deadline:
+            return None
+        entries.append(listing.add(found))
+    return entries
+
+
 def runbook_batches(
     extra_dirs: Sequence[Path] = (),
     *,

@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
@@ -19,6 +19,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from ..core.errors import RunbookTuiError
+from ..gc_tuning import tune_gc
 from .screens.library import EntryLike, LibraryScreen, is_broken, summary_of
 from .widgets.clock import Clock
 
@@ -60,7 +61,9 @@ class AppOptions:
 class RunbookApp(App[int]):
     """runbook-tui: library, triage, the run, and its summary."""
 
-    CSS_PATH = "app.tcss"
+    # The library is the first screen: its styles are read with the app's, so pushing it
+    # does not re-parse every stylesheet (~16 ms before the first frame).
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["app.tcss", "screens/library.tcss"]
     TITLE = "runbook-tui"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", priority=True, show=False, id="app.quit"),
@@ -69,11 +72,7 @@ class RunbookApp(App[int]):
 
     def __init__(self, options: AppOptions | None = None) -> None:
         super().__init__()
-        # A flood of output keeps many short-lived objects alive past young collections, and
-        # the default threshold (700) then runs full collections of 80-160 ms that freeze the
-        # keys; 20,000 kept the worst stall under 50 ms with no growth in peak memory
-        # (BENCHMARKS.md, log streaming).
-        gc.set_threshold(20_000, 10, 10)
+        tune_gc()  # the command did so before importing Textual; tests and embedders start here
         self.options = options or AppOptions()
         self.entries: list[EntryLike] = []
         self._offer_pending = False  # offer an unfinished session once the library is listed
@@ -112,18 +111,35 @@ class RunbookApp(App[int]):
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_hang_up, signum)
-        self.push_screen(LibraryScreen([]))
+        listed = self._indexed_library()
+        self.entries = listed or []
+        self.push_screen(LibraryScreen(self.entries))
         if self.options.freeze_gc:
             # What start-up built lives as long as the app: out of the collector's way, a full
             # collection during a flood of output walks only what the flood made (BENCHMARKS.md).
             self.call_after_refresh(gc.freeze)
-        self.load_library()
+        if listed is None:
+            self.load_library()
         if self.options.resume_session is not None:
             self.resume_session(self.options.resume_session, self.options.runbook)
         elif self.options.runbook is not None:
             self.open_runbook(self.options.runbook, self.options.procedure)
+        elif listed is not None:
+            self.call_after_refresh(self.offer_resume)
         else:
             self._offer_pending = True  # once the list is on screen: start-up stays quick
+
+    def _indexed_library(self) -> list[EntryLike] | None:
+        """A warm library, listed from the index before the first frame; None: the worker reads it."""
+        if self.options.find_entries is not _find_entries:  # entries given by the caller (tests)
+            return None
+        from ..core.library import indexed_runbooks
+
+        try:
+            found = indexed_runbooks(self.options.runbook_dirs)  # a few ms, or None at once
+        except RunbookTuiError:
+            return None  # the worker meets it too, and says it
+        return None if found is None else list(found)
 
     # --- library --------------------------------------------------------
 
