@@ -25,11 +25,11 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from .. import __version__, locations
 from .errors import RunbookTuiError
@@ -356,18 +356,25 @@ class LoadedJournal:
 
 def load(path: Path | str) -> LoadedJournal:
     """Read a journal. A torn last line is dropped and reported; a foreign file is a :class:`JournalError`."""
-    path = Path(path)
+    # Line by line, not read_bytes().split(): a million output lines would otherwise be held
+    # twice (the file and its split) beside the events (745 MB instead of ~270 MB).
+    return _read(Path(path), _load_lines)
+
+
+_T = TypeVar("_T")
+
+
+def _read(path: Path, reader: Callable[[Path, BinaryIO], _T]) -> _T:
+    """``reader`` over the journal's bytes; a missing or unreadable file is a :class:`JournalError`."""
     try:
         handle = path.open("rb")
     except FileNotFoundError:
         raise JournalError(f"{path}: no such session journal") from None
     except OSError as exc:
         raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
-    # Line by line, not read_bytes().split(): a million output lines would otherwise be held
-    # twice (the file and its split) beside the events (745 MB instead of ~270 MB).
     try:
         with handle:
-            return _load_lines(path, handle)
+            return reader(path, handle)
     except OSError as exc:
         raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
 
@@ -475,18 +482,7 @@ def fold_file(path: Path | str) -> FoldedJournal:
     and the few left in a step's tail are decoded (resume of a million lines: ~30 MB,
     not ~270 MB).
     """
-    path = Path(path)
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise JournalError(f"{path}: no such session journal") from None
-    except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
-    try:
-        with handle:
-            return _fold_lines(path, handle)
-    except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    return _read(Path(path), _fold_lines)
 
 
 # An output line exactly as ``_encode_output`` writes it. A line that matches decodes (as
