@@ -6,14 +6,14 @@ real app driven by Pilot, and the session's real journal read back afterwards.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
+from ui_helpers import run_screen, until
 
 from runbook_tui.commands.drill import drill_options
 from runbook_tui.core.drills import Sandbox, build_sandbox, find_drill, format_score
@@ -32,16 +32,6 @@ from runbook_tui.ui.widgets.step_list import StepList
 WATCH = "monitor-logs"  # ConnectIn app-rollback's `docker compose logs -f api`, 5 minutes
 
 
-async def until(pilot: Pilot[Any], check: Callable[[], object], timeout: float = 15.0) -> None:
-    """Let the app run until ``check()`` is true."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            notes = [str(n.message) for n in pilot.app._notifications]
-            raise AssertionError(f"timed out on {pilot.app.screen}; notices: {notes}")
-        await pilot.pause(0.05)
-
-
 def app_options(sandbox: Sandbox, procedure: str) -> AppOptions:
     """What ``drill RUNBOOK PROCEDURE`` opens the app with, minus the network probes."""
     base = AppOptions(
@@ -51,14 +41,6 @@ def app_options(sandbox: Sandbox, procedure: str) -> AppOptions:
         find_entries=lambda dirs: [],
     )
     return drill_options(base, sandbox)
-
-
-async def run_screen(pilot: Pilot[Any]) -> ProcedureScreen:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, ProcedureScreen) and app.screen.state.started_at)
-    screen = app.screen
-    assert isinstance(screen, ProcedureScreen)
-    return screen
 
 
 async def end_session(pilot: Pilot[Any]) -> SummaryScreen:

@@ -9,12 +9,12 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from textual.pilot import Pilot
 from textual.widgets import Static
+from ui_helpers import until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
@@ -67,15 +67,6 @@ def quit_app(work: Path) -> RunbookApp:
         find_entries=lambda dirs: [],
     )
     return RunbookApp(options)
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], object], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            notes = [str(n.message) for n in pilot.app._notifications]
-            raise AssertionError(f"timed out on {pilot.app.screen}; notices: {notes}")
-        await pilot.pause(0.05)
 
 
 def alive_in_group(pgid: int) -> list[int]:

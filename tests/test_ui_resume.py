@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 sys.path.insert(0, str(Path(__file__).parent))
 
 from test_resume_cli import finished_session, killed_session
+from ui_helpers import notices, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
@@ -30,19 +31,6 @@ from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.screens.resume import InterruptedModal, ResumeOfferModal
 from runbook_tui.ui.widgets.clock import RecoveryClock
 from runbook_tui.ui.widgets.log_view import LogView
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], object], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            notes = [str(n.message) for n in pilot.app._notifications]
-            raise AssertionError(f"timed out on {pilot.app.screen}; notices: {notes}")
-        await pilot.pause(0.05)
-
-
-def notices(app: RunbookApp) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 def said(app: RunbookApp, text: str) -> Callable[[], bool]:

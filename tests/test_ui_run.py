@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from httpserver import LoopbackServer, Reply
 from test_ui_fixtures import CARGO_TOML, write_run_runbook
+from ui_helpers import run_screen, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core import journal
@@ -56,30 +56,6 @@ def run_app(tmp_path: Path, server: LoopbackServer, procedure: str) -> RunbookAp
     return RunbookApp(options)
 
 
-async def until(pilot: Pilot[object], check: Callable[[], object], timeout: float = 15.0) -> None:
-    """Let the app run until ``check()`` is true."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            screen = pilot.app.screen
-            seen = getattr(screen, "state", None)
-            steps = {k: (v.status.value, v.message) for k, v in seen.steps.items()} if seen else {}
-            raise AssertionError(f"timed out on {screen}; steps: {steps}; notes: {_notices(pilot)}")
-        await pilot.pause(0.05)
-
-
-def _notices(pilot: Pilot[object]) -> list[str]:
-    return [str(n.message) for n in pilot.app._notifications]
-
-
-async def procedure_screen(pilot: Pilot[object]) -> ProcedureScreen:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, ProcedureScreen) and app.screen.state.started_at)
-    screen = app.screen
-    assert isinstance(screen, ProcedureScreen)
-    return screen
-
-
 async def select(pilot: Pilot[object], screen: ProcedureScreen, step_id: str) -> None:
     screen.query_one("#steps", StepList).select_step(step_id)
     await pilot.pause()
@@ -95,7 +71,7 @@ async def test_run_all_asks_parameters_confirms_edits_and_destructive_steps(
     app = run_app(tmp_path, server, "app")
     cargo = tmp_path / "work" / "Cargo.toml"
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await procedure_screen(pilot)
+        screen = await run_screen(pilot)
         await pilot.pause(0.3)
         assert all(status(screen, s.id) is StepStatus.PENDING for s in screen.procedure.all_steps()), (
             "nothing runs until the engineer asks"
@@ -160,7 +136,7 @@ async def test_cancel_a_running_step_note_and_skip_with_a_reason(
 ) -> None:
     app = run_app(tmp_path, server, "slow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await procedure_screen(pilot)
+        screen = await run_screen(pilot)
         await select(pilot, screen, "sleep")
         await pilot.press("r")
         await until(pilot, lambda: status(screen, "sleep") is StepStatus.RUNNING)
@@ -191,7 +167,7 @@ async def test_undo_an_edit_from_the_run_screen(tmp_path: Path, server: Loopback
     app = run_app(tmp_path, server, "app")
     cargo = tmp_path / "work" / "Cargo.toml"
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await procedure_screen(pilot)
+        screen = await run_screen(pilot)
         await select(pilot, screen, "features")
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
@@ -214,7 +190,7 @@ async def test_quitting_with_a_step_running_asks_and_records_an_abort(
 ) -> None:
     app = run_app(tmp_path, server, "slow")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await procedure_screen(pilot)
+        screen = await run_screen(pilot)
         await select(pilot, screen, "sleep")
         await pilot.press("r")
         await until(pilot, lambda: status(screen, "sleep") is StepStatus.RUNNING)
@@ -241,7 +217,7 @@ async def test_a_step_printing_200k_lines_keeps_keys_responsive(
     app = run_app(tmp_path, server, "flood")
     lags: list[float] = []
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await procedure_screen(pilot)
+        screen = await run_screen(pilot)
         last = [time.monotonic()]
 
         def beat() -> None:
@@ -284,7 +260,7 @@ async def test_a_watch_step_streams_in_its_own_pane_while_later_steps_run(
 ) -> None:
     app = run_app(tmp_path, server, "watching")
     async with app.run_test(size=(80, 24)) as pilot:
-        screen = await procedure_screen(pilot)
+        screen = await run_screen(pilot)
         await pilot.press("r")  # the watch starts in the background
         await until(pilot, lambda: status(screen, "watch") is StepStatus.RUNNING)
         assert screen.query_one("#watch-box").display

@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from httpserver import LoopbackServer, Reply
 from test_ui_fixtures import entries_in, fixed_clock, write_run_runbook
+from ui_helpers import notices
 
 from runbook_tui.core.durations import parse_window
 from runbook_tui.core.model import Parameter
@@ -48,10 +49,6 @@ def make_app(folder: Path, **kw: object) -> RunbookApp:
     for key, value in kw.items():
         object.__setattr__(options, key, value)
     return RunbookApp(options)
-
-
-def notices(app: App[object]) -> list[str]:
-    return [str(n.message) for n in app._notifications]
 
 
 async def test_library_filters_as_you_type_and_shows_broken_runbooks(library_dir: Path) -> None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,8 @@ from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.text_area import Selection
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+from ui_helpers import run_screen, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.drills.debrief import score_journal
@@ -71,15 +71,6 @@ templates:
 """
 
 
-async def until(pilot: Pilot[Any], check: Callable[[], object], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            notes = [str(n.message) for n in pilot.app._notifications]
-            raise AssertionError(f"timed out on {pilot.app.screen}; notices: {notes}")
-        await pilot.pause(0.05)
-
-
 def make_app(tmp_path: Path, *, drill: bool = False) -> RunbookApp:
     work = tmp_path / "work"
     work.mkdir(exist_ok=True)
@@ -95,14 +86,6 @@ def make_app(tmp_path: Path, *, drill: bool = False) -> RunbookApp:
             find_entries=lambda dirs: [],
         )
     )
-
-
-async def run_screen(pilot: Pilot[Any]) -> ProcedureScreen:
-    app = pilot.app
-    await until(pilot, lambda: isinstance(app.screen, ProcedureScreen) and app.screen.state.started_at)
-    screen = app.screen
-    assert isinstance(screen, ProcedureScreen)
-    return screen
 
 
 async def templates_screen(pilot: Pilot[Any]) -> TemplatesScreen:
