@@ -390,20 +390,23 @@ def _load_lines(path: Path, handle: BinaryIO) -> LoadedJournal:
     number = 1
     for line in handle:
         number += 1
-        if line.endswith(b"\n"):
-            if line.strip():
-                _decode_into(events, problems, path, number, line[:-1])
-            continue
-        # The last line, without its newline: complete but unterminated, or torn by a crash.
-        kept = _decode_into(events, [], path, number, line)
-        if kept:
-            problems.append(f"{path}:{number}: the last line had no newline; it was kept")
-        else:
-            torn = True
-            problems.append(
-                f"{path}:{number}: the last line was cut off ({len(line)} bytes, a crash mid-write); dropped"
-            )
+        torn = _take_line(events, problems, path, number, line) or torn
     return LoadedJournal(header, events, torn, problems, path)
+
+
+def _take_line(events: list[Event], problems: list[str], path: Path, number: int, line: bytes) -> bool:
+    """Decode one line after the header into ``events``; True when it is a torn last line."""
+    if line.endswith(b"\n"):
+        if line.strip():
+            _decode_into(events, problems, path, number, line[:-1])
+        return False
+    # The last line, without its newline: complete but unterminated, or torn by a crash.
+    if _decode_into(events, [], path, number, line):
+        problems.append(f"{path}:{number}: the last line had no newline; it was kept")
+        return False
+    cut = f"{path}:{number}: the last line was cut off ({len(line)} bytes, a crash mid-write); dropped"
+    problems.append(cut)
+    return True
 
 
 _TAIL_BLOCK = 64 * 1024  # read backwards in blocks this size to find the last line
@@ -415,22 +418,16 @@ def _read_ends(path: Path) -> tuple[dict[str, Any], tuple[int, bytes] | None]:
     The same checks and messages as :func:`load` for the header; the rest of the file is
     not read, only its last line (found by reading backwards from the end).
     """
-    try:
-        handle = path.open("rb")
-    except FileNotFoundError:
-        raise JournalError(f"{path}: no such session journal") from None
-    except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
-    try:
-        with handle:
-            first = handle.readline()
-            if not first.endswith(b"\n"):
-                _only_fragment(path, first)  # a foreign file is an error, as load says
-                return {}, ((0, first) if first else None)
-            header = _read_header(path, first[:-1])
-            return header, _unterminated_tail(handle, len(first), os.fstat(handle.fileno()).st_size)
-    except OSError as exc:
-        raise JournalError(f"{path}: cannot read the journal: {exc.strerror or exc}") from None
+    return _read(path, _ends)
+
+
+def _ends(path: Path, handle: BinaryIO) -> tuple[dict[str, Any], tuple[int, bytes] | None]:
+    first = handle.readline()
+    if not first.endswith(b"\n"):
+        _only_fragment(path, first)  # a foreign file is an error, as load says
+        return {}, ((0, first) if first else None)
+    header = _read_header(path, first[:-1])
+    return header, _unterminated_tail(handle, len(first), os.fstat(handle.fileno()).st_size)
 
 
 def _unterminated_tail(handle: BinaryIO, start: int, size: int) -> tuple[int, bytes] | None:
@@ -560,19 +557,9 @@ def _fold_lines(path: Path, handle: BinaryIO) -> FoldedJournal:
         if run is not None:
             folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
             run = None
-        if line.endswith(b"\n"):
-            if line.strip() and _decode_into(decoded, problems, path, number, line[:-1]):
-                folder.apply(decoded.pop())
-            continue
-        # The last line, without its newline: complete but unterminated, or torn by a crash.
-        if _decode_into(decoded, [], path, number, line):
+        torn = _take_line(decoded, problems, path, number, line) or torn
+        if decoded:
             folder.apply(decoded.pop())
-            problems.append(f"{path}:{number}: the last line had no newline; it was kept")
-        else:
-            torn = True
-            problems.append(
-                f"{path}:{number}: the last line was cut off ({len(line)} bytes, a crash mid-write); dropped"
-            )
     if run is not None:
         folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
     return FoldedJournal(header, folder.state, torn, problems, path)
