@@ -308,15 +308,8 @@ class StateFolder:
         if not all(map(step_id.__eq__, map(_STEP_ID, events))):  # C speed, no genexpr
             self.apply_all(events)
             return
-        self._frozen = None
-        scalars = self._scalars
-        scalars["event_count"] += len(events)
-        scalars["last_event_at"] = events[-1].at
-        draft = self._step(step_id)
-        draft.frozen = None
-        draft.output_lines += len(events)
-        draft.last_seq = max(draft.last_seq, max(map(_SEQ, events)))
-        draft.tail.extend(TailLine(e.seq, e.stream, e.text, e.at) for e in events[-TAIL_LINES:])
+        tail = [TailLine(e.seq, e.stream, e.text, e.at) for e in events[-TAIL_LINES:]]
+        self.apply_output_run(step_id, len(events), max(map(_SEQ, events)), tail)
 
     def apply_output_run(self, step_id: str, count: int, last_seq: int, tail: Sequence[TailLine]) -> None:
         """``count`` output lines of one step in a row, of which only the last ones are given.
