@@ -324,8 +324,8 @@ def _drill_journal(folder: Path) -> Path:
         return journal.path
 
 
-def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
-    journal = _drill_journal(tmp_path)
+def show_summary(journal: Path) -> Callable[[Pilot[Any]], None]:
+    """A step that opens the summary of the session recorded in ``journal``."""
 
     def show(pilot: Pilot[Any]) -> None:
         from runbook_tui.core.journal import load
@@ -333,12 +333,20 @@ def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
         session = SimpleNamespace(state=fold(load(journal).events), journal_path=journal)
         pilot.app.push_screen(SummaryScreen(session, sample_runbook().procedures[0]))
 
-    async def scored(pilot: Pilot[Any]) -> None:
-        for _ in range(100):
-            screen = pilot.app.screen
-            if isinstance(screen, SummaryScreen) and screen.score is not None:
-                return
-            await pilot.pause(0.05)
+    return show
 
+
+async def until_scored(pilot: Pilot[Any]) -> SummaryScreen:
+    """The summary screen, once its drill score is in (scored in a thread)."""
+    for _ in range(100):
+        screen = pilot.app.screen
+        if isinstance(screen, SummaryScreen) and screen.score is not None:
+            return screen
+        await pilot.pause(0.05)
+    raise AssertionError("the drill was never scored")
+
+
+def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
+    journal = _drill_journal(tmp_path)
     app = make_app(drill=True)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=then(show, scored))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=then(show_summary(journal), until_scored))

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from test_ui_snapshots import _drill_journal, make_app, sample_runbook, then, utc
+from test_ui_snapshots import _drill_journal, make_app, show_summary, then, until_scored, utc
 from textual.pilot import Pilot
 
 from runbook_tui.core.drills.definition import Fault
-from runbook_tui.core.journal import load
-from runbook_tui.core.state import fold
-from runbook_tui.ui.screens.summary import SummaryScreen
 
 __all__ = ["utc"]  # the autouse UTC fixture, used by every test here
 
@@ -33,19 +29,11 @@ FAULT = Fault(
 def test_drill_summary_reveals_a_random_fault(snap_compare: Any, tmp_path: Path) -> None:
     journal = _drill_journal(tmp_path)
 
-    def show(pilot: Pilot[Any]) -> None:
-        session = SimpleNamespace(state=fold(load(journal).events), journal_path=journal)
-        pilot.app.push_screen(SummaryScreen(session, sample_runbook().procedures[0]))
-
-    async def scored(pilot: Pilot[Any]) -> None:
-        for _ in range(100):
-            screen = pilot.app.screen
-            if isinstance(screen, SummaryScreen) and screen.score is not None:
-                assert screen.score.fault == FAULT.name  # scored against the fault
-                return
-            await pilot.pause(0.05)
-        raise AssertionError("the drill was never scored")
+    async def scored_against_the_fault(pilot: Pilot[Any]) -> None:
+        screen = await until_scored(pilot)
+        assert screen.score is not None and screen.score.fault == FAULT.name
 
     app = make_app(drill=True)
     app.options = dataclasses.replace(app.options, drill_fault=FAULT, drill_fault_random=True)
-    assert snap_compare(app, terminal_size=(120, 40), run_before=then(show, scored))
+    run_before = then(show_summary(journal), scored_against_the_fault)
+    assert snap_compare(app, terminal_size=(120, 40), run_before=run_before)
