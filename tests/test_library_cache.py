@@ -257,12 +257,18 @@ def test_one_file_reached_twice_is_listed_once(library: Path, tmp_path: Path) ->
     assert [e.path.name for e in entries if e.id == "other"] == ["other.yaml", "other-copy.yaml"]
 
 
-def test_a_large_library_arrives_first_screenful_first(tmp_path: Path) -> None:
+def big_library(tmp_path: Path, count: int = 45) -> Path:
+    """A folder of ``count`` settled runbooks, rb00 to rb44: more than one screenful."""
     folder = tmp_path / "big"
     folder.mkdir()
-    for i in range(45):
+    for i in range(count):
         (folder / f"rb{i:02d}.yaml").write_text(runbook(f"rb{i:02d}", f"Runbook {i}"))
     settle(*folder.iterdir())
+    return folder
+
+
+def test_a_large_library_arrives_first_screenful_first(tmp_path: Path) -> None:
+    folder = big_library(tmp_path)
     batches = list(runbook_batches([folder], first=20, every=0))
     assert len(batches[0]) == 20
     assert len(batches) > 2, "a cold library is read in several batches"
@@ -271,11 +277,7 @@ def test_a_large_library_arrives_first_screenful_first(tmp_path: Path) -> None:
 
 def test_a_warm_index_sends_the_library_in_one_batch(tmp_path: Path) -> None:
     """Each batch costs the list a relayout; entries from the index are not worth cutting for."""
-    folder = tmp_path / "big"
-    folder.mkdir()
-    for i in range(45):
-        (folder / f"rb{i:02d}.yaml").write_text(runbook(f"rb{i:02d}", f"Runbook {i}"))
-    settle(*folder.iterdir())
+    folder = big_library(tmp_path)
     listed = [e.id for e in find_runbooks([folder])]  # the first start fills the index
 
     batches = list(runbook_batches([folder], first=20, every=0))
