@@ -133,6 +133,7 @@ class Session:
         impact_started_at: float | None = None,
         param_source: str = "command-line",
         watch_limit: float | None = None,
+        param_sources: Mapping[str, str] | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -154,7 +155,8 @@ class Session:
         self._values: dict[str, str] = {}
         self._given: list[tuple[str, str, str]] = []
         for name, value in (params or {}).items():
-            self._given.append((name, self._validated(name, value), param_source))
+            source = (param_sources or {}).get(name, param_source)
+            self._given.append((name, self._validated(name, value), source))
         self._plan: list[tuple[Step, Phase]] = [
             *((s, Phase.PRECHECK) for s in self.procedure.prechecks),
             *((s, Phase.STEP) for s in self.procedure.steps),
@@ -459,8 +461,14 @@ class Session:
         env: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         backup_dir: Path | None = None,
+        param_sources: Mapping[str, str] | None = None,
     ) -> Session:
-        """Continue a session from its journal: completed steps stay done, a running one is interrupted."""
+        """Continue a session from its journal: completed steps stay done, a running one is interrupted.
+
+        Secret values were never journalled, so they come from ``params`` or are asked
+        again. A value already recorded stays as recorded: a parameter does not change
+        across resume (a different one given now is set aside with a warning).
+        """
         # Folded as it streams, once: the state keeps each step's tail, never every event.
         loaded = fold_file(journal_path)
         state = loaded.state
@@ -489,8 +497,10 @@ class Session:
             operator=operator,
             env=env,
             backup_dir=backup_dir or locations.backups_dir() / state.session_id,
+            param_sources=param_sources,
         )
         session._adopt(state)
+        session._keep_recorded_params()
         session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
         current = file_sha256(runbook.path)
         session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
@@ -536,6 +546,20 @@ class Session:
         for name, value in state.params.items():
             if name not in state.secret_params and self.runbook.parameter(name) is not None:
                 self._values[name] = value  # secret values were never written: asked again when needed
+
+    def _keep_recorded_params(self) -> None:
+        """Drop given values for parameters the journal already has (warning when they differ)."""
+        kept: list[tuple[str, str, str]] = []
+        for name, value, source in self._given:
+            recorded = self._values.get(name)
+            if recorded is None:
+                kept.append((name, value, source))
+            elif recorded != value:
+                self.warnings.append(
+                    f"parameter {name} stays {recorded!r} as recorded; "
+                    f"the {source} value given now is not used"
+                )
+        self._given = kept
 
     # --- internals: events ----------------------------------------------------------
 
