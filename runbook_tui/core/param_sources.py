@@ -139,7 +139,6 @@ def _declared(runbook: Runbook, name: str, where: str) -> Parameter:
     param = runbook.parameter(name)
     if param is None:
         declared = ", ".join(p.name for p in runbook.parameters) or "none"
-        raise UsageError(
-            f"{where}: runbook {runbook.id!r} declares no parameter {name!r} (it declares: {declared})"
-        )
+        problem = ParameterError(name, f"is not declared by runbook {runbook.id!r} (it declares: {declared})")
+        raise UsageError(f"{where}: {problem}" if where != "--param" else str(problem))
     return param
