@@ -913,8 +913,11 @@ class Session:
                 step, attempt, started, StepOutcome(StepStatus.NEEDS_YOU, "not done yet")
             )
         by = asker_name(self._ask)
-        message = "done" if by == "engineer" else f"ticked by {by}"
-        return self._finished_event(step, attempt, started, StepOutcome.passed(message))
+        if by == "engineer":
+            return self._finished_event(step, attempt, started, StepOutcome.passed("done"))
+        # Nobody was there to do it: ticked, never "passed" (see StepStatus.TICKED).
+        outcome = StepOutcome(StepStatus.TICKED, f"ticked by {by}; nobody did it")
+        return self._finished_event(step, attempt, started, outcome)
 
     def _describe(self, runner: StepRunner, step: Step) -> str:
         try:

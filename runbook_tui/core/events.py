@@ -27,6 +27,9 @@ class StepStatus(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # the session died while the step ran
     UNKNOWN = "unknown"  # its effect could not be known (never called "skipped")
+    # A manual step nobody did: ticked by --yes in a headless run. It does not stop the
+    # run or fail the session, but it is not a pass, and every report shows it apart.
+    TICKED = "ticked"
 
     @property
     def is_final(self) -> bool:
@@ -34,11 +37,19 @@ class StepStatus(StrEnum):
 
     @property
     def is_ok(self) -> bool:
-        return self in (StepStatus.PASSED, StepStatus.SKIPPED)
+        """The run may go on past it (passed, skipped, or ticked by nobody)."""
+        return self in (StepStatus.PASSED, StepStatus.SKIPPED, StepStatus.TICKED)
 
 
 _FINAL = frozenset(
-    {StepStatus.PASSED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED, StepStatus.UNKNOWN}
+    {
+        StepStatus.PASSED,
+        StepStatus.FAILED,
+        StepStatus.SKIPPED,
+        StepStatus.CANCELLED,
+        StepStatus.UNKNOWN,
+        StepStatus.TICKED,
+    }
 )
 
 

@@ -69,6 +69,7 @@ class DrillScore:
     fault: str | None = None
     fault_step: str | None = None
     fault_met: bool = False  # the fault's step failed, so the engineer met it
+    ticked: tuple[str, ...] = ()  # manual steps ticked by --yes: nobody did them (no points lost)
 
     @property
     def unrecovered(self) -> tuple[str, ...]:
@@ -118,6 +119,7 @@ def score(events: Iterable[Event], fault: Fault | None = None) -> DrillScore:
         fault=fault.name if fault else None,
         fault_step=fault.fails_step if fault else None,
         fault_met=bool(fault and fault.fails_step in failed),
+        ticked=tuple(s for s, runs in attempts.items() if runs[-1] == StepStatus.TICKED),
     )
 
 
@@ -160,6 +162,8 @@ def format_score(result: DrillScore) -> str:
     lines.append(f"  checks failed     {_names(list(result.failed))}")
     lines.append(f"  retried           {_names(list(result.retried))}")
     lines.append(f"  recovered         {_names(list(result.recovered))}")
+    if result.ticked:
+        lines.append(f"  ticked, not done  {_names(list(result.ticked))}")
     lines.append(
         f"  confirmations     {result.confirmations_given} given, {result.confirmations_declined} declined"
     )

@@ -214,6 +214,11 @@ class Report:
     output_lines: int
 
     @property
+    def ticked(self) -> tuple[Attempt, ...]:
+        """Manual steps ticked without anyone doing them (``--yes``): not passes, shown apart."""
+        return tuple(a for a in self.attempts if a.status == "ticked")
+
+    @property
     def failed(self) -> tuple[Attempt, ...]:
         return tuple(a for a in self.attempts if a.status in ("failed", "interrupted", "cancelled"))
 
@@ -665,6 +670,8 @@ def _finished_text(noun: str, e: ev.StepFinished) -> str:
     why = f": {_one_line(e.message)}" if e.message else "."
     if e.status == "passed":
         return f"{noun} passed{on} in {took}{why}"
+    if e.status == "ticked":
+        return f"{noun} was ticked without being done{on}{why}"
     if e.status == "failed":
         return f"{noun} failed{on} after {took}{code}{why}"
     if e.status == "cancelled":
