@@ -29,6 +29,7 @@ from typing import Any
 from .. import __version__, locations
 from . import events as ev
 from . import params as P
+from . import windows
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
@@ -62,7 +63,7 @@ except ImportError:  # pragma: no cover - ansi.py is written by another module's
 log = logging.getLogger(__name__)
 
 Listener = Callable[[ev.Event], None]
-WARN_AT = 0.8  # share of a window after which the clock warns
+WARN_AT = windows.WARN_AT  # share of a window after which the clock warns
 TIMEOUT_GRACE = 15.0  # runners enforce step.timeout themselves; this only catches one that does not
 CHOICES_TIMEOUT = 30.0
 MAX_CHOICES = 1000
@@ -968,34 +969,28 @@ class Session:
             any(r.deadline for r in self.runbook.decision_matrix.rows)
         )
 
-    def _windows(self) -> list[tuple[str, float]]:
-        found: list[tuple[str, float]] = []
-        if self.procedure.target_seconds is not None:
-            found.append(("procedure", self.procedure.target_seconds))
+    def _windows(self) -> tuple[windows.Window, ...]:
         decision = self.state.decision
-        if decision is not None and decision.deadline_seconds:
-            found.append((decision.row_id, float(decision.deadline_seconds)))
-        return found
+        row = (decision.row_id, decision.deadline_seconds) if decision is not None else None
+        return windows.windows_of(self.procedure.target_seconds, row)
 
     def _check_windows(self) -> float | None:
-        """Emit due warnings and breaches; return seconds until the next one is due."""
+        """Emit due warnings and breaches (``core/windows.py``); return seconds until the next one."""
         if self._started_at is None:
             return None
-        elapsed = now() - self._started_at
-        due: float | None = None
-        for scope, target in self._windows():
-            if scope not in self._breached and elapsed > target:
+        at = now()
+        found = windows.due(
+            self._windows(), self._started_at, at, warned=self._warned, breached=self._breached
+        )
+        for crossing in found.crossings:
+            scope, elapsed = crossing.scope, round(crossing.elapsed, 3)
+            self._warned.add(scope)
+            if crossing.level == windows.BREACH:
                 self._breached.add(scope)
-                self._warned.add(scope)
-                self._emit(ev.WindowBreached(scope=scope, elapsed=round(elapsed, 3), target=target, at=now()))
-                continue
-            if scope not in self._warned and elapsed >= WARN_AT * target:
-                self._warned.add(scope)
-                self._emit(ev.WindowWarning(scope=scope, elapsed=round(elapsed, 3), target=target, at=now()))
-            if scope not in self._breached:
-                nxt = (target if scope in self._warned else WARN_AT * target) - elapsed
-                due = nxt if due is None else min(due, nxt)
-        return due
+                self._emit(ev.WindowBreached(scope=scope, elapsed=elapsed, target=crossing.target, at=at))
+            else:
+                self._emit(ev.WindowWarning(scope=scope, elapsed=elapsed, target=crossing.target, at=at))
+        return found.next_in
 
     async def _clock(self) -> None:
         wake = self._clock_wake
