@@ -345,6 +345,9 @@ class _Builder:
     def _record(self, record: dict[str, Any]) -> None:
         try:
             event = ev.from_dict(record)
+        except ev.UnknownEventKind as exc:  # additive kinds: skipped and counted, never fatal
+            self.problems.append(f"{exc} (written by a newer version); skipped")
+            return
         except ev.EventDecodeError as exc:
             self.problems.append(f"an event could not be read and was left out: {exc}")
             return
