@@ -456,3 +456,32 @@ def test_ps_never_shows_a_secret_while_a_step_runs(tmp_path: Path) -> None:
         assert TOKEN not in seen
     finally:
         proc.communicate(timeout=60)
+
+
+async def test_the_app_form_never_shows_a_failing_secret_and_refuses_control_text() -> None:
+    from textual.app import App
+    from textual.widgets import Static
+
+    from runbook_tui.ui.screens.parameter import ParameterModal
+
+    host: App[None] = App()
+    results: list[str | None] = []
+    secret = Parameter("token", secret=True, pattern="^[a-z]{8,}$")
+    async with host.run_test(size=(100, 24)) as pilot:
+        host.push_screen(ParameterModal(secret), results.append)
+        await pilot.pause()
+        await pilot.press(*"WRONGvalue9", "enter")
+        await pilot.pause()
+        shown = " ".join(str(s.render()) for s in host.screen.query(Static))
+        assert "does not match ^[a-z]{8,}$" in shown
+        assert "WRONGvalue9" not in shown
+        assert results == []
+        host.pop_screen()
+        host.push_screen(ParameterModal(Parameter("tag")), results.append)
+        await pilot.pause()
+        host.screen.query_one("Input").value = "v1\u202e2"  # type: ignore[attr-defined]
+        await pilot.press("enter")
+        await pilot.pause()
+        error = str(host.screen.query_one("#modal-error", Static).render())
+        assert "bidirectional control (U+202E" in error
+        assert results == []
