@@ -485,3 +485,22 @@ async def test_the_app_form_never_shows_a_failing_secret_and_refuses_control_tex
         error = str(host.screen.query_one("#modal-error", Static).render())
         assert "bidirectional control (U+202E" in error
         assert results == []
+
+
+def test_open_and_resume_take_param_file_and_refuse_a_loose_one(tmp_path: Path) -> None:
+    path = write_runbook(tmp_path, RUNBOOK.replace("{sleep}", "true"))
+    values = tmp_path / "values"
+    values.write_text(f"token={TOKEN}\n")
+    values.chmod(0o640)
+    for command in (["open", str(path), "main"], ["run", str(path), "main"], ["resume", "--plain"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "runbook_tui", *command, "--param-file", str(values)],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+        )
+        assert done.returncode == 2, (command, done.stderr)
+        assert TOKEN not in done.stderr + done.stdout
+        if command[0] != "resume":  # resume first says there is no session to resume
+            assert "chmod 600" in done.stderr, done.stderr
