@@ -327,6 +327,26 @@ def test_a_secret_as_a_program_argument_warns_at_load(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "curl" in done.stdout + done.stderr
+    ran = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runbook_tui",
+            "run",
+            str(path),
+            "main",
+            "--plain",
+            "--yes",
+            "--workdir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, "RUNBOOK_TUI_PARAM_token": TOKEN, "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
+    assert "warning: step 'call' passes the secret parameter token as an argument of curl" in ran.stderr
 
 
 def test_resume_asks_for_a_secret_again(tmp_path: Path) -> None:

@@ -551,20 +551,10 @@ class _Builder:
         self, procedures: tuple[Procedure, ...], parameters: tuple[Parameter, ...]
     ) -> None:
         """A warning where a shell command hands a secret to a program as an argument (``ps`` shows it)."""
-        from .secret_args import secret_arguments, warning_text
+        from .secret_args import secret_argument_warnings
 
-        secrets = [p.name for p in parameters if p.secret]
-        if not secrets:
-            return
-        for procedure in procedures:
-            for step in (*procedure.prechecks, *procedure.steps, *procedure.verification):
-                command = getattr(step.spec, "command", None)
-                if not isinstance(command, str):
-                    continue
-                for name, program in secret_arguments(command, secrets):
-                    self.ctx.problems.append(
-                        Problem(step.location, warning_text(step.id, name, program), severity="warning")
-                    )
+        for step, text in secret_argument_warnings(procedures, parameters):
+            self.ctx.problems.append(Problem(step.location, text, severity="warning"))
 
     def _version(self, root: MappingNode) -> bool:
         node = next((v for k, v in root.value if k.value == "runbook"), None)

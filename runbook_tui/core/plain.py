@@ -274,6 +274,14 @@ def given_params(args: argparse.Namespace, runbook: Runbook) -> GivenParams:
     return gather(runbook, getattr(args, "param", None) or [], getattr(args, "param_file", None))
 
 
+def _warn_secret_arguments(runbook: Runbook) -> None:
+    """Say, before anything runs, where a command hands a secret to a program as an argument."""
+    from .secret_args import secret_argument_warnings
+
+    for _step, text in secret_argument_warnings(runbook.procedures, runbook.parameters):
+        print(f"runbook-tui: warning: {text}", file=sys.stderr)
+
+
 def _interactive() -> bool:
     return sys.stdin.isatty()
 
@@ -292,6 +300,7 @@ def run(args: argparse.Namespace) -> int:
         known = ", ".join(f"{p.id} ({n})" for n, p in enumerate(runbook.procedures, start=1))
         raise UsageError(f"{runbook.path or runbook.id}: no procedure {args.procedure!r}; it has: {known}")
     given = given_params(args, runbook)
+    _warn_secret_arguments(runbook)
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
     if not args.drill and not workdir.is_dir():
         raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")

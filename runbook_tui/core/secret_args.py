@@ -11,8 +11,12 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from .params import placeholders
+
+if TYPE_CHECKING:
+    from .model import Parameter, Procedure, Step
 
 # Builtins start no process, so their arguments are not in anyone's argv.
 _BUILTINS = frozenset(
@@ -84,3 +88,21 @@ def warning_text(step_id: str, name: str, program: str) -> str:
         f"shows a program's arguments to every user; pass it in a file (curl -H @file, --password-file) "
         f"or in the environment instead"
     )
+
+
+def secret_argument_warnings(
+    procedures: Iterable[Procedure], parameters: Iterable[Parameter]
+) -> list[tuple[Step, str]]:
+    """``(step, warning)`` for each shell command that hands a secret to a program as an argument."""
+    secrets = [p.name for p in parameters if p.secret]
+    found: list[tuple[Step, str]] = []
+    if not secrets:
+        return found
+    for procedure in procedures:
+        for step in (*procedure.prechecks, *procedure.steps, *procedure.verification):
+            command = getattr(step.spec, "command", None)
+            if isinstance(command, str):
+                found.extend(
+                    (step, warning_text(step.id, n, p)) for n, p in secret_arguments(command, secrets)
+                )
+    return found
