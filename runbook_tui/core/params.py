@@ -249,4 +249,5 @@ def encoded_forms(secret: str) -> set[str]:
             core = encode(padded[first:usable]).decode("ascii")
             if len(core) >= max(MIN_ENCODED, len(secret)):
                 forms.add(core)
-    return {f for f in forms if f}
+    # An encoded form shorter than MIN_ENCODED would hide ordinary text; the secret itself always counts.
+    return {f for f in forms if len(f) >= MIN_ENCODED} | {secret}
