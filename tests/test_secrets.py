@@ -524,3 +524,37 @@ def test_open_and_resume_take_param_file_and_refuse_a_loose_one(tmp_path: Path) 
         assert TOKEN not in done.stderr + done.stdout
         if command[0] != "resume":  # resume first says there is no session to resume
             assert "chmod 600" in done.stderr, done.stderr
+
+
+async def test_the_app_uses_values_given_up_front_and_never_shows_the_secret(tmp_path: Path) -> None:
+    sys.path.insert(0, str(Path(__file__).parent))
+    from ui_helpers import run_screen, until
+
+    from runbook_tui.core.loader import load_runbook
+    from runbook_tui.core.param_sources import gather
+    from runbook_tui.ui.app import AppOptions, RunbookApp
+    from runbook_tui.ui.screens.parameter import ParameterModal
+
+    path = write_runbook(tmp_path, RUNBOOK.replace("{sleep}", "printf '%s' \"{{token}}\" > used.txt"))
+    runbook = load_runbook(path)
+    given = gather(runbook, [], None, {"RUNBOOK_TUI_PARAM_token": TOKEN})
+    app = RunbookApp(
+        AppOptions(
+            runbook=runbook,
+            procedure="main",
+            workdir=tmp_path,
+            probe_signals=False,
+            find_entries=lambda dirs: [],
+            params=given.values,
+            param_sources=given.sources,
+        )
+    )
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await run_screen(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: screen.state.step("use").status.is_final)
+        assert not isinstance(app.screen, ParameterModal)
+        assert screen.state.step("use").status.value == "passed"
+        journal = screen.session.journal_path
+    assert (tmp_path / "used.txt").read_text() == TOKEN
+    _no_trace_of(TOKEN, Path(journal).read_text())

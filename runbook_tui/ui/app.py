@@ -108,9 +108,14 @@ class RunbookApp(App[int]):
             ask=ask,
             env=self.options.env,
             watch_limit=self.options.watch_limit,
-            params=self.options.params,
+            params=self.given_params(runbook),
             param_sources=self.options.param_sources,
         )
+
+    def given_params(self, runbook: Runbook) -> Mapping[str, str]:
+        """Values given on the command line, for the runbook they were given for (no other)."""
+        given_for = self.options.runbook
+        return self.options.params if given_for is not None and runbook.id == given_for.id else {}
 
     @property
     def workdir(self) -> Path:

@@ -251,7 +251,7 @@ async def resume_into(app: RunbookApp, journal: Path, runbook: Runbook | None) -
             runbook,
             ask=UiAsker(cast("App[object]", app)),
             env=app.options.env,
-            params=app.options.params,
+            params=app.given_params(runbook),
             param_sources=app.options.param_sources,
         )
         first = await asyncio.to_thread(first_step_at, journal)
