@@ -110,9 +110,8 @@ async def test_the_screen_clock_and_the_report_agree_on_a_breach(tmp_path: Path)
         await until(pilot, lambda: screen.state.step("slow").status.is_final)
         clock.tick()
         assert clock.has_class("-breach")
-        assert [n for n in notices(app) if "breached" in n] == [
-            "The recovery window is breached (1.0s of 1s)."
-        ]
+        breaches = [n for n in notices(app) if "breached" in n]
+        assert len(breaches) == 1 and breaches[0].startswith("The recovery window is breached")
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, QuitModal))
         await pilot.press("f")
