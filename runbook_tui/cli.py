@@ -38,6 +38,15 @@ def _add_runbooks_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_param_file_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--param-file",
+        metavar="FILE",
+        help="parameter values, one NAME=VALUE a line; the file must be mode 0600 (the way in for secrets, "
+        "with RUNBOOK_TUI_PARAM_<name> in the environment)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runbook-tui",
@@ -62,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("procedure", metavar="PROCEDURE", nargs="?")
     p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
+    _add_param_file_option(p)
 
     p = sub.add_parser("run", help="run a procedure")
     _add_runbooks_option(p)
@@ -69,8 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("procedure", metavar="PROCEDURE")
     p.add_argument("--plain", action="store_true", help="headless: one line per event")
     p.add_argument(
-        "--param", metavar="K=V", action="append", default=[], help="a parameter value (repeatable)"
+        "--param",
+        metavar="K=V",
+        action="append",
+        default=[],
+        help="a parameter value (repeatable; refused for secrets, which argv would show to every user)",
     )
+    _add_param_file_option(p)
     p.add_argument("--yes", action="store_true", help="answer yes at every confirmation gate")
     p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
     p.add_argument("--fault", metavar="NAME", help="with --drill: inject a named fault")
@@ -93,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="SESSION", nargs="?", help="default: the latest unfinished")
     p.add_argument("--plain", action="store_true", help="headless")
     p.add_argument("--yes", action="store_true")
+    _add_param_file_option(p)
 
     p = sub.add_parser("report", help="the post-incident report of a session")
     p.add_argument("session", metavar="SESSION")
@@ -106,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", metavar="NAME", help="a named fault, or 'random'")
     p.add_argument("--keep", action="store_true", help="keep the sandbox afterwards")
     p.add_argument("--list-faults", action="store_true", help="list the drill's faults and exit")
+    _add_param_file_option(p)
 
     return parser
 

@@ -249,7 +249,7 @@ def test_foreign_and_unreadable_files_are_clear_errors(tmp_path: Path) -> None:
 def test_a_corrupt_middle_line_is_reported_not_fatal(tmp_path: Path) -> None:
     path = _write_session(tmp_path)
     lines = path.read_bytes().split(b"\n")
-    lines[3] = b'{"kind": "from_the_future", "at": "2020-01-01T00:00:00Z"}'
+    lines[3] = b'{"kind": "note_added", "at": "2020-01-01T00:00:00Z"}'  # a known kind, malformed
     path.write_bytes(b"\n".join(lines))
     loaded = load(path)
     assert not loaded.torn_tail

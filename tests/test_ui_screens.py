@@ -240,9 +240,12 @@ async def test_clock_warns_at_80_percent_and_breaches_after_the_window() -> None
         clock.tick()
         await pilot.pause()
         assert clock.has_class("-warning")
+        assert not [m for m in host.seen if isinstance(m, RecoveryClock.Crossed)], "only the engine announces"
+        clock.crossed("procedure", "warning", 81.0, 100.0)  # the engine's window_warning, via the screen
         now[0] = 1101.0
         clock.tick()
-        clock.tick()
+        clock.crossed("procedure", "breach", 101.0, 100.0)
+        clock.crossed("procedure", "breach", 101.0, 100.0)
         await pilot.pause()
         assert clock.has_class("-breach") and "over by" in str(clock.render())
         crossed = list({id(m): m for m in host.seen if isinstance(m, RecoveryClock.Crossed)}.values())

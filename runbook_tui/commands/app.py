@@ -9,8 +9,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..core.errors import UsageError
+
+if TYPE_CHECKING:
+    from ..core.model import Runbook
+    from ..core.param_sources import GivenParams
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from ..ui.app import AppOptions, RunbookApp
 
     resume = getattr(args, "resume_session", None)
+    given = _given_params(args, runbook)
     options = AppOptions(
         runbook_dirs=dirs,
         runbook=runbook,
@@ -40,6 +46,8 @@ def run(args: argparse.Namespace) -> int:
         workdir=workdir,
         resume_session=Path(resume) if resume else None,
         freeze_gc=True,
+        params=given.values,
+        param_sources=given.sources,
     )
     sandbox = None
     if drill and runbook is not None:
@@ -64,3 +72,14 @@ def run(args: argparse.Namespace) -> int:
         except OSError:
             break  # the terminal hung up: nobody to tell; the journal says it all
     return int(result or 0)
+
+
+def _given_params(args: argparse.Namespace, runbook: Runbook | None) -> GivenParams:
+    """``--param`` (run), ``--param-file`` and ``RUNBOOK_TUI_PARAM_<name>`` for ``runbook``, validated."""
+    from ..core.param_sources import GivenParams, gather
+
+    if runbook is None:
+        if getattr(args, "param", None) or getattr(args, "param_file", None):
+            raise UsageError("--param and --param-file need a RUNBOOK to give values to")
+        return GivenParams()
+    return gather(runbook, getattr(args, "param", None) or [], getattr(args, "param_file", None))

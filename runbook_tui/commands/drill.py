@@ -61,9 +61,18 @@ def _announce(sandbox: Sandbox) -> None:
 
 
 def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sandbox: Sandbox) -> int:
+    from ..core.param_sources import gather
     from ..ui.app import AppOptions, RunbookApp
 
-    options = AppOptions(runbook_dirs=tuple(dirs), runbook=runbook, procedure=args.procedure, freeze_gc=True)
+    given = gather(runbook, [], getattr(args, "param_file", None))
+    options = AppOptions(
+        runbook_dirs=tuple(dirs),
+        runbook=runbook,
+        procedure=args.procedure,
+        freeze_gc=True,
+        params=given.values,
+        param_sources=given.sources,
+    )
     return int(RunbookApp(drill_options(options, sandbox)).run() or 0)
 
 

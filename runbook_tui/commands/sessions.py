@@ -175,7 +175,8 @@ def changed_warning(summary: SessionSummary) -> str:
 def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:
     from ..core import plain
 
-    return int(plain.resume(summary.path, runbook, yes=bool(args.yes)))
+    given = plain.given_params(args, runbook)
+    return int(plain.resume(summary.path, runbook, yes=bool(args.yes), given=given))
 
 
 def _continue_in_app(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:

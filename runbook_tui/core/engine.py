@@ -29,6 +29,7 @@ from typing import Any
 from .. import __version__, locations
 from . import events as ev
 from . import params as P
+from . import windows
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
@@ -62,7 +63,7 @@ except ImportError:  # pragma: no cover - ansi.py is written by another module's
 log = logging.getLogger(__name__)
 
 Listener = Callable[[ev.Event], None]
-WARN_AT = 0.8  # share of a window after which the clock warns
+WARN_AT = windows.WARN_AT  # share of a window after which the clock warns
 TIMEOUT_GRACE = 15.0  # runners enforce step.timeout themselves; this only catches one that does not
 CHOICES_TIMEOUT = 30.0
 MAX_CHOICES = 1000
@@ -133,6 +134,7 @@ class Session:
         impact_started_at: float | None = None,
         param_source: str = "command-line",
         watch_limit: float | None = None,
+        param_sources: Mapping[str, str] | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -154,7 +156,8 @@ class Session:
         self._values: dict[str, str] = {}
         self._given: list[tuple[str, str, str]] = []
         for name, value in (params or {}).items():
-            self._given.append((name, self._validated(name, value), param_source))
+            source = (param_sources or {}).get(name, param_source)
+            self._given.append((name, self._validated(name, value), source))
         self._plan: list[tuple[Step, Phase]] = [
             *((s, Phase.PRECHECK) for s in self.procedure.prechecks),
             *((s, Phase.STEP) for s in self.procedure.steps),
@@ -459,8 +462,14 @@ class Session:
         env: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         backup_dir: Path | None = None,
+        param_sources: Mapping[str, str] | None = None,
     ) -> Session:
-        """Continue a session from its journal: completed steps stay done, a running one is interrupted."""
+        """Continue a session from its journal: completed steps stay done, a running one is interrupted.
+
+        Secret values were never journalled, so they come from ``params`` or are asked
+        again. A value already recorded stays as recorded: a parameter does not change
+        across resume (a different one given now is set aside with a warning).
+        """
         # Folded as it streams, once: the state keeps each step's tail, never every event.
         loaded = fold_file(journal_path)
         state = loaded.state
@@ -489,8 +498,10 @@ class Session:
             operator=operator,
             env=env,
             backup_dir=backup_dir or locations.backups_dir() / state.session_id,
+            param_sources=param_sources,
         )
         session._adopt(state)
+        session._keep_recorded_params()
         session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
         current = file_sha256(runbook.path)
         session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
@@ -536,6 +547,20 @@ class Session:
         for name, value in state.params.items():
             if name not in state.secret_params and self.runbook.parameter(name) is not None:
                 self._values[name] = value  # secret values were never written: asked again when needed
+
+    def _keep_recorded_params(self) -> None:
+        """Drop given values for parameters the journal already has (warning when they differ)."""
+        kept: list[tuple[str, str, str]] = []
+        for name, value, source in self._given:
+            recorded = self._values.get(name)
+            if recorded is None:
+                kept.append((name, value, source))
+            elif recorded != value:
+                self.warnings.append(
+                    f"parameter {name} stays {recorded!r} as recorded; "
+                    f"the {source} value given now is not used"
+                )
+        self._given = kept
 
     # --- internals: events ----------------------------------------------------------
 
@@ -889,8 +914,11 @@ class Session:
                 step, attempt, started, StepOutcome(StepStatus.NEEDS_YOU, "not done yet")
             )
         by = asker_name(self._ask)
-        message = "done" if by == "engineer" else f"ticked by {by}"
-        return self._finished_event(step, attempt, started, StepOutcome.passed(message))
+        if by == "engineer":
+            return self._finished_event(step, attempt, started, StepOutcome.passed("done"))
+        # Nobody was there to do it: ticked, never "passed" (see StepStatus.TICKED).
+        outcome = StepOutcome(StepStatus.TICKED, f"ticked by {by}; nobody did it")
+        return self._finished_event(step, attempt, started, outcome)
 
     def _describe(self, runner: StepRunner, step: Step) -> str:
         try:
@@ -941,34 +969,28 @@ class Session:
             any(r.deadline for r in self.runbook.decision_matrix.rows)
         )
 
-    def _windows(self) -> list[tuple[str, float]]:
-        found: list[tuple[str, float]] = []
-        if self.procedure.target_seconds is not None:
-            found.append(("procedure", self.procedure.target_seconds))
+    def _windows(self) -> tuple[windows.Window, ...]:
         decision = self.state.decision
-        if decision is not None and decision.deadline_seconds:
-            found.append((decision.row_id, float(decision.deadline_seconds)))
-        return found
+        row = (decision.row_id, decision.deadline_seconds) if decision is not None else None
+        return windows.windows_of(self.procedure.target_seconds, row)
 
     def _check_windows(self) -> float | None:
-        """Emit due warnings and breaches; return seconds until the next one is due."""
+        """Emit due warnings and breaches (``core/windows.py``); return seconds until the next one."""
         if self._started_at is None:
             return None
-        elapsed = now() - self._started_at
-        due: float | None = None
-        for scope, target in self._windows():
-            if scope not in self._breached and elapsed > target:
+        at = now()
+        found = windows.due(
+            self._windows(), self._started_at, at, warned=self._warned, breached=self._breached
+        )
+        for crossing in found.crossings:
+            scope, elapsed = crossing.scope, round(crossing.elapsed, 3)
+            self._warned.add(scope)
+            if crossing.level == windows.BREACH:
                 self._breached.add(scope)
-                self._warned.add(scope)
-                self._emit(ev.WindowBreached(scope=scope, elapsed=round(elapsed, 3), target=target, at=now()))
-                continue
-            if scope not in self._warned and elapsed >= WARN_AT * target:
-                self._warned.add(scope)
-                self._emit(ev.WindowWarning(scope=scope, elapsed=round(elapsed, 3), target=target, at=now()))
-            if scope not in self._breached:
-                nxt = (target if scope in self._warned else WARN_AT * target) - elapsed
-                due = nxt if due is None else min(due, nxt)
-        return due
+                self._emit(ev.WindowBreached(scope=scope, elapsed=elapsed, target=crossing.target, at=at))
+            else:
+                self._emit(ev.WindowWarning(scope=scope, elapsed=elapsed, target=crossing.target, at=at))
+        return found.next_in
 
     async def _clock(self) -> None:
         wake = self._clock_wake

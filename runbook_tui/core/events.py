@@ -27,6 +27,9 @@ class StepStatus(StrEnum):
     CANCELLED = "cancelled"
     INTERRUPTED = "interrupted"  # the session died while the step ran
     UNKNOWN = "unknown"  # its effect could not be known (never called "skipped")
+    # A manual step nobody did: ticked by --yes in a headless run. It does not stop the
+    # run or fail the session, but it is not a pass, and every report shows it apart.
+    TICKED = "ticked"
 
     @property
     def is_final(self) -> bool:
@@ -34,11 +37,19 @@ class StepStatus(StrEnum):
 
     @property
     def is_ok(self) -> bool:
-        return self in (StepStatus.PASSED, StepStatus.SKIPPED)
+        """The run may go on past it (passed, skipped, or ticked by nobody)."""
+        return self in (StepStatus.PASSED, StepStatus.SKIPPED, StepStatus.TICKED)
 
 
 _FINAL = frozenset(
-    {StepStatus.PASSED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.CANCELLED, StepStatus.UNKNOWN}
+    {
+        StepStatus.PASSED,
+        StepStatus.FAILED,
+        StepStatus.SKIPPED,
+        StepStatus.CANCELLED,
+        StepStatus.UNKNOWN,
+        StepStatus.TICKED,
+    }
 )
 
 
@@ -299,6 +310,19 @@ class EventDecodeError(ValueError):
     """A journal record is not an event this version knows."""
 
 
+class UnknownEventKind(EventDecodeError):
+    """A record of a kind this version does not know (a newer runbook-tui wrote it).
+
+    New event kinds are additive: a reader skips such a record and counts it among the
+    journal's problems; it is not damage. A record of a known kind that does not decode
+    is (plain :class:`EventDecodeError`).
+    """
+
+    def __init__(self, kind: str) -> None:
+        self.event_kind = kind
+        super().__init__(f"event kind {kind!r} is not known to this version of runbook-tui")
+
+
 def to_dict(event: Event) -> dict[str, Any]:
     """The JSON-ready form: ``{"kind": ..., "at": "<ISO UTC>", ...fields}``."""
     data: dict[str, Any] = {"kind": event.kind, "at": iso_utc(event.at)}
@@ -309,11 +333,14 @@ def to_dict(event: Event) -> dict[str, Any]:
 
 
 def from_dict(data: dict[str, Any]) -> Event:
-    """Inverse of :func:`to_dict`; unknown kinds or fields raise :class:`EventDecodeError`."""
-    try:
-        cls = EVENT_TYPES[data["kind"]]
-    except (KeyError, TypeError) as exc:
-        raise EventDecodeError(f"unknown event kind {data.get('kind')!r}") from exc
+    """Inverse of :func:`to_dict`; a kind this version does not know raises :class:`UnknownEventKind`,
+    a known kind with missing or wrong fields :class:`EventDecodeError`."""
+    kind = data.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise EventDecodeError(f"a record without a kind ({kind!r})")
+    cls = EVENT_TYPES.get(kind)
+    if cls is None:
+        raise UnknownEventKind(kind)
     fields = {k: v for k, v in data.items() if k != "kind"}
     try:
         fields["at"] = parse_iso_utc(fields["at"])

@@ -38,6 +38,7 @@ from .events import (
     Event,
     EventDecodeError,
     OutputLine,
+    UnknownEventKind,
     from_dict,
     iso_utc,
     parse_iso_utc,
@@ -595,6 +596,9 @@ def _decode_into(events: list[Event], problems: list[str], path: Path, number: i
             raise EventDecodeError("not a JSON object")
         event = _output_event(data) if data.get("kind") == "output" else None
         events.append(event if event is not None else from_dict(data))
+    except UnknownEventKind as exc:  # additive: a newer version's event, skipped and counted, not damage
+        problems.append(f"{path}:{number}: {exc} (written by a newer version); skipped")
+        return True
     except (ValueError, EventDecodeError) as exc:
         problems.append(f"{path}:{number}: unreadable event, skipped ({exc})")
         return False

@@ -544,7 +544,17 @@ class _Builder:
         )
         self._check_references(procedures)
         self._check_placeholders(parameters)
+        self._warn_secret_arguments(procedures, parameters)
         return runbook
+
+    def _warn_secret_arguments(
+        self, procedures: tuple[Procedure, ...], parameters: tuple[Parameter, ...]
+    ) -> None:
+        """A warning where a shell command hands a secret to a program as an argument (``ps`` shows it)."""
+        from .secret_args import secret_argument_warnings
+
+        for step, text in secret_argument_warnings(procedures, parameters):
+            self.ctx.problems.append(Problem(step.location, text, severity="warning"))
 
     def _version(self, root: MappingNode) -> bool:
         node = next((v for k, v in root.value if k.value == "runbook"), None)

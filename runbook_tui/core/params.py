@@ -121,7 +121,11 @@ def _shell_quoted(value: str, state: str) -> str:
 
 
 def validate(param: Parameter, value: str | None, *, choices: Iterable[str] = ()) -> str:
-    """The value to use, or :class:`ParameterError`. Every rule applies; none fails open."""
+    """The value to use, or :class:`ParameterError`. Every rule applies; none fails open.
+
+    A value is one line of plain text (see :func:`text_problem`). A secret's value
+    never appears in the error: it names the rule that failed, not what was given.
+    """
     if value is None or value == "":
         if param.default is not None:
             value = param.default
@@ -129,11 +133,13 @@ def validate(param: Parameter, value: str | None, *, choices: Iterable[str] = ()
             raise ParameterError(param.name, "is required" + _hint(param))
         else:
             return ""
-    if "\n" in value or "\x00" in value:
-        raise ParameterError(param.name, "must be one line of text")
+    problem = text_problem(value)
+    if problem:
+        raise ParameterError(param.name, problem)
+    shown = "its value" if param.secret else repr(value)
     allowed = tuple(param.choices) + tuple(choices)
     if param.choices and value not in allowed:
-        raise ParameterError(param.name, f"{value!r} is not one of {', '.join(allowed)}")
+        raise ParameterError(param.name, f"{shown} is not one of {', '.join(allowed)}")
     if param.pattern is not None:
         try:
             ok = re.fullmatch(param.pattern, value) is not None
@@ -141,8 +147,38 @@ def validate(param: Parameter, value: str | None, *, choices: Iterable[str] = ()
             # A broken rule must not let everything through.
             raise ParameterError(param.name, f"its pattern is invalid ({exc}); fix the runbook") from exc
         if not ok:
-            raise ParameterError(param.name, f"{value!r} does not match {param.pattern}" + _hint(param))
+            raise ParameterError(param.name, f"{shown} does not match {param.pattern}" + _hint(param))
     return value
+
+
+# Characters that change what a reader sees without being seen: they are refused in values.
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
+_ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\ufeff")
+
+
+def text_problem(value: str) -> str:
+    """Why ``value`` is not one line of plain text ("" when it is).
+
+    Refused: text that was not valid UTF-8 (argv decodes such bytes to lone
+    surrogates), C0 controls including tab, DEL, C1 controls, bidirectional marks,
+    overrides and isolates, and zero-width characters. So a value round-trips through
+    the journal exactly and shows on screen as what it is. The message names the
+    character by code point, never the value (it may be a secret).
+    """
+    for index, ch in enumerate(value):
+        code = ord(ch)
+        where = f"U+{code:04X} at character {index + 1}"
+        if 0xD800 <= code <= 0xDFFF:
+            return f"is not valid UTF-8 text ({where}); give it as UTF-8"
+        if ch == "\n":
+            return "must be one line of text"
+        if code < 0x20 or code == 0x7F or 0x80 <= code <= 0x9F:
+            return f"contains a control character ({where}); values are one line of plain text"
+        if ch in _BIDI:
+            return f"contains a bidirectional control ({where}); it could make the text read differently"
+        if ch in _ZERO_WIDTH:
+            return f"contains a zero-width character ({where}); it could hide text"
+    return ""
 
 
 def _hint(param: Parameter) -> str:
@@ -154,10 +190,18 @@ def _hint(param: Parameter) -> str:
 
 
 class Redactor:
-    """Replaces secret values in any text before it is written or shown."""
+    """Replaces secret values, and their common encodings, in any text before it is written or shown.
+
+    Each secret is also looked for shell-quoted (``shlex.quote``), JSON-escaped,
+    URL-encoded (``quote`` and ``quote_plus``), and base64-encoded (standard and
+    URL-safe, with and without padding), as is the base64 of ``PREFIX + secret`` for
+    the prefixes of HTTP basic auth (``user:secret``): any of the three alignments
+    of the secret inside a longer base64 text is caught by its stable core.
+    """
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: list[str] = []
+        self._forms: list[str] = []
         for value in secrets:
             self.add(value)
 
@@ -165,13 +209,45 @@ class Redactor:
         # Very short secrets would redact half of every line; they are still hidden where asked.
         if value and value not in self._secrets:
             self._secrets.append(value)
-            self._secrets.sort(key=len, reverse=True)
+            found = set(self._forms)
+            found.update(f for f in encoded_forms(value) if f)
+            self._forms = sorted(found, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
-            if secret in text:
-                text = text.replace(secret, REDACTED)
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, REDACTED)
         return text
 
     def __bool__(self) -> bool:
         return bool(self._secrets)
+
+
+MIN_ENCODED = 4  # an encoded core shorter than this would match ordinary text
+
+
+def encoded_forms(secret: str) -> set[str]:
+    """``secret`` and the forms it takes in logs and headers (see :class:`Redactor`)."""
+    import base64
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {secret, shlex.quote(secret), json.dumps(secret)[1:-1]}
+    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    forms.update({quote(secret, safe=""), quote(secret), quote_plus(secret)})
+    raw = secret.encode("utf-8", "surrogateescape")
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(raw).decode("ascii")
+        forms.update({whole, whole.rstrip("=")})
+        # Inside a longer base64 text (``user:secret``) the secret starts at byte offset
+        # 0, 1 or 2 of a 3-byte group; the whole groups it fills encode the same way
+        # whatever comes before, so that core is found wherever the secret sits.
+        for shift in range(3):
+            padded = b"\0" * shift + raw
+            usable = (len(padded) // 3) * 3
+            first = 3 if shift else 0  # the group mixing the prefix is not stable
+            core = encode(padded[first:usable]).decode("ascii")
+            if len(core) >= max(MIN_ENCODED, len(secret)):
+                forms.add(core)
+    # An encoded form shorter than MIN_ENCODED would hide ordinary text; the secret itself always counts.
+    return {f for f in forms if len(f) >= MIN_ENCODED} | {secret}

@@ -30,6 +30,7 @@ from .errors import UsageError
 from .events import Outcome, StepStatus
 from .journal import Journal, new_session_id
 from .model import Parameter, Runbook, Step
+from .param_sources import GivenParams, secret_ways_in
 
 if TYPE_CHECKING:
     from .drills.sandbox import Sandbox
@@ -223,10 +224,8 @@ class PlainAsker:
         say = self._printer.say
         if not self._interactive:
             default = f" (using its default {param.default!r})" if param.default is not None else ""
-            say(
-                f"parameter {param.name} has no value and there is no terminal to ask{default}; "
-                f"pass --param {param.name}=VALUE"
-            )
+            how = secret_ways_in(param.name) if param.secret else f"pass --param {param.name}=VALUE"
+            say(f"parameter {param.name} has no value and there is no terminal to ask{default}; {how}")
             return None
         say(
             f"parameter {param.name}: {param.description}" if param.description else f"parameter {param.name}"
@@ -262,14 +261,25 @@ class PlainAsker:
 
 
 def parse_params(pairs: Sequence[str], runbook: Runbook) -> dict[str, str]:
-    """``--param K=V`` values, validated (UsageError or ParameterError, both exit 2)."""
-    given: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--param {pair!r} is not NAME=VALUE; write it like --param tag=v1.2.3")
-        given[name.strip()] = value
-    return check_params(runbook, given)
+    """``--param K=V`` values, validated (UsageError or ParameterError, both exit 2); no secrets."""
+    from .param_sources import command_line_params
+
+    return command_line_params(runbook, pairs)
+
+
+def given_params(args: argparse.Namespace, runbook: Runbook) -> GivenParams:
+    """Values from ``--param``, ``--param-file`` and ``RUNBOOK_TUI_PARAM_<name>``, validated."""
+    from .param_sources import gather
+
+    return gather(runbook, getattr(args, "param", None) or [], getattr(args, "param_file", None))
+
+
+def _warn_secret_arguments(runbook: Runbook) -> None:
+    """Say, before anything runs, where a command hands a secret to a program as an argument."""
+    from .secret_args import secret_argument_warnings
+
+    for _step, text in secret_argument_warnings(runbook.procedures, runbook.parameters):
+        print(f"runbook-tui: warning: {text}", file=sys.stderr)
 
 
 def _interactive() -> bool:
@@ -289,20 +299,23 @@ def run(args: argparse.Namespace) -> int:
     if procedure is None:
         known = ", ".join(f"{p.id} ({n})" for n, p in enumerate(runbook.procedures, start=1))
         raise UsageError(f"{runbook.path or runbook.id}: no procedure {args.procedure!r}; it has: {known}")
-    given = parse_params(args.param or [], runbook)
+    given = given_params(args, runbook)
+    _warn_secret_arguments(runbook)
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
     if not args.drill and not workdir.is_dir():
         raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     asker = PlainAsker(printer, interactive=_interactive(), yes=bool(args.yes))
     if not args.drill:
-        return _run_session(runbook, procedure.id, given, workdir, None, "live", printer, asker)
+        return _run_session(
+            runbook, procedure.id, given.values, workdir, None, "live", printer, asker, sources=given.sources
+        )
     sandbox = _build_sandbox(runbook, args.fault)
     try:
         if sandbox.notice:
             printer.say(f"drill: {sandbox.notice}")
         printer.say(f"drill sandbox: {sandbox.workdir}")
-        params = {**check_params(runbook, dict(sandbox.params)), **given}
+        params = {**check_params(runbook, dict(sandbox.params)), **given.values}
         return _run_session(
             runbook,
             procedure.id,
@@ -313,6 +326,7 @@ def run(args: argparse.Namespace) -> int:
             printer,
             asker,
             watch_limit=sandbox.watch_limit,
+            sources=given.sources,
         )
     finally:
         keep = bool(getattr(args, "keep", False))
@@ -338,6 +352,7 @@ def _run_session(
     asker: PlainAsker,
     *,
     watch_limit: float | None = None,
+    sources: Mapping[str, str] | None = None,
 ) -> int:
     journal = Journal.create(new_session_id(runbook.id))
     printer.say(f"runbook-tui {__version__}: journal {journal.path}")
@@ -352,6 +367,7 @@ def _run_session(
             journal=journal,
             env=env,
             watch_limit=watch_limit,
+            param_sources=sources,
         )
     except BaseException:
         journal.close()
@@ -360,12 +376,17 @@ def _run_session(
     return asyncio.run(drive(session, printer))
 
 
-def resume(path: Path, runbook: Runbook, *, yes: bool = False) -> int:
-    """``runbook-tui resume --plain``: continue a recorded session headless; the exit code."""
+def resume(path: Path, runbook: Runbook, *, yes: bool = False, given: GivenParams | None = None) -> int:
+    """``runbook-tui resume --plain``: continue a recorded session headless; the exit code.
+
+    Secret values were never journalled: they come again from ``given`` (``--param-file``,
+    the environment) or are asked for when a step needs them.
+    """
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     interactive = _interactive()
     asker = PlainAsker(printer, interactive=interactive, yes=yes)
-    session = Session.resume(Path(path), runbook, asker)
+    given = given or GivenParams()
+    session = Session.resume(Path(path), runbook, asker, params=given.values, param_sources=given.sources)
     for warning in session.warnings:
         printer.say(f"warning: {warning}")
     state = session.state

@@ -26,6 +26,9 @@ _STEP_ID = attrgetter("step_id")
 _SEQ = attrgetter("seq")
 
 
+_STATUS_VALUES = frozenset(s.value for s in StepStatus)
+
+
 class TailLine(NamedTuple):
     """One of the last lines a step printed (ANSI stripped, redacted)."""
 
@@ -382,7 +385,8 @@ class StateFolder:
 
     def _step_finished(self, e: ev.StepFinished) -> None:
         d = self._touch(e.step_id)
-        d.status = StepStatus(e.status)
+        # A status this version does not know (a newer one wrote it) is not claimed as anything.
+        d.status = StepStatus(e.status) if e.status in _STATUS_VALUES else StepStatus.UNKNOWN
         d.finished_at, d.duration, d.exit_code, d.message = e.at, e.duration, e.exit_code, e.message
         d.attempts = max(d.attempts, e.attempt)
         d.data = MappingProxyType(dict(e.data))

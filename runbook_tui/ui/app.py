@@ -56,6 +56,9 @@ class AppOptions:
     # Freeze start-up objects out of the GC: only for the one app of a process (the commands);
     # tests run many apps in one process, and frozen cycles of finished apps are never freed.
     freeze_gc: bool = False
+    # Values given up front (--param, --param-file, RUNBOOK_TUI_PARAM_<name>) and where each came from.
+    params: Mapping[str, str] = field(default_factory=dict)
+    param_sources: Mapping[str, str] = field(default_factory=dict)
 
 
 class RunbookApp(App[int]):
@@ -105,7 +108,14 @@ class RunbookApp(App[int]):
             ask=ask,
             env=self.options.env,
             watch_limit=self.options.watch_limit,
+            params=self.given_params(runbook),
+            param_sources=self.options.param_sources,
         )
+
+    def given_params(self, runbook: Runbook) -> Mapping[str, str]:
+        """Values given on the command line, for the runbook they were given for (no other)."""
+        given_for = self.options.runbook
+        return self.options.params if given_for is not None and runbook.id == given_for.id else {}
 
     @property
     def workdir(self) -> Path:

@@ -40,6 +40,7 @@ def _status_tables() -> dict[str, dict[StepStatus, str]]:
         StepStatus.CANCELLED: "⊘",
         StepStatus.INTERRUPTED: "!",
         StepStatus.UNKNOWN: "?",
+        StepStatus.TICKED: "☐",
     }
 
     # Theme variables, so states follow the active Textual theme.
@@ -53,6 +54,7 @@ def _status_tables() -> dict[str, dict[StepStatus, str]]:
         StepStatus.CANCELLED: "$error",
         StepStatus.INTERRUPTED: "bold $warning",
         StepStatus.UNKNOWN: "$warning",
+        StepStatus.TICKED: "$warning",
     }
 
     label = {
@@ -65,6 +67,7 @@ def _status_tables() -> dict[str, dict[StepStatus, str]]:
         StepStatus.CANCELLED: "cancelled",
         StepStatus.INTERRUPTED: "interrupted",
         StepStatus.UNKNOWN: "unknown",
+        StepStatus.TICKED: "ticked, not done",
     }
     return {"GLYPH": glyph, "STATUS_STYLE": style, "LABEL": label}
 

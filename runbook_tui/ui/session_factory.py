@@ -39,6 +39,8 @@ def new_session(
     ask: Any,
     env: Mapping[str, str] | None = None,
     watch_limit: float | None = None,
+    params: Mapping[str, str] | None = None,
+    param_sources: Mapping[str, str] | None = None,
 ) -> Session:
     """A Session writing to a fresh journal under the sessions folder.
 
@@ -54,7 +56,8 @@ def new_session(
         procedure,
         workdir=workdir,
         mode="drill" if drill else "live",
-        params={},
+        params=dict(params or {}),
+        param_sources=param_sources,
         journal=journal,
         ask=ask,
         operator=operator(),
@@ -64,12 +67,23 @@ def new_session(
 
 
 def resume_session(
-    journal: Path, runbook: Runbook, *, ask: Any, env: Mapping[str, str] | None = None
+    journal: Path,
+    runbook: Runbook,
+    *,
+    ask: Any,
+    env: Mapping[str, str] | None = None,
+    params: Mapping[str, str] | None = None,
+    param_sources: Mapping[str, str] | None = None,
 ) -> Session:
-    """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted."""
+    """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted.
+
+    Secrets were never journalled: they come from ``params`` or the parameter form asks again.
+    """
     from ..core.engine import Session
 
-    return Session.resume(journal, runbook, ask, operator=operator(), env=env)
+    return Session.resume(
+        journal, runbook, ask, operator=operator(), env=env, params=params, param_sources=param_sources
+    )
 
 
 def first_step_at(journal: Path) -> float | None:

@@ -25,6 +25,7 @@ from ..events import (
     StepStatus,
     WindowBreached,
 )
+from ..windows import BREACH, level
 from .definition import Fault
 
 # Points taken off a perfect 100; documented in docs/drills.md.
@@ -43,11 +44,12 @@ class WindowResult:
     scope: str  # "procedure" or a decision row id
     text: str  # the window as the runbook wrote it
     target: float
-    elapsed: float
+    elapsed: float  # from the session's start, as every window is timed (core/windows.py)
+    breached: bool = False  # the engine recorded a breach of it (the screen showed one)
 
     @property
     def met(self) -> bool:
-        return self.elapsed <= self.target
+        return not self.breached and level(self.elapsed, self.target) != BREACH
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,7 @@ class DrillScore:
     fault: str | None = None
     fault_step: str | None = None
     fault_met: bool = False  # the fault's step failed, so the engineer met it
+    ticked: tuple[str, ...] = ()  # manual steps ticked by --yes: nobody did them (no points lost)
 
     @property
     def unrecovered(self) -> tuple[str, ...]:
@@ -118,6 +121,7 @@ def score(events: Iterable[Event], fault: Fault | None = None) -> DrillScore:
         fault=fault.name if fault else None,
         fault_step=fault.fails_step if fault else None,
         fault_met=bool(fault and fault.fails_step in failed),
+        ticked=tuple(s for s, runs in attempts.items() if runs[-1] == StepStatus.TICKED),
     )
 
 
@@ -127,19 +131,33 @@ def _recovered(runs: list[str]) -> bool:
 
 
 def _windows(items: list[Event], started: SessionStarted, end: float) -> list[WindowResult]:
-    """The procedure's window is measured to resolution (or the end); a deadline to mitigation."""
-    origin = started.impact_started_at or started.at
+    """Every window runs from the session's start, as on screen and in the journal (core/windows.py).
+
+    The procedure's window is measured to resolution (or the end), a deadline to
+    mitigation; a breach the engine recorded misses it whatever the milestones say.
+    The impact start feeds only the incident metrics, never the score.
+    """
+    origin = started.at
     milestones = {e.milestone: e.at for e in reversed(items) if isinstance(e, MilestoneReached)}
     resolved = milestones.get("resolved", end)
     mitigated = milestones.get("mitigated", resolved)
+    breached = {e.scope for e in items if isinstance(e, WindowBreached)}
     results = []
     if started.target_seconds:
         text = started.window_text or format_seconds(started.target_seconds)
-        results.append(WindowResult("procedure", text, started.target_seconds, resolved - origin))
+        results.append(
+            WindowResult(
+                "procedure", text, started.target_seconds, resolved - origin, "procedure" in breached
+            )
+        )
     for event in items:
         if isinstance(event, DecisionMade) and event.deadline_seconds:
             text = f"{event.issue}: within {format_seconds(event.deadline_seconds)}"
-            results.append(WindowResult(event.row_id, text, event.deadline_seconds, mitigated - event.at))
+            results.append(
+                WindowResult(
+                    event.row_id, text, event.deadline_seconds, mitigated - origin, event.row_id in breached
+                )
+            )
     return results
 
 
@@ -160,6 +178,8 @@ def format_score(result: DrillScore) -> str:
     lines.append(f"  checks failed     {_names(list(result.failed))}")
     lines.append(f"  retried           {_names(list(result.retried))}")
     lines.append(f"  recovered         {_names(list(result.recovered))}")
+    if result.ticked:
+        lines.append(f"  ticked, not done  {_names(list(result.ticked))}")
     lines.append(
         f"  confirmations     {result.confirmations_given} given, {result.confirmations_declined} declined"
     )

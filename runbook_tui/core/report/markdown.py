@@ -12,6 +12,7 @@ from .timeline import MILESTONES, Attempt, Report, format_offset
 
 _STATUS_WORD = {
     "passed": "passed",
+    "ticked": "ticked, not done (nobody did it)",
     "failed": "failed",
     "cancelled": "cancelled",
     "unknown": "unknown effect",
@@ -117,6 +118,9 @@ def _outcome(report: Report) -> str:
     text = report.outcome
     if report.finish_message:
         text += f": {report.finish_message}"
+    if report.ticked:
+        names = ", ".join(f"`{a.step_id}`" for a in report.ticked)
+        text += f"; {len(report.ticked)} manual step(s) ticked without being done ({names})"
     return text
 
 

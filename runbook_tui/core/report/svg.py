@@ -21,6 +21,7 @@ BAR = 14
 BOTTOM = 56
 COLOURS = {
     "passed": "#2e7d32",
+    "ticked": "#9e9d24",
     "failed": "#c62828",
     "cancelled": "#6d4c41",
     "unknown": "#757575",

@@ -214,6 +214,11 @@ class Report:
     output_lines: int
 
     @property
+    def ticked(self) -> tuple[Attempt, ...]:
+        """Manual steps ticked without anyone doing them (``--yes``): not passes, shown apart."""
+        return tuple(a for a in self.attempts if a.status == "ticked")
+
+    @property
     def failed(self) -> tuple[Attempt, ...]:
         return tuple(a for a in self.attempts if a.status in ("failed", "interrupted", "cancelled"))
 
@@ -340,6 +345,9 @@ class _Builder:
     def _record(self, record: dict[str, Any]) -> None:
         try:
             event = ev.from_dict(record)
+        except ev.UnknownEventKind as exc:  # additive kinds: skipped and counted, never fatal
+            self.problems.append(f"{exc} (written by a newer version); skipped")
+            return
         except ev.EventDecodeError as exc:
             self.problems.append(f"an event could not be read and was left out: {exc}")
             return
@@ -665,6 +673,8 @@ def _finished_text(noun: str, e: ev.StepFinished) -> str:
     why = f": {_one_line(e.message)}" if e.message else "."
     if e.status == "passed":
         return f"{noun} passed{on} in {took}{why}"
+    if e.status == "ticked":
+        return f"{noun} was ticked without being done{on}{why}"
     if e.status == "failed":
         return f"{noun} failed{on} after {took}{code}{why}"
     if e.status == "cancelled":

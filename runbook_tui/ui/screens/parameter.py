@@ -102,7 +102,8 @@ class ParameterModal(ModalScreen[str | None]):
         try:
             good = validate(self.param, value.strip(), choices=self.extra_choices)
         except ParameterError as exc:
-            self.query_one("#modal-error", Static).update(str(exc))
+            # Plain text, never markup: a pattern like [A-Za-z] is a rule to read, not a style.
+            self.query_one("#modal-error", Static).update(Content(str(exc)))
             return
         self.dismiss(good)
 

@@ -82,7 +82,7 @@ class ProcedureScreen(BaseScreen):
         self.crumbs = f"{runbook.id} › {procedure.title}"
         self.session: Any = session  # given: a resumed session; else built in start_session
         self.resumed = session is not None
-        self.first_step_at = first_step_at  # a resumed session's window clock counts from here
+        self.first_step_at = first_step_at  # when the first step started (the clock runs from session start)
         self.steps = {s.id: s for s in procedure.all_steps()}
         self.output: dict[str, deque[str]] = {}
         self._pending: list[ev.OutputLine] = []
@@ -164,12 +164,18 @@ class ProcedureScreen(BaseScreen):
                 self.output[step_id] = deque(lines, maxlen=LOG_MAX_LINES)
         clock = self.query_one("#clock", RecoveryClock)
         clock.session_started = state.started_at
-        if state.step_order and state.started_at is not None:
-            origin = self.first_step_at or state.started_at
+        if state.started_at is not None:
+            # One clock (core/windows.py): every window runs from the session's start.
+            origin = state.started_at
             clock.procedure = Countdown("procedure", "window", origin, self.procedure.target_seconds or 0.0)
-        decision = state.decision
-        if decision is not None and decision.deadline_seconds:
-            clock.deadlines = (Countdown(decision.row_id, "decide", decision.at, decision.deadline_seconds),)
+            decision = state.decision
+            if decision is not None and decision.deadline_seconds:
+                clock.deadlines = (Countdown(decision.row_id, "decide", origin, decision.deadline_seconds),)
+            # Crossings recorded before the resume were announced then; only new ones are.
+            for warning in state.warnings:
+                clock.seen(warning.scope, "warning")
+            for breach in state.breaches:
+                clock.seen(breach.scope, "breach")
         self.set_class(state.mode == "drill" or self.rb_app.drill, "-drill")
         self.query_one("#checklist-box").border_title = f"Checklist · {state.mode} · resumed"
         for warning in getattr(self.session, "warnings", ()):
@@ -256,11 +262,18 @@ class ProcedureScreen(BaseScreen):
         if step_id is not None and step_id in self.steps:
             self.query_one("#steps", StepList).show_state(state.step(step_id))
         if isinstance(event, ev.SessionStarted):
-            self.query_one("#clock", RecoveryClock).session_started = event.at
+            clock = self.query_one("#clock", RecoveryClock)
+            clock.session_started = event.at
+            # One clock (core/windows.py): the window runs from the session's start, as in the engine.
+            clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds or 0.0)
             self.query_one("#checklist-box").border_title = f"Checklist · {event.mode}"
         elif isinstance(event, ev.DecisionMade) and event.deadline_seconds:
             clock = self.query_one("#clock", RecoveryClock)
-            clock.deadlines = (Countdown(event.row_id, "decide", event.at, event.deadline_seconds),)
+            origin = state.started_at if state.started_at is not None else event.at
+            clock.deadlines = (Countdown(event.row_id, "decide", origin, event.deadline_seconds),)
+        elif isinstance(event, ev.WindowWarning | ev.WindowBreached):
+            lvl = "breach" if isinstance(event, ev.WindowBreached) else "warning"
+            self.query_one("#clock", RecoveryClock).crossed(event.scope, lvl, event.elapsed, event.target)
         elif isinstance(event, ev.StepStarted):
             self._step_started(event)
         elif isinstance(event, ev.StepFinished):
@@ -275,11 +288,6 @@ class ProcedureScreen(BaseScreen):
             self.show_selected()
 
     def _step_started(self, event: ev.StepStarted) -> None:
-        clock = self.query_one("#clock", RecoveryClock)
-        if clock.procedure is None and self.procedure.target_seconds:
-            clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds)
-        elif clock.procedure is None:
-            clock.procedure = Countdown("procedure", "window", event.at, 0.0)
         if event.step_kind == StepKind.WATCH:
             self.watch_step = event.step_id
             box = self.query_one("#watch-box")

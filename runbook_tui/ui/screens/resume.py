@@ -246,7 +246,13 @@ async def resume_into(app: RunbookApp, journal: Path, runbook: Runbook | None) -
         if runbook is None:
             runbook = await asyncio.to_thread(_runbook_of, journal, app.options.runbook_dirs)
         session = await asyncio.to_thread(
-            resume_session, journal, runbook, ask=UiAsker(cast("App[object]", app)), env=app.options.env
+            resume_session,
+            journal,
+            runbook,
+            ask=UiAsker(cast("App[object]", app)),
+            env=app.options.env,
+            params=app.given_params(runbook),
+            param_sources=app.options.param_sources,
         )
         first = await asyncio.to_thread(first_step_at, journal)
     except Exception as exc:  # every refusal is a message (finished, runbook gone, unreadable)

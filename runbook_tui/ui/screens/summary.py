@@ -21,6 +21,7 @@ from textual.widgets.option_list import Option
 
 from ...core.drills.score import DrillScore, format_score
 from ...core.durations import format_seconds
+from ...core.events import StepStatus
 from ...core.model import Procedure, Runbook
 from ...core.state import SessionState
 from ..format import LABEL, STATUS_STYLE
@@ -70,6 +71,11 @@ def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
         parts.append(("\nSkipped, and why\n", "bold underline"))
         for step, st in skipped:
             parts += [("  ↷ ", STATUS_STYLE[st.status]), step.title, (f": {st.skip_reason}\n", "$text-muted")]
+    ticked = [s for s in procedure.all_steps() if state.step(s.id).status is StepStatus.TICKED]
+    if ticked:
+        parts.append(("\nTicked, but nobody did it\n", "bold underline"))
+        for step in ticked:
+            parts += [("  ☐ ", STATUS_STYLE[StepStatus.TICKED]), step.title, "\n"]
     failed = [(s, state.step(s.id)) for s in procedure.all_steps() if not state.step(s.id).status.is_ok]
     failed = [(s, st) for s, st in failed if st.status.value not in ("pending",)]
     if failed:

@@ -1,8 +1,11 @@
 """The recovery clock: elapsed time against the procedure's window, and decision deadlines.
 
-The time source is injectable (``clock``) so snapshots stay still and tests can
-move time forward. It posts :class:`RecoveryClock.Crossed` once when a window
-reaches 80% and once when it is breached; the screen turns that into a notification.
+Every window runs from the session's start, and its level comes from the same pure
+function the engine uses (``core/windows.py``), so the screen and the report agree.
+The clock announces nothing on its own: the screen hands it the engine's
+``window_warning`` / ``window_breached`` events (:meth:`RecoveryClock.crossed`), and it
+posts :class:`RecoveryClock.Crossed` once for each. The time source is injectable
+(``clock``) so snapshots stay still and tests can move time forward.
 """
 
 from __future__ import annotations
@@ -17,10 +20,11 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from ...core import windows
 from ...core.durations import format_seconds
 
 Clock = Callable[[], float]
-WARN_AT = 0.8
+WARN_AT = windows.WARN_AT
 
 
 @dataclass(frozen=True)
@@ -34,14 +38,8 @@ class Countdown:
 
 
 def level(elapsed: float, target: float | None) -> str:
-    """``ok``, ``warning`` (80% of the window gone) or ``breach`` (past it)."""
-    if not target:
-        return "ok"
-    if elapsed > target:
-        return "breach"
-    if elapsed >= WARN_AT * target:
-        return "warning"
-    return "ok"
+    """``ok``, ``warning`` (80% of the window gone) or ``breach`` (past it): ``core.windows.level``."""
+    return windows.level(elapsed, target)
 
 
 def clock_text(seconds: float) -> str:
@@ -89,22 +87,30 @@ class RecoveryClock(Widget):
         self.set_interval(1.0, self.tick)
 
     def tick(self) -> None:
-        """Re-render and announce any window crossed since the last tick."""
+        """Re-render; the colour follows the worst window's level now."""
         now = self._now()
         worst = "ok"
         for countdown in self._countdowns():
-            elapsed = now - countdown.started_at
-            lvl = level(elapsed, countdown.target)
+            lvl = level(now - countdown.started_at, countdown.target)
             if lvl == "breach" or (lvl == "warning" and worst == "ok"):
                 worst = lvl
-            if lvl != "ok" and (countdown.scope, lvl) not in self._announced:
-                self._announced.add((countdown.scope, lvl))
-                self.post_message(
-                    self.Crossed(countdown.scope, countdown.label, lvl, elapsed, countdown.target)
-                )
         self.set_class(worst == "warning", "-warning")
         self.set_class(worst == "breach", "-breach")
         self.refresh()
+
+    def seen(self, scope: str, lvl: str) -> None:
+        """A crossing announced before (a resumed session's): :meth:`crossed` stays quiet about it."""
+        self._announced.add((scope, lvl))
+
+    def crossed(self, scope: str, lvl: str, elapsed: float, target: float) -> None:
+        """The engine recorded a warning or breach: announce it once (``Crossed``) and re-render."""
+        if (scope, lvl) in self._announced:
+            return
+        self._announced.add((scope, lvl))
+        countdown = next((c for c in self._countdowns() if c.scope == scope), None)
+        label = countdown.label if countdown else scope
+        self.post_message(self.Crossed(scope, label, lvl, elapsed, target))
+        self.tick()
 
     def _now(self) -> float:
         return self.stopped_at if self.stopped_at is not None else self.clock()
@@ -128,9 +134,9 @@ class RecoveryClock(Widget):
         proc = self.procedure
         if proc is None:
             window = f"window {clock_text(self.target)}" if self.target else "no window"
-            parts.append((f"{window}, starts with the first step", "dim"))
+            parts.append((f"{window}, starts with the session", "dim"))
         if proc is not None:
-            elapsed = now - proc.started_at
+            elapsed = max(0.0, now - proc.started_at)  # an injected (still) clock may be before the start
             parts.append(("window ", "dim"))
             parts.append((clock_text(elapsed), "bold"))
             if proc.target:
