@@ -261,3 +261,57 @@ def test_url_values_cannot_move_the_request_to_another_host() -> None:
 def test_a_url_that_starts_with_a_parameter_takes_it_as_written() -> None:
     url = render_url("{{base_url}}/health/{{x}}", {"base_url": "http://127.0.0.1:9000", "x": "a/b"})
     assert url == "http://127.0.0.1:9000/health/a%2Fb"
+
+
+# --- through Markdown import: the importer's output runs with the value as data ------------------
+
+MARKDOWN = """# Release rollback
+
+## Steps
+
+1. Remove the bad release:
+
+   ```bash
+   rm -rf releases/<release>
+   ```
+"""
+
+
+RELEASE_STAR = ("--param", "release=*")
+
+
+def test_an_imported_rm_with_a_star_release_deletes_nothing_else(tmp_path: Path) -> None:
+    import sys
+
+    (tmp_path / "rb.md").write_text(MARKDOWN)
+    imported = tmp_path / "rb.yaml"
+    cli = [sys.executable, "-m", "runbook_tui"]
+    done = subprocess.run(
+        [*cli, "import", str(tmp_path / "rb.md"), "-o", str(imported)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    assert "{{release}}" in imported.read_text()  # what the importer produces for <release>
+    work = tmp_path / "work"
+    for name in ("v1", "v2", "v3"):
+        (work / "releases" / name).mkdir(parents=True)
+    procedure = load_runbook(imported).procedures[0].id
+    done = subprocess.run(
+        [
+            *cli,
+            "run",
+            str(imported),
+            procedure,
+            "--plain",
+            "--yes",
+            "--workdir",
+            str(work),
+            "--param",
+            "release=*",
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert sorted(p.name for p in (work / "releases").iterdir()) == ["v1", "v2", "v3"], done.stdout
+    assert "rm -rf releases/*" in done.stdout  # shown with the value, run with a reference

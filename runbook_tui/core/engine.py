@@ -29,6 +29,7 @@ from typing import Any
 from .. import __version__, locations
 from . import events as ev
 from . import params as P
+from . import preflight as pf
 from . import shell_syntax
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
@@ -409,6 +410,16 @@ class Session:
         applied.pop()
         self._emit(ev.EditUndone(step_id=step_id, path=str(edit.path), restored_sha256=restored, at=now()))
         return restored
+
+    def preflight(self) -> tuple[pf.Finding, ...]:
+        """What the procedure's shell steps need that is missing here (see :mod:`.preflight`)."""
+        return pf.check(self.runbook, self.procedure, env=self.env, workdir=self.workdir)
+
+    def record_preflight(self, findings: Iterable[pf.Finding], *, accepted: bool, by: str) -> None:
+        """Journal that the pre-flight's findings were shown, and whether the run goes on."""
+        self._require_started()
+        lines = tuple(self.redact(line) for line in pf.describe(findings))
+        self._emit(ev.PreflightChecked(findings=lines, accepted=accepted, by=by, at=now()))
 
     def set_param(self, name: str, value: str | None, source: str = "prompt") -> str:
         """Validate and record a parameter value (redacted in events if secret); returns the value used."""
