@@ -315,3 +315,71 @@ def test_an_imported_rm_with_a_star_release_deletes_nothing_else(tmp_path: Path)
     )
     assert sorted(p.name for p in (work / "releases").iterdir()) == ["v1", "v2", "v3"], done.stdout
     assert "rm -rf releases/*" in done.stdout  # shown with the value, run with a reference
+
+
+GIT_RUNBOOK = """
+runbook: 1
+id: gittag
+title: Git tag
+parameters:
+  - name: tag
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: t
+        title: Tag {{tag}}
+        kind: git
+        action: tag
+        tag: "{{tag}}"
+        message: "Rollback to {{tag}}"
+"""
+
+
+@pytest.mark.parametrize("value", ["v1;touch pwned", "$(touch pwned)", "--upload-pack=touch pwned", "v1 v2"])
+async def test_a_git_tag_from_a_parameter_stays_one_argument(tmp_path: Path, value: str) -> None:
+    import os
+
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.invalid"}
+    env |= {"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.invalid"}
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", "x"], cwd=tmp_path, env=env, check=True)
+    runbook = runbook_from(tmp_path, GIT_RUNBOOK)
+    session = Session(runbook, "main", workdir=tmp_path, ask=ScriptedAsker(), params={"tag": value}, env=env)  # type: ignore[arg-type]
+    await session.start()
+    assert not await session.run_all()  # refused as a tag name, not run as anything
+    assert not (tmp_path / "pwned").exists()
+    tags = subprocess.run(["git", "tag"], cwd=tmp_path, capture_output=True, text=True).stdout
+    assert tags == ""
+    await session.finish()
+
+
+HTTP_RUNBOOK = """
+runbook: 1
+id: httpurl
+title: HTTP URL
+parameters:
+  - name: x
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: h
+        title: H
+        kind: http
+        url: "http://127.0.0.1:{port}/api/{{{{x}}}}"
+        expect_status: 200
+"""
+
+
+async def test_an_http_step_stays_on_its_host_whatever_the_value(tmp_path: Path) -> None:
+    from httpserver import LoopbackServer, Reply
+
+    with LoopbackServer() as server:
+        server.route("/api/%40evil.com%2F", Reply(200))
+        runbook = runbook_from(tmp_path, HTTP_RUNBOOK.format(port=server.port))
+        session = Session(runbook, "main", workdir=tmp_path, ask=ScriptedAsker(), params={"x": "@evil.com/"})  # type: ignore[arg-type]
+        await session.start()
+        assert await session.run_all()
+        await session.finish()
+        assert [r.path for r in server.requests] == ["/api/%40evil.com%2F"]
