@@ -767,9 +767,10 @@ class Session:
     def _step_env(self, step: Step) -> Mapping[str, str] | None:
         """The environment a shell or watch step runs with (see docs: parameter precedence).
 
-        Process env < (carried variables, when they exist) < the step's ``env:`` <
-        parameters. The loader refuses a step ``env:`` key that is also a parameter
-        name, so no override between those two is ever silent.
+        Process env < carried variables (when they exist) < the step's ``env:`` and the
+        parameters. The step's ``env:`` is laid on top by the runner (``step_env``); the
+        loader refuses an ``env:`` key that is also a parameter name, so a parameter is
+        never overridden, silently or otherwise.
         """
         if not isinstance(step.spec, ShellSpec | WatchSpec):
             return None
