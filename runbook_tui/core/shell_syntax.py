@@ -13,9 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
+from typing import TYPE_CHECKING
 
-import tree_sitter_bash
-from tree_sitter import Language, Node, Parser, Tree
+if TYPE_CHECKING:
+    from tree_sitter import Node, Parser, Tree
 
 # The same shape as params.PLACEHOLDER (kept here so this module imports nothing of ours).
 _PLACEHOLDER = re.compile(r"(?<!\$)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -61,6 +62,11 @@ class VariableUse:
 
 @cache
 def _parser() -> Parser:
+    # Imported on first use: loading the grammar package costs tens of ms at start-up,
+    # and only runbooks with shell placeholders (or a pre-flight) need it.
+    import tree_sitter_bash
+    from tree_sitter import Language, Parser
+
     return Parser(Language(tree_sitter_bash.language()))
 
 
