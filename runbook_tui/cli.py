@@ -87,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_param_file_option(p)
     p.add_argument("--yes", action="store_true", help="answer yes at every confirmation gate")
+    p.add_argument(
+        "--accept-preflight",
+        action="store_true",
+        help="with --plain: run although the pre-flight found missing programs or variables",
+    )
     p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
     p.add_argument("--fault", metavar="NAME", help="with --drill: inject a named fault")
     p.add_argument("--keep", action="store_true", help="with --drill: keep the sandbox")

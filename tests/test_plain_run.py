@@ -42,7 +42,7 @@ procedures:
         title: Colour
         kind: shell
         command: |
-          printf '\\033[32mgreen {{{{tag}}}}\\033[0m\\n'; echo oops >&2
+          printf '\\033[32mgreen %s\\033[0m\\n' {{{{tag}}}}; echo oops >&2
       - id: drop
         title: Drop
         kind: shell

@@ -912,6 +912,7 @@ def test_the_git_tag_rollback_commands_run_in_a_real_repository(tmp_path: Path) 
     runbook = runbook_for("connectias")
     values = {"target_version": "v1.0.0"}
     env = {**os.environ, "GIT_COMMITTER_NAME": "drill", "GIT_COMMITTER_EMAIL": "drill@example.invalid"}
+    env |= values  # a shell step gets its parameters as environment variables
 
     def run_step(step_id: str) -> str:
         spec = _step(runbook, "git-tag-rollback", step_id).spec

@@ -29,13 +29,15 @@ from typing import Any
 from .. import __version__, locations
 from . import events as ev
 from . import params as P
-from . import windows
+from . import preflight as pf
+from . import shell_syntax, windows
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
 from .journal import Journal, JournalError, fold_file, new_session_id
 from .model import (
     ConfirmSpec,
+    HttpSpec,
     Parameter,
     ParameterSource,
     Procedure,
@@ -99,9 +101,9 @@ class _Context:
 
     __slots__ = ("_emit_line", "_emit_lines", "_step_id", "backup_dir", "drill", "env", "workdir")
 
-    def __init__(self, session: Session, step_id: str) -> None:
+    def __init__(self, session: Session, step_id: str, env: Mapping[str, str] | None = None) -> None:
         self.workdir = session.workdir
-        self.env: Mapping[str, str] = session.env
+        self.env: Mapping[str, str] = session.env if env is None else env
         self.drill = session.mode == "drill"
         self.backup_dir = session.backup_dir
         self._step_id = step_id
@@ -411,6 +413,16 @@ class Session:
         self._emit(ev.EditUndone(step_id=step_id, path=str(edit.path), restored_sha256=restored, at=now()))
         return restored
 
+    def preflight(self) -> tuple[pf.Finding, ...]:
+        """What the procedure's shell steps need that is missing here (see :mod:`.preflight`)."""
+        return pf.check(self.runbook, self.procedure, env=self.env, workdir=self.workdir)
+
+    def record_preflight(self, findings: Iterable[pf.Finding], *, accepted: bool, by: str) -> None:
+        """Journal that the pre-flight's findings were shown, and whether the run goes on."""
+        self._require_started()
+        lines = tuple(self.redact(line) for line in pf.describe(findings))
+        self._emit(ev.PreflightChecked(findings=lines, accepted=accepted, by=by, at=now()))
+
     def set_param(self, name: str, value: str | None, source: str = "prompt") -> str:
         """Validate and record a parameter value (redacted in events if secret); returns the value used."""
         validated = self._validated(name, value)
@@ -672,7 +684,7 @@ class Session:
 
     async def _resolve_params(self, step: Step) -> None:
         """Ask for every parameter the step uses that has no value yet; ParameterError if one fails."""
-        for name in _step_placeholders(step):
+        for name in self._names_used(step):
             if name in self._values:
                 continue
             param = self.runbook.parameter(name)
@@ -685,6 +697,14 @@ class Session:
             if answer and answer in choices and answer not in param.choices:
                 source = "choices"
             self._record_param(name, value, source)
+
+    def _names_used(self, step: Step) -> list[str]:
+        """Its placeholders, and declared parameters its shell command reads as ``$name``."""
+        names = _step_placeholders(step)
+        if isinstance(step.spec, ShellSpec | WatchSpec):
+            read = (v.name for v in shell_syntax.unassigned_variables(step.spec.command))
+            names += [n for n in read if self.runbook.parameter(n) is not None and n not in names]
+        return names
 
     async def _choices(self, param: Parameter, step_id: str) -> list[str]:
         found: list[str] = list(param.choices)
@@ -730,16 +750,34 @@ class Session:
             raise RunbookTuiError(f"`{command}` {result.describe(CHOICES_TIMEOUT)}")
         return lines
 
-    def _render(self, step: Step, *, display: bool = False) -> Step:
-        """The step with placeholders filled (shell commands quoted); ``display`` hides secret values."""
+    # What RUNS and what is SHOWN are two renderings of a step, never one:
+    # - _runnable: shell commands keep variable references ("${tag}") and the values travel
+    #   in the environment (_step_env); URLs get their values percent-encoded.
+    # - _display: the values spliced in for a reader (titles, confirmations, the journal's
+    #   `command`), secret values masked.
+
+    def _runnable(self, step: Step) -> Step:
+        """The step as it runs: no value is ever spliced into shell text."""
+        return self._filled(step, self._values, runnable=True)
+
+    def _display(self, step: Step) -> Step:
+        """The step as shown and journalled: values in place for reading, secrets masked."""
         values = self._values
-        if display and self._redact:
+        if self._redact:
             values = {k: (P.REDACTED if self._is_secret(k) else v) for k, v in values.items()}
-        shell_fields = {"command"} if isinstance(step.spec, ShellSpec | WatchSpec) else set()
+        return self._filled(step, values, runnable=False)
+
+    def _filled(self, step: Step, values: Mapping[str, str], *, runnable: bool) -> Step:
+        spec_is_shell = isinstance(step.spec, ShellSpec | WatchSpec)
         changes: dict[str, Any] = {}
         for f in dataclasses.fields(step.spec):
             value = getattr(step.spec, f.name)
-            rendered = _render_value(value, values, shell=f.name in shell_fields)
+            if runnable and spec_is_shell and f.name == "command":
+                rendered: Any = P.render(value, values, shell=True) if P.placeholders(value) else value
+            elif runnable and isinstance(step.spec, HttpSpec) and f.name == "url":
+                rendered = P.render_url(value, values) if P.placeholders(value) else value
+            else:
+                rendered = _render_value(value, values, shell=False)
             if rendered is not value:
                 changes[f.name] = rendered
         spec = dataclasses.replace(step.spec, **changes) if changes else step.spec
@@ -749,6 +787,18 @@ class Session:
             title=P.render(step.title, values),
             confirm=P.render(step.confirm, values) if step.confirm else step.confirm,
         )
+
+    def _step_env(self, step: Step) -> Mapping[str, str] | None:
+        """The environment a shell or watch step runs with (see docs: parameter precedence).
+
+        Process env < carried variables (when they exist) < the step's ``env:`` and the
+        parameters. The step's ``env:`` is laid on top by the runner (``step_env``); the
+        loader refuses an ``env:`` key that is also a parameter name, so a parameter is
+        never overridden, silently or otherwise.
+        """
+        if not isinstance(step.spec, ShellSpec | WatchSpec):
+            return None
+        return {**self.env, **self._values}
 
     def _is_secret(self, name: str) -> bool:
         param = self.runbook.parameter(name)
@@ -785,7 +835,7 @@ class Session:
     async def _execute(self, step: Step, phase: Phase) -> StepStatus:
         try:
             await self._resolve_params(step)
-            rendered = self._render(step)
+            rendered = self._runnable(step)
         except ParameterError as exc:
             return self._fail_before_start(step, str(exc))
         if step.kind is StepKind.CONFIRM:
@@ -796,7 +846,7 @@ class Session:
             runner = runner_for(step.kind)
         except RunbookTuiError as exc:
             return self._fail_before_start(step, str(exc))
-        ctx = _Context(self, step.id)
+        ctx = _Context(self, step.id, self._step_env(step))
         gate = await self._gate_for(step, rendered, runner, ctx)
         if isinstance(gate, StepStatus):
             return gate
@@ -808,7 +858,7 @@ class Session:
         self, step: Step, rendered: Step, runner: StepRunner, ctx: _Context
     ) -> tuple[str, str | None] | StepStatus | None:
         """The gate's message and diff, None for no gate, or FAILED when the edit cannot be planned."""
-        display = self._render(step, display=True)
+        display = self._display(step)
         if step.is_edit:
             try:
                 edit = await asyncio.to_thread(runner.plan_edit, rendered, ctx)
@@ -825,7 +875,7 @@ class Session:
         return None
 
     async def _gate(self, step: Step, message: str, diff: str | None) -> bool:
-        display = self._render(step, display=True)
+        display = self._display(step)
         ok = await self._ask.confirm(ConfirmRequest(display, message, diff))
         if ok:
             self._emit(
@@ -841,7 +891,7 @@ class Session:
         self._emit(
             ev.StepStarted(
                 step_id=step.id,
-                title=self.redact(self._render(step, display=True).title),
+                title=self.redact(self._display(step).title),
                 step_kind=step.kind.value,
                 phase=phase.value,
                 attempt=attempt,
@@ -891,7 +941,7 @@ class Session:
     async def _confirm_step(self, step: Step, rendered: Step, phase: Phase) -> StepStatus:
         spec = rendered.spec
         message = spec.message if isinstance(spec, ConfirmSpec) else step.title
-        display_spec = self._render(step, display=True).spec
+        display_spec = self._display(step).spec
         shown = display_spec.message if isinstance(display_spec, ConfirmSpec) else message
         if not await self._gate(step, self.redact(shown), None):
             return StepStatus.NEEDS_YOU
@@ -902,7 +952,7 @@ class Session:
     async def _manual_step(self, step: Step, rendered: Step, phase: Phase) -> StepStatus:
         attempt, started = self._started_event(step, phase, "manual")
         try:
-            answer = await self._ask.manual(self._render(step, display=True))
+            answer = await self._ask.manual(self._display(step))
         except asyncio.CancelledError:
             self._finished_event(step, attempt, started, StepOutcome(StepStatus.CANCELLED, "cancelled"))
             return StepStatus.CANCELLED
@@ -929,7 +979,7 @@ class Session:
     async def _run_runner(
         self, step: Step, rendered: Step, phase: Phase, runner: StepRunner, ctx: _Context
     ) -> StepStatus:
-        command = self._describe(runner, self._render(step, display=True))
+        command = self._describe(runner, self._display(step))
         attempt, started = self._started_event(step, phase, command)
         rendered = self._capped_watch(rendered, ctx)
         limit = step.timeout + TIMEOUT_GRACE if step.timeout else None

@@ -275,6 +275,19 @@ class SessionFinished(Event):
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class PreflightChecked(Event):
+    """The pre-flight's findings were shown before the first step, and what was decided.
+
+    Additive (schema 1): a reader that does not know it skips it.
+    """
+
+    kind: ClassVar[str] = "preflight"
+    findings: tuple[str, ...] = ()  # one sentence each: a missing program or an unset variable
+    accepted: bool = True  # False: the engineer stopped before the first step
+    by: str = ""  # "engineer", "--accept-preflight", or "" when there was nothing to accept
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -299,6 +312,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChecklistTicked,
         SessionResumed,
         SessionFinished,
+        PreflightChecked,
     )
 }
 

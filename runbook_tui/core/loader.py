@@ -21,6 +21,7 @@ from typing import TypeVar
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import shell_syntax
 from .durations import DurationError, Window, parse_duration, parse_window
 from .errors import Location, Problem, RunbookLoadError
 from .model import (
@@ -56,7 +57,7 @@ from .model import (
     Template,
     WatchSpec,
 )
-from .params import PLACEHOLDER
+from .params import PLACEHOLDER, reserved_name, shell_problem
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same nodes.
     from yaml import CSafeLoader as _BaseLoader
@@ -310,6 +311,7 @@ class _Builder:
         self.ctx = ctx
         self.step_nodes: list[Node] = []
         self.procedure_refs: list[tuple[str, Node]] = []
+        self.shell_maps: list[tuple[_Map, str]] = []  # shell/watch steps: checked once params are known
 
     # -- generic readers --
 
@@ -545,6 +547,7 @@ class _Builder:
         self._check_references(procedures)
         self._check_placeholders(parameters)
         self._warn_secret_arguments(procedures, parameters)
+        self._check_shell(parameters)
         return runbook
 
     def _warn_secret_arguments(
@@ -598,9 +601,41 @@ class _Builder:
                         hint = did_you_mean(name, declared)
                         self.ctx.error_at(where, message + (hint or "; declare it under 'parameters:'"))
 
-    def _placeholder_location(self, scalar: ScalarNode, written: str) -> Location:
+    def _check_shell(self, parameters: tuple[Parameter, ...]) -> None:
+        """Placeholders where the shell expands nothing, and step env keys that shadow parameters."""
+        declared = {p.name for p in parameters}
+        for m, what in self.shell_maps:
+            node = m.get("command")
+            if isinstance(node, ScalarNode):
+                self._check_command_placeholders(node, str(node.value))
+            env = m.get("env")
+            if isinstance(env, MappingNode):
+                for key_node, _value in env.value:
+                    if key_node.value in declared:
+                        self.ctx.error(
+                            key_node,
+                            f"'env' key {key_node.value!r} of {what} is also a parameter name; "
+                            f"a shell step gets parameter {key_node.value!r} as that variable already: "
+                            "drop the key or rename one of them",
+                        )
+
+    def _check_command_placeholders(self, node: ScalarNode, command: str) -> None:
+        seen: dict[str, int] = {}
+        for use in shell_syntax.placeholder_uses(command):
+            written = command[use.start : use.end]
+            nth = seen.get(written, 0)
+            seen[written] = nth + 1
+            problem = shell_problem(use)
+            if problem is not None:
+                where = self._placeholder_location(node, written, nth)
+                self.ctx.error_at(where, f"placeholder {written} {problem}")
+
+    def _placeholder_location(self, scalar: ScalarNode, written: str, nth: int = 0) -> Location:
         start, end = scalar.start_mark.index, scalar.end_mark.index
         index = self.ctx.text.find(written, start, end)
+        for _ in range(nth):  # the nth use of the same placeholder in this scalar
+            if index >= 0:
+                index = self.ctx.text.find(written, index + 1, end)
         return self.ctx.location_of_index(index) if index >= 0 else self.ctx.at(scalar)
 
     # -- parameters --
@@ -621,6 +656,13 @@ class _Builder:
         if name and name_node is not None and not _NAME.match(name):
             suggestion = re.sub(r"\W+", "_", name).strip("_") or "value"
             self.ctx.error(name_node, f"parameter name {name!r} must be an identifier like {suggestion!r}")
+        elif name and name_node is not None and reserved_name(name):
+            self.ctx.error(
+                name_node,
+                f"parameter name {name!r} is reserved: shell steps get each parameter as an environment "
+                "variable, and the shell, the loader or runbook-tui read this one; "
+                f"rename it (for example {name.lower()!r} or 'app_{name.lower()}')",
+            )
         what = f"parameter {name!r}" if name else what
         param = Parameter(
             name=name,
@@ -852,6 +894,7 @@ class _Builder:
     # -- spec builders, one per kind --
 
     def shell_spec(self, m: _Map, what: str) -> StepSpec | None:
+        self.shell_maps.append((m, what))
         return ShellSpec(
             command=self._command(m, what),
             cwd=self.opt_text(m, "cwd", what),
@@ -944,6 +987,7 @@ class _Builder:
         return ConfirmSpec(message=self.text(m, "message", what))
 
     def watch_spec(self, m: _Map, what: str) -> StepSpec | None:
+        self.shell_maps.append((m, what))
         return WatchSpec(
             command=self._command(m, what),
             duration=self.duration(m, "duration", what) or 0.0,

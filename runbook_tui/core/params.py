@@ -1,17 +1,19 @@
 """Parameters: placeholders, validation that fails closed, quoting, redaction.
 
 A placeholder is ``{{name}}`` (an identifier; ``{{.Tag}}`` and ``${{ x }}`` are left
-alone). In shell commands a value is substituted shell-quoted, so ``v1; rm -rf ~``
-stays one inert word.
+alone). Values are data, never code: a shell step gets each parameter as an environment
+variable and its command refers to it (``{{tag}}`` runs as ``"${tag}"``), so ``v1; rm -rf ~``
+is never read by the shell. Only what is shown to a reader has the values spliced in.
 """
 
 from __future__ import annotations
 
 import re
 import shlex
+import urllib.parse
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from . import shell_syntax
 from .errors import ParameterError
 from .model import Parameter
 
@@ -28,96 +30,101 @@ def placeholders(text: str) -> list[str]:
 
 
 def render(text: str, values: Mapping[str, str], *, shell: bool = False) -> str:
-    """Fill placeholders; in shell text each value stays one inert word. A missing value raises."""
+    """Fill placeholders. A missing value raises :class:`ParameterError`.
 
-    def value_of(name: str) -> str:
+    Plain text gets the values themselves (titles, messages, and the command as shown to
+    a reader). ``shell=True`` gives the command that RUNS: each ``{{name}}`` becomes a
+    quoted reference to the environment variable ``name`` (see :func:`shell_command`),
+    so no value is ever read as shell code.
+    """
+    for name in placeholders(text):
         if name not in values:
             raise ParameterError(name, "has no value; give it with --param or in the form")
-        return values[name]
+    if shell:
+        return shell_command(text)
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
 
-    if not shell:
-        return PLACEHOLDER.sub(lambda m: value_of(m.group(1)), text)
-    heredocs = _heredoc_bodies(text)
+
+def shell_command(text: str) -> str:
+    """``text`` with each ``{{name}}`` as a variable reference quoted for where it stands.
+
+    Bare it is ``"${name}"`` (one word, never split or globbed); inside double quotes, an
+    unquoted here-document or a comment it is ``${name}``. Where nothing expands (single
+    quotes, ``$'...'``, ``<<'EOF'``), in arithmetic (where bash evaluates a value as code)
+    or where the parser cannot read the command, it raises: the loader reports the same.
+    """
     out: list[str] = []
     pos = 0
-    for match in PLACEHOLDER.finditer(text):
-        value = value_of(match.group(1))
-        out.append(text[pos : match.start()])
-        body = next((h for h in heredocs if h.start <= match.start() < h.end), None)
-        if body is None:
-            out.append(_shell_quoted(value, _quote_state(text, match.start(), heredocs)))
-        else:
-            out.append(_heredoc_quoted(match.group(1), value, body))
-        pos = match.end()
+    for use in shell_syntax.placeholder_uses(text):
+        problem = shell_problem(use)
+        if problem is not None:
+            raise ParameterError(use.name, problem)
+        out.append(text[pos : use.start])
+        bare = use.quoting is shell_syntax.Quoting.BARE
+        out.append(f'"${{{use.name}}}"' if bare else f"${{{use.name}}}")
+        pos = use.end
     out.append(text[pos:])
     return "".join(out)
 
 
-@dataclass(frozen=True, slots=True)
-class _Heredoc:
-    start: int  # offsets of the body in the command text
-    end: int
-    delimiter: str
-    quoted: bool  # <<'EOF': the body is literal; <<EOF: $ ` \\ still act in it
-
-
-_HEREDOC = re.compile(r"<<-?\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\1")
-
-
-def _heredoc_bodies(text: str) -> list[_Heredoc]:
-    """Where here-document bodies are; quotes inside them are text, not shell quoting."""
-    bodies: list[_Heredoc] = []
-    for match in _HEREDOC.finditer(text):
-        body_start = text.find("\n", match.end())
-        if body_start < 0 or any(b.start <= match.start() < b.end for b in bodies):
-            continue
-        body_start += 1
-        end_match = re.compile(r"^\t*" + re.escape(match.group(2)) + r"[ \t]*$", re.M).search(
-            text, body_start
+def shell_problem(use: shell_syntax.PlaceholderUse) -> str | None:
+    """Why ``use`` cannot become a variable reference, with the fix; None when it can."""
+    q = shell_syntax.Quoting
+    if use.quoting is q.LITERAL:
+        return (
+            f"is used {use.why}, where the shell expands nothing, so its value would never arrive; "
+            f"close the quotes around it ('text '{{{{{use.name}}}}}' more'), or use double quotes "
+            "or an unquoted <<EOF"
         )
-        body_end = end_match.start() if end_match else len(text)
-        bodies.append(_Heredoc(body_start, body_end, match.group(2), bool(match.group(1))))
-    return bodies
+    if use.quoting is q.ARITHMETIC:
+        return (
+            f"is used {use.why}; compute outside bash arithmetic (awk, expr) "
+            f"or pass the value through a program that checks it is a number"
+        )
+    if use.quoting is q.UNPARSED:
+        return f"is used {use.why}; fix the command's shell syntax so runbook-tui can tell how to quote it"
+    return None
 
 
-def _heredoc_quoted(name: str, value: str, body: _Heredoc) -> str:
-    if value.strip() == body.delimiter:
-        raise ParameterError(name, f"cannot be {value!r}: that word ends the here-document it is used in")
-    if body.quoted:
-        return value
-    return "".join("\\" + ch if ch in "$`\\" else ch for ch in value)
+# Names the shell, the dynamic loader or runbook-tui give meaning to: a parameter exported
+# under one of these would change how every step runs, not just what it is given.
+RESERVED_NAMES = frozenset(
+    {
+        "PATH", "IFS", "HOME", "ENV", "BASH_ENV", "SHELLOPTS", "BASHOPTS", "PS1", "PS2", "PS3",
+        "PS4", "PWD", "OLDPWD", "CDPATH", "GLOBIGNORE", "PROMPT_COMMAND", "SHELL", "SHLVL",
+        "TMOUT", "POSIXLY_CORRECT", "HISTFILE", "INPUTRC", "PAGER", "GIT_PAGER", "SYSTEMD_PAGER",
+        "TERM", "COLUMNS", "LINES", "UID", "EUID", "PPID", "RANDOM", "SECONDS", "LINENO",
+    }
+)  # fmt: skip
+RESERVED_PREFIXES = ("LD_", "BASH_", "RUNBOOK_TUI_")
 
 
-def _quote_state(text: str, end: int, heredocs: list[_Heredoc]) -> str:
-    """The shell quoting in force at ``text[end]``: "", "'" or '"'."""
-    state = ""
-    i = 0
-    while i < end:
-        body = next((h for h in heredocs if h.start == i), None)
-        if body is not None and not state:
-            i = body.end
-            continue
-        ch = text[i]
-        if state == "'":
-            state = "" if ch == "'" else state
-        elif ch == "\\":
-            i += 1  # the next character is escaped (also inside double quotes, for $ ` " \\)
-        elif state == '"':
-            state = "" if ch == '"' else state
-        elif ch in "'\"":
-            state = ch
-        i += 1
-    return state
+def reserved_name(name: str) -> bool:
+    """True when ``name`` may not be a parameter (the shell or loader reads it)."""
+    return name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES)
 
 
-def _shell_quoted(value: str, state: str) -> str:
-    """``value`` as literal text wherever it lands: bare, in 'single' or in "double" quotes."""
-    if state == "'":
-        return "'" + shlex.quote(value) + "'"  # close, a quoted word, reopen
-    if state == '"':
-        # Inside double quotes only $ ` " \\ are special; escaped, nothing is evaluated.
-        return "".join("\\" + ch if ch in '$`"\\' else ch for ch in value)
-    return shlex.quote(value)
+def render_url(url: str, values: Mapping[str, str]) -> str:
+    """``url`` with values filled as data: scheme, host and port come only from the runbook.
+
+    A URL that is one placeholder (``{{base_url}}``) or starts with one takes that value
+    as written. Otherwise each value is percent-encoded for its component, so
+    ``http://host/{{x}}`` with ``x=@evil.com/`` stays on ``host``.
+    """
+    for name in placeholders(url):
+        if name not in values:
+            raise ParameterError(name, "has no value; give it with --param or in the form")
+    lead = PLACEHOLDER.match(url)
+    if lead is not None:
+        # The runbook hands the whole origin to the parameter; what follows is still encoded.
+        head = values[lead.group(1)]
+        return head + _encoded(url[lead.end() :], values)
+    return _encoded(url, values)
+
+
+def _encoded(text: str, values: Mapping[str, str]) -> str:
+    """Each value percent-encoded whole: no ``/ : @ ? #`` of a value can start a new component."""
+    return PLACEHOLDER.sub(lambda m: urllib.parse.quote(values[m.group(1)], safe=""), text)
 
 
 def validate(param: Parameter, value: str | None, *, choices: Iterable[str] = ()) -> str:

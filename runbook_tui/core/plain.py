@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import getpass
 import io
+import os
 import signal
 import sys
 import threading
@@ -23,13 +24,14 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .. import __version__
 from . import events as ev
+from . import preflight
 from .asker import ConfirmRequest, ManualAnswer
 from .durations import format_seconds
 from .engine import Session, check_params
 from .errors import UsageError
 from .events import Outcome, StepStatus
 from .journal import Journal, new_session_id
-from .model import Parameter, Runbook, Step
+from .model import Parameter, Procedure, Runbook, Step
 from .param_sources import GivenParams, secret_ways_in
 
 if TYPE_CHECKING:
@@ -165,6 +167,9 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.ChecklistTicked: lambda e: f"{e.checklist_id} item {e.item + 1} {'ticked' if e.done else 'unticked'}",
     ev.SessionResumed: lambda e: (
         f"resumed by {e.operator}" + (" (journal tail was torn)" if e.torn_tail else "")
+    ),
+    ev.PreflightChecked: lambda e: (
+        f"pre-flight: {len(e.findings)} finding(s) {'accepted' if e.accepted else 'refused'} by {e.by}"
     ),
     ev.SessionFinished: lambda e: (
         f"{e.outcome.upper()} after {_seconds(e.duration)}" + (f": {e.message}" if e.message else "")
@@ -306,9 +311,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     asker = PlainAsker(printer, interactive=_interactive(), yes=bool(args.yes))
+    accept = bool(getattr(args, "accept_preflight", False))
     if not args.drill:
+        found = _preflight(runbook, procedure, os.environ, workdir, accept=accept)
         return _run_session(
-            runbook, procedure.id, given.values, workdir, None, "live", printer, asker, sources=given.sources
+            runbook,
+            procedure.id,
+            given.values,
+            workdir,
+            None,
+            "live",
+            printer,
+            asker,
+            sources=given.sources,
+            checked=found,
         )
     sandbox = _build_sandbox(runbook, args.fault)
     try:
@@ -316,6 +332,8 @@ def run(args: argparse.Namespace) -> int:
             printer.say(f"drill: {sandbox.notice}")
         printer.say(f"drill sandbox: {sandbox.workdir}")
         params = {**check_params(runbook, dict(sandbox.params)), **given.values}
+        env = {**os.environ, **sandbox.env}
+        found = _preflight(runbook, procedure, env, Path(sandbox.workdir), accept=accept)
         return _run_session(
             runbook,
             procedure.id,
@@ -327,12 +345,30 @@ def run(args: argparse.Namespace) -> int:
             asker,
             watch_limit=sandbox.watch_limit,
             sources=given.sources,
+            checked=found,
         )
     finally:
         keep = bool(getattr(args, "keep", False))
         sandbox.close(keep=keep)
         if keep:
             printer.say(f"drill sandbox kept at {sandbox.workdir}")
+
+
+def _preflight(
+    runbook: Runbook, procedure: Procedure, env: Mapping[str, str], workdir: Path, *, accept: bool
+) -> tuple[preflight.Finding, ...]:
+    """The pre-flight's findings; with any and no --accept-preflight, a usage error listing them.
+
+    ``--yes`` answers confirmation gates; it does not accept a missing program or variable.
+    """
+    found = preflight.check(runbook, procedure, env=env, workdir=workdir.resolve())
+    if found and not accept:
+        listed = "\n".join(f"  - {line}" for line in preflight.describe(found))
+        raise UsageError(
+            f"pre-flight: {len(found)} problem(s) before the first step of {procedure.id}:\n{listed}\n"
+            "fix them, or pass --accept-preflight to run anyway"
+        )
+    return found
 
 
 def _build_sandbox(runbook: Runbook, fault: str | None) -> Sandbox:
@@ -353,6 +389,7 @@ def _run_session(
     *,
     watch_limit: float | None = None,
     sources: Mapping[str, str] | None = None,
+    checked: tuple[preflight.Finding, ...] = (),
 ) -> int:
     journal = Journal.create(new_session_id(runbook.id))
     printer.say(f"runbook-tui {__version__}: journal {journal.path}")
@@ -373,7 +410,7 @@ def _run_session(
         journal.close()
         raise
     session.subscribe(printer)
-    return asyncio.run(drive(session, printer))
+    return asyncio.run(drive(session, printer, checked=checked))
 
 
 def resume(path: Path, runbook: Runbook, *, yes: bool = False, given: GivenParams | None = None) -> int:
@@ -423,7 +460,7 @@ async def _resume_and_drive(session: Session, printer: Printer, *, interactive: 
     return await drive(session, printer)
 
 
-async def drive(session: Session, printer: Printer) -> int:
+async def drive(session: Session, printer: Printer, *, checked: tuple[preflight.Finding, ...] = ()) -> int:
     """Start (or continue) the session, run every step, finish it.
 
     Ctrl-C aborts cleanly (recorded, finished as aborted). A hang-up (SSH drop) or
@@ -431,6 +468,8 @@ async def drive(session: Session, printer: Printer) -> int:
     """
     loop = asyncio.get_running_loop()
     await session.start()
+    if checked:  # only reached when --accept-preflight was given (see _preflight)
+        session.record_preflight(checked, accepted=True, by="--accept-preflight")
     runner = asyncio.create_task(session.run_all())
     stopped_by = ""
 

@@ -143,12 +143,36 @@ class ProcedureScreen(BaseScreen):
             self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
         self.session.subscribe(self._on_engine_event)
         await self.session.start()
+        if not self.resumed and not await self._preflight():
+            return
         if self.decision is not None:
             self.session.decide(self.decision.id, by="engineer")
         self.show_selected()
         if self.resumed:
             self._show_resumed()
             await self._ask_about_interrupted()
+
+    async def _preflight(self) -> bool:
+        """Show what is missing here before the first step; False when the engineer stops."""
+        from .preflight import PreflightModal
+
+        findings = self.session.preflight()
+        if not findings:
+            return True
+        lines = [self.session.redact(f.message) for f in findings]
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+        def chosen(go: bool | None) -> None:
+            if not answer.done():
+                answer.set_result(bool(go))
+
+        self.app.push_screen(PreflightModal(lines), chosen)
+        go_on = await answer
+        self.session.record_preflight(findings, accepted=go_on, by="engineer")
+        if not go_on:
+            await self.session.finish(aborted=True, message="stopped at the pre-flight")
+            self.show_selected()
+        return go_on
 
     def _show_resumed(self) -> None:
         """Render the recorded state: every step as it stands, the clock from the original start."""
