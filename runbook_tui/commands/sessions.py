@@ -175,7 +175,8 @@ def changed_warning(summary: SessionSummary) -> str:
 def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:
     from ..core import plain
 
-    return int(plain.resume(summary.path, runbook, yes=bool(args.yes)))
+    accept = bool(getattr(args, "accept_damaged", False))
+    return int(plain.resume(summary.path, runbook, yes=bool(args.yes), accept_damaged=accept))
 
 
 def _continue_in_app(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:

@@ -32,7 +32,15 @@ from . import params as P
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
-from .journal import Journal, JournalError, fold_file, new_session_id
+from .journal import (
+    DamagedJournal,
+    FoldedJournal,
+    Journal,
+    JournalError,
+    JournalWriteError,
+    fold_file,
+    new_session_id,
+)
 from .model import (
     ConfirmSpec,
     Parameter,
@@ -47,6 +55,7 @@ from .model import (
 from .state import SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
 from .steps.registry import runner_for
+from .worklock import WorkLock
 
 try:
     from .ansi import strip_ansi
@@ -133,6 +142,7 @@ class Session:
         impact_started_at: float | None = None,
         param_source: str = "command-line",
         watch_limit: float | None = None,
+        worklock: WorkLock | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -178,6 +188,11 @@ class Session:
         self._clock_wake: asyncio.Event | None = None
         self.runbook_changed = False
         self.warnings: list[str] = []  # said to the engineer (a changed runbook on resume, ...)
+        # Set when the journal cannot be written: no step starts after it (nothing runs unrecorded).
+        self.journal_failure: JournalWriteError | None = None
+        self._watch_journal(journal)
+        # The working directory's lock (one live session per workdir): released at finish or close.
+        self.worklock = worklock
 
     # --- reading --------------------------------------------------------------
 
@@ -236,6 +251,7 @@ class Session:
                     at=at,
                 )
             )
+            self._record_takeover()
         for name, value, source in self._given:
             self._record_param(name, value, source)
         self._given.clear()
@@ -248,6 +264,7 @@ class Session:
         if self._finished and self._outcome is not None:
             return self._outcome
         self._require_started()
+        await self._raise_journal_failure()  # never a recorded end after an unrecorded middle
         tasks = list(self._tasks.values())
         if aborted or cancel_background:
             for task in tasks:
@@ -267,8 +284,11 @@ class Session:
         )
         self._finished = True
         self._outcome = outcome
-        if self._journal is not None:
-            self._journal.close()
+        try:
+            if self._journal is not None:
+                self._journal.close()
+        finally:
+            self._release_worklock()
         return outcome
 
     def close(self) -> None:
@@ -283,8 +303,11 @@ class Session:
         if self._clock_task is not None:
             self._clock_task.cancel()
             self._clock_task = None
-        if self._journal is not None:
-            self._journal.close()
+        try:
+            if self._journal is not None:
+                self._journal.close()
+        finally:
+            self._release_worklock()
 
     def hang_up(self, why: str = "the terminal hung up") -> None:
         """The terminal went away: stop running steps, unrecorded, and leave the session open.
@@ -333,6 +356,7 @@ class Session:
         """
         self._require_started()
         for step, phase in self._plan:
+            await self._raise_journal_failure()
             status = self.state.step(step.id).status
             if status.is_ok or status is StepStatus.RUNNING:
                 continue
@@ -343,6 +367,7 @@ class Session:
                 status = await self.run_step(step.id)
                 if status.is_ok:
                     continue
+            await self._raise_journal_failure()
             if status in (StepStatus.NEEDS_YOU, StepStatus.CANCELLED, *_RERUNNABLE):
                 return False
             if step.continue_on_failure:
@@ -459,8 +484,21 @@ class Session:
         env: Mapping[str, str] | None = None,
         params: Mapping[str, str] | None = None,
         backup_dir: Path | None = None,
+        lock_workdir: bool = False,
+        accept_damaged: bool = False,
     ) -> Session:
-        """Continue a session from its journal: completed steps stay done, a running one is interrupted."""
+        """Continue a session from its journal: completed steps stay done, a running one is interrupted.
+
+        ``lock_workdir``: take the working directory's lock first (see ``core/worklock.py``);
+        another live session there is a :class:`~.worklock.WorkdirLocked` refusal, and
+        nothing is written to the journal.
+
+        A damaged line before the journal's end (not a torn last line) is a
+        :class:`~.journal.DamagedJournal` refusal naming the line and its step, unless
+        ``accept_damaged``: then each acceptance is journalled (``damaged_line_accepted``)
+        and the step it belongs to, unless recorded as done, is marked interrupted so the
+        engineer decides whether it runs again: never silently.
+        """
         # Folded as it streams, once: the state keeps each step's tail, never every event.
         loaded = fold_file(journal_path)
         state = loaded.state
@@ -473,6 +511,9 @@ class Session:
                 f"session {state.session_id} already finished ({state.outcome}); "
                 f"see `runbook-tui report {state.session_id}`"
             )
+        damaged = loaded.unaccepted
+        if damaged and not accept_damaged:
+            raise DamagedJournal(_damaged_message(loaded, Path(journal_path)), damaged)
         procedure = runbook.procedure(state.procedure_id)
         if procedure is None:
             raise UsageError(
@@ -491,7 +532,14 @@ class Session:
             backup_dir=backup_dir or locations.backups_dir() / state.session_id,
         )
         session._adopt(state)
-        session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
+        if lock_workdir:
+            session.worklock = WorkLock.acquire(session.workdir, state.session_id, session.operator)
+        try:
+            session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
+        except BaseException:
+            session._release_worklock()
+            raise
+        session._watch_journal(session._journal)
         current = file_sha256(runbook.path)
         session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
         if session.runbook_changed:
@@ -501,8 +549,11 @@ class Session:
             )
         if loaded.torn_tail:
             session.warnings.append("the journal's last line was cut off by the crash; it was set aside")
-        for step_id in state.running():
+        running = state.running()
+        for step_id in running:
             session._emit(ev.StepInterrupted(step_id=step_id, attempt=state.step(step_id).attempts, at=now()))
+        if damaged:
+            session._accept_damaged(damaged, running)
         session._emit(
             ev.SessionResumed(
                 operator=session.operator,
@@ -511,6 +562,7 @@ class Session:
                 at=now(),
             )
         )
+        session._record_takeover()
         return session
 
     def _adopt(self, state: SessionState) -> None:
@@ -537,16 +589,107 @@ class Session:
             if name not in state.secret_params and self.runbook.parameter(name) is not None:
                 self._values[name] = value  # secret values were never written: asked again when needed
 
+    def _accept_damaged(self, damaged: Iterable[Any], running: Iterable[str]) -> None:
+        """Journal each accepted damaged line; its step, unless done, is interrupted (asked about)."""
+        asked = set(running)
+        for line in damaged:
+            accepted = ev.DamagedLineAccepted(
+                line=line.number, step_id=line.step_id, operator=self.operator, at=now()
+            )
+            self._emit(accepted)
+            step_id = line.step_id
+            if not step_id or step_id in asked or step_id not in self._by_id:
+                continue
+            step = self.state.step(step_id)
+            if step.status.is_ok:
+                continue  # recorded as done by the lines that can be read
+            asked.add(step_id)
+            self._emit(ev.StepInterrupted(step_id=step_id, attempt=step.attempts, at=now()))
+        self.warnings.append(
+            "resumed past damaged journal line(s) "
+            + ", ".join(f"{d.number}" + (f" (step {d.step_id})" if d.step_id else "") for d in damaged)
+            + "; the acceptance is recorded in the journal"
+        )
+
+    # --- internals: the working directory's lock ---------------------------------------
+
+    def _record_takeover(self) -> None:
+        """Journal that a stale lock (its process gone) was taken over, naming the old holder."""
+        lock = self.worklock
+        old = lock.taken_over if lock is not None else None
+        if lock is None or old is None:
+            return
+        self._emit(
+            ev.LockTakenOver(
+                workdir=lock.holder.workdir,
+                previous_session_id=old.session_id,
+                previous_operator=old.operator,
+                previous_host=old.host,
+                previous_pid=old.pid,
+                previous_started=old.started,
+                at=now(),
+            )
+        )
+
+    def _release_worklock(self) -> None:
+        if self.worklock is not None:
+            self.worklock.release()
+
+    # --- internals: a journal that cannot be written ------------------------------------
+
+    def _watch_journal(self, journal: Journal | None) -> None:
+        if journal is not None:
+            journal.on_failure = self._journal_failed
+
+    def _journal_failed(self, failure: JournalWriteError) -> None:
+        """The journal cannot be written (any thread): stop every running step, record nothing more.
+
+        The hang-up path: running steps are cancelled (their process groups stopped), the
+        journal ends with them running, so resume marks them interrupted and asks.
+        """
+        loop = self._loop
+        if loop is not None and self._loop_thread != threading.get_ident() and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop_unrecorded, failure)
+        else:
+            self._stop_unrecorded(failure)
+
+    def _stop_unrecorded(self, failure: JournalWriteError) -> None:
+        if self.journal_failure is not None:
+            return
+        self.journal_failure = failure
+        self._recording = False
+        said = (
+            f"the journal cannot be written ({failure.strerror}): stopping this step; "
+            f"'runbook-tui resume {self.session_id}' continues once that is fixed"
+        )
+        for step_id in list(self._tasks):
+            self._output(step_id, said, "info")
+        self.cancel_all()
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            self._clock_task = None
+
+    async def _raise_journal_failure(self) -> None:
+        """Raise the journal's failure, if any, once every step it stopped has stopped."""
+        if self.journal_failure is not None:
+            await self.wait_idle()
+            raise self.journal_failure
+
     # --- internals: events ----------------------------------------------------------
 
     def _emit(self, event: ev.Event) -> None:
         if self._journal is not None and self._recording:
-            if self._journal.closed and self._finished:
-                # Undo, notes and checklist ticks go on after the end; each reopens the journal.
-                with self._journal.reopen() as journal:
-                    journal.append(event)
-            else:
-                self._journal.append(event)
+            try:
+                if self._journal.closed and self._finished:
+                    # Undo, notes and checklist ticks go on after the end; each reopens the journal.
+                    with self._journal.reopen() as journal:
+                        journal.append(event)
+                else:
+                    self._journal.append(event)
+            except JournalWriteError as exc:
+                # Not raised here (a view calling note() must not crash): folded, unrecorded;
+                # the run stops before the next step (run_all, _execute, finish raise it).
+                self._journal_failed(exc)
         self._folder.apply(event)
         for callback in self._listeners if len(self._listeners) < 2 else list(self._listeners):
             try:
@@ -758,6 +901,8 @@ class Session:
         return StepStatus.FAILED
 
     async def _execute(self, step: Step, phase: Phase) -> StepStatus:
+        if self.journal_failure is not None:
+            raise self.journal_failure
         try:
             await self._resolve_params(step)
             rendered = self._render(step)
@@ -903,6 +1048,8 @@ class Session:
     ) -> StepStatus:
         command = self._describe(runner, self._render(step, display=True))
         attempt, started = self._started_event(step, phase, command)
+        if self.journal_failure is not None:
+            raise self.journal_failure  # its start could not be recorded: it must not run
         rendered = self._capped_watch(rendered, ctx)
         limit = step.timeout + TIMEOUT_GRACE if step.timeout else None
         try:
@@ -1034,6 +1181,25 @@ def _output_events(
         _SET_AT(event, at)
         append(event)
     return events
+
+
+def _damaged_message(loaded: FoldedJournal, path: Path) -> str:
+    """Why resume stops at damaged lines: where, which step, and the explicit way on."""
+    sid = loaded.session_id or path.stem
+    lines = loaded.unaccepted
+    where = "; ".join(
+        f"{path}:{d.number}: line {d.number} cannot be read"
+        + (f" (it belongs to step {d.step_id!r}, as the lines around it tell)" if d.step_id else "")
+        for d in lines
+    )
+    steps = sorted({d.step_id for d in lines if d.step_id})
+    risk = f"step {', '.join(steps)} could run again" if steps else "a recorded step could run again"
+    return (
+        f"{where}. Resuming past a damaged line would lose what it recorded: {risk}. "
+        f"See what is recorded with 'runbook-tui report {sid}'; to resume anyway, "
+        f"'runbook-tui resume {sid} --plain --accept-damaged' (or accept it in the app's dialog): "
+        "the acceptance is recorded in the journal, and the step is asked about, never re-run silently"
+    )
 
 
 def check_params(runbook: Runbook, values: Mapping[str, str]) -> dict[str, str]:

@@ -264,6 +264,29 @@ class SessionFinished(Event):
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class LockTakenOver(Event):
+    """The working directory's lock named a holder whose process is gone; this session took it."""
+
+    kind: ClassVar[str] = "lock_taken_over"
+    workdir: str
+    previous_session_id: str
+    previous_operator: str
+    previous_host: str
+    previous_pid: int
+    previous_started: str
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedLineAccepted(Event):
+    """The engineer chose to resume past a damaged journal line (``resume --accept-damaged``)."""
+
+    kind: ClassVar[str] = "damaged_line_accepted"
+    line: int  # 1-based line number in the journal
+    step_id: str  # the step it belonged to, as far as its neighbours tell ("" if none)
+    operator: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -288,6 +311,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ChecklistTicked,
         SessionResumed,
         SessionFinished,
+        LockTakenOver,
+        DamagedLineAccepted,
     )
 }
 

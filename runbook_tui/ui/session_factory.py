@@ -47,8 +47,16 @@ def new_session(
     """
     from ..core.engine import Session
     from ..core.journal import Journal, new_session_id
+    from ..core.worklock import WorkLock
 
-    journal = Journal.create(new_session_id(runbook.id))
+    session_id = new_session_id(runbook.id)
+    # One live session per working directory: refused (WorkdirLocked) before a journal exists.
+    lock = WorkLock.acquire(workdir, session_id, operator())
+    try:
+        journal = Journal.create(session_id)
+    except BaseException:
+        lock.release()
+        raise
     return Session(
         runbook,
         procedure,
@@ -60,6 +68,7 @@ def new_session(
         operator=operator(),
         env=env,
         watch_limit=watch_limit if drill else None,
+        worklock=lock,
     )
 
 
@@ -69,7 +78,7 @@ def resume_session(
     """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted."""
     from ..core.engine import Session
 
-    return Session.resume(journal, runbook, ask, operator=operator(), env=env)
+    return Session.resume(journal, runbook, ask, operator=operator(), env=env, lock_workdir=True)
 
 
 def first_step_at(journal: Path) -> float | None:
