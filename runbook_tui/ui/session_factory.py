@@ -73,12 +73,22 @@ def new_session(
 
 
 def resume_session(
-    journal: Path, runbook: Runbook, *, ask: Any, env: Mapping[str, str] | None = None
+    journal: Path,
+    runbook: Runbook,
+    *,
+    ask: Any,
+    env: Mapping[str, str] | None = None,
+    accept_damaged: bool = False,
 ) -> Session:
-    """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted."""
+    """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted.
+
+    ``accept_damaged``: resume past damaged lines (the engineer said so in a dialog).
+    """
     from ..core.engine import Session
 
-    return Session.resume(journal, runbook, ask, operator=operator(), env=env, lock_workdir=True)
+    return Session.resume(
+        journal, runbook, ask, operator=operator(), env=env, lock_workdir=True, accept_damaged=accept_damaged
+    )
 
 
 def first_step_at(journal: Path) -> float | None:
