@@ -1056,7 +1056,8 @@ class Session:
             async with asyncio.timeout(limit):
                 outcome = await runner.run(rendered, ctx)
         except asyncio.CancelledError:
-            outcome = StepOutcome(StepStatus.CANCELLED, "cancelled by the engineer")
+            why = "the journal cannot be written" if self.journal_failure else "the engineer"
+            outcome = StepOutcome(StepStatus.CANCELLED, f"cancelled by {why}")
         except TimeoutError:
             outcome = StepOutcome.failed(f"timed out after {step.timeout:g}s")
         except RunbookTuiError as exc:
