@@ -681,12 +681,12 @@ def _fold_lines(path: Path, handle: BinaryIO) -> FoldedJournal:
                 if run is not None:
                     folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
                 run = _OutputRun(sys.intern(step_id), int(m[4]))
+                damage.saw(run.step_id)  # once per run of lines, not per line (a million of them)
             run.count += 1
             seq = int(m[4])
             if seq > run.last_seq:
                 run.last_seq = seq
             run.tail.append(m)
-            damage.saw(run.step_id)
             continue
         # Any other line: exactly as load reads it, after the output lines before it.
         if run is not None:
