@@ -276,6 +276,7 @@ def test_resume_refuses_a_damaged_middle_line_until_it_is_accepted(tmp_path: Pat
     # The report still notes the damaged line.
     report = cli("report", journal.stem, cwd=work)
     assert f"line {number}: not a JSON object; skipped" in report.stdout
+    assert f"resumed past damaged journal line {number} (step one)" in report.stdout
 
 
 def test_a_torn_last_line_is_still_resumed_without_asking(tmp_path: Path) -> None:

@@ -142,6 +142,8 @@ def test_a_stale_lock_of_a_killed_process_is_taken_over_and_journalled(
     assert event.previous_pid == proc.pid  # type: ignore[attr-defined]
     assert event.workdir == str(work)  # type: ignore[attr-defined]
     assert not lock_path(work).exists()  # released at the end: nothing stale is left
+    report = cli("report", new_journal.stem, cwd=work)
+    assert f"was taken over from session {old_journal.stem}" in report.stdout
 
     # The killed session resumes; its own stale lock is gone, so nothing is taken over again.
     result = cli("resume", old_journal.stem, "--plain", "--yes", cwd=work)
