@@ -84,3 +84,38 @@ async def test_opening_a_procedure_in_a_locked_workdir_says_who_holds_it(tmp_pat
             assert "runbook-tui follow 20260101T000000Z-other-abcd" in said
     finally:
         holder.release()
+
+
+async def test_a_full_disk_in_the_app_stops_the_step_and_says_how_to_continue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_faults_io import FILL, _alive, tmpfs
+
+    work = tmp_path / "work"
+    work.mkdir()
+    (tmp_path / "fill.yaml").write_text(FILL, encoding="utf-8")
+    with tmpfs(tmp_path / "data") as data:
+        monkeypatch.setenv("RUNBOOK_TUI_DATA_DIR", str(data))
+        app = RunbookApp(
+            AppOptions(
+                runbook=load_runbook(tmp_path / "fill.yaml"),
+                procedure="roll",
+                workdir=work,
+                probe_signals=False,
+                find_entries=lambda dirs: [],
+            )
+        )
+        async with app.run_test(size=(100, 30)) as pilot:
+            await until(
+                pilot, lambda: isinstance(app.screen, ProcedureScreen) and app.screen.session is not None
+            )
+            run = app.screen
+            assert isinstance(run, ProcedureScreen)
+            await until(pilot, lambda: run.state.started_at is not None)
+            await pilot.press("a")  # run all: one, then chatty fills the disk
+            await until(pilot, lambda: any("No space left on device" in n for n in notices(app)), timeout=60)
+            said = next(n for n in notices(app) if "No space left on device" in n)
+            assert f"runbook-tui resume {run.session.session_id}" in said
+            assert "Free space" in said
+            assert not _alive(int((work / "chatty.pid").read_text()))  # its process group was stopped
+        assert (work / "marks.txt").read_text().split() == ["one", "started"]  # three never ran
