@@ -16,7 +16,7 @@ from ui_helpers import notices, until
 
 from runbook_tui.core.journal import load
 from runbook_tui.core.loader import load_runbook
-from runbook_tui.core.worklock import WorkLock
+from runbook_tui.core.worklock import WorkLock, lock_path
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.screens.resume import DamagedLinesModal
@@ -118,4 +118,6 @@ async def test_a_full_disk_in_the_app_stops_the_step_and_says_how_to_continue(
             assert f"runbook-tui resume {run.session.session_id}" in said
             assert "Free space" in said
             assert not _alive(int((work / "chatty.pid").read_text()))  # its process group was stopped
+            # No longer live: the lock is let go, so 'runbook-tui resume' elsewhere is not refused.
+            await until(pilot, lambda: not lock_path(work).exists())
         assert (work / "marks.txt").read_text().split() == ["one", "started"]  # three never ran

@@ -190,6 +190,7 @@ class Session:
         self.warnings: list[str] = []  # said to the engineer (a changed runbook on resume, ...)
         # Set when the journal cannot be written: no step starts after it (nothing runs unrecorded).
         self.journal_failure: JournalWriteError | None = None
+        self._lock_release: asyncio.Task[None] | None = None
         self._watch_journal(journal)
         # The working directory's lock (one live session per workdir): released at finish or close.
         self.worklock = worklock
@@ -668,11 +669,22 @@ class Session:
         if self._clock_task is not None:
             self._clock_task.cancel()
             self._clock_task = None
+        # No longer live: once its steps have stopped, 'resume' (in another terminal) may take over.
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            self._lock_release = loop.create_task(self._release_when_idle())
+        else:
+            self._release_worklock()
+
+    async def _release_when_idle(self) -> None:
+        await self.wait_idle()
+        self._release_worklock()
 
     async def _raise_journal_failure(self) -> None:
         """Raise the journal's failure, if any, once every step it stopped has stopped."""
         if self.journal_failure is not None:
             await self.wait_idle()
+            self._release_worklock()
             raise self.journal_failure
 
     # --- internals: events ----------------------------------------------------------
