@@ -564,6 +564,10 @@ class Session:
             )
         )
         session._record_takeover()
+        if session.journal_failure is not None:
+            # Still no room (say): nothing of this resume is recorded, so nothing may go on.
+            session.close()
+            raise session.journal_failure
         return session
 
     def _adopt(self, state: SessionState) -> None:
