@@ -114,6 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plain", action="store_true", help="headless")
     p.add_argument("--yes", action="store_true")
     _add_param_file_option(p)
+    p.add_argument(
+        "--accept-damaged",
+        action="store_true",
+        help="resume past damaged journal lines (recorded in the journal; their steps are asked about)",
+    )
 
     p = sub.add_parser("report", help="the post-incident report of a session")
     p.add_argument("session", metavar="SESSION")

@@ -348,3 +348,56 @@ def test_resume_keeps_a_long_whole_last_line_that_lacks_its_newline(tmp_path: Pa
     assert load(path).events[-1] == ev.NoteAdded(
         text="y" * 200_000, at=ev.parse_iso_utc("2026-01-01T00:00:00Z")
     )
+
+
+# --- damaged lines before the end, and write failures --------------------------------
+
+
+def _written(tmp_path: Path, events: list[ev.Event]) -> Path:
+    with Journal.create("s1", dir=tmp_path) as journal:
+        for event in events:
+            journal.append(event)
+    return journal.path
+
+
+def test_fold_file_names_damaged_middle_lines_and_their_steps(tmp_path: Path) -> None:
+    path = _written(tmp_path, _session_events()[:-1])
+    lines = path.read_bytes().split(b"\n")
+    # line 4 (StepStarted a): its step_id still legible; line 6 (output of a): garbage, a's by its neighbours
+    lines[3] = lines[3].replace(b'"title":"A"', b'"title":\x00\x00')
+    lines[5] = b"\x00" * 40
+    newer = b'{"kind":"from_a_newer_version","at":"2026-01-01T00:00:00.000000Z"}'  # not damage
+    path.write_bytes(b"\n".join([*lines[:-1], newer, b'{"kind":"note_ad']))  # and a torn last line
+    folded = fold_file(path)
+    assert [(d.number, d.step_id) for d in folded.damaged] == [(4, "a"), (6, "a")]
+    assert folded.torn_tail
+    assert folded.unaccepted == folded.damaged
+    with Journal.open_existing(path) as journal:
+        journal.append(ev.DamagedLineAccepted(line=4, step_id="a", operator="me"))
+    assert [d.number for d in fold_file(path).unaccepted] == [6]
+
+
+def test_a_damaged_line_before_any_step_is_named_by_the_next_event(tmp_path: Path) -> None:
+    path = _written(tmp_path, _session_events()[:4])
+    lines = path.read_bytes().split(b"\n")
+    lines[2] = b"{not json"  # the ParameterSet line, before any step
+    path.write_bytes(b"\n".join(lines))
+    assert [(d.number, d.step_id) for d in fold_file(path).damaged] == [(3, "a")]
+
+
+def test_a_failed_write_is_raised_with_the_fix_and_every_later_append_fails_the_same(tmp_path: Path) -> None:
+    from runbook_tui.core.journal import JournalWriteError
+
+    journal = Journal.create("s1", dir=tmp_path)
+    heard: list[JournalWriteError] = []
+    journal.on_failure = heard.append
+    assert journal._fd is not None
+    os.close(journal._fd)
+    journal._fd = os.open("/dev/full", os.O_WRONLY)  # a real device that is always full
+    with pytest.raises(JournalWriteError, match=r"No space left on device.*Free space.*resume s1"):
+        journal.append(_started())
+    with pytest.raises(JournalWriteError):
+        journal.append(ev.NoteAdded(text="later", author="me"))
+    assert len(heard) == 1
+    journal.close()  # closes without writing more, and without raising again
+    assert journal.closed

@@ -227,3 +227,64 @@ def test_resume_of_a_gone_runbook_says_what_to_do(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "the runbook 'tiny' of session 20261118T100000Z-tiny-0001 cannot be found" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# --- a damaged line before the end ---------------------------------------------------
+
+
+def _damage(journal: Path, kind: str, step_id: str) -> int:
+    """Overwrite the line of ``kind`` for ``step_id`` with garbage of the same length; its number."""
+    lines = journal.read_bytes().split(b"\n")
+    for index, line in enumerate(lines):
+        if line.startswith(b'{"kind":"%s"' % kind.encode()) and b'"step_id":"%s"' % step_id.encode() in line:
+            lines[index] = b"#" * len(line)  # unreadable, its step_id too: the neighbours name it
+            journal.write_bytes(b"\n".join(lines))
+            return index + 1
+    raise AssertionError(f"no {kind} line for {step_id} in {journal}")
+
+
+def test_resume_refuses_a_damaged_middle_line_until_it_is_accepted(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    journal = killed_session(work)
+    number = _damage(journal, "step_finished", "one")  # step one ran; its end is unreadable
+    damaged = journal.read_bytes()
+    (work / "resumed.flag").touch()
+
+    refused = cli("resume", "--plain", "--yes", cwd=work)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert f"{journal}:{number}: line {number} cannot be read" in refused.stderr
+    assert "step 'one'" in refused.stderr
+    assert f"runbook-tui resume {journal.stem} --plain --accept-damaged" in refused.stderr
+    assert journal.read_bytes() == damaged  # nothing written, nothing run
+    assert (work / "marks.txt").read_text().split() == ["one", "two"]
+
+    # Accepted, without --yes and with no terminal: recorded, and step one is asked about, not re-run.
+    accepted = cli("resume", "--plain", "--accept-damaged", cwd=work)
+    assert accepted.returncode == 1, accepted.stdout + accepted.stderr
+    assert f"resumed past damaged journal line(s) {number} (step one)" in accepted.stdout
+    assert "step one (First step) was interrupted" in accepted.stdout
+    assert (work / "marks.txt").read_text().split() == ["one", "two"]
+    events = load(journal).events
+    accepts = [e for e in events if e.kind == "damaged_line_accepted"]
+    assert [(e.line, e.step_id) for e in accepts] == [(number, "one")]  # type: ignore[attr-defined]
+
+    # Accepted once is accepted: the next resume goes on; --yes is the explicit choice to re-run.
+    done = cli("resume", "--plain", "--yes", cwd=work)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert len([e for e in load(journal).events if e.kind == "damaged_line_accepted"]) == 1
+    # The report still notes the damaged line.
+    report = cli("report", journal.stem, cwd=work)
+    assert f"line {number}: not a JSON object; skipped" in report.stdout
+    assert f"resumed past damaged journal line {number} (step one)" in report.stdout
+
+
+def test_a_torn_last_line_is_still_resumed_without_asking(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    journal = killed_session(work)
+    with journal.open("ab") as handle:
+        handle.write(b'{"kind":"output","at":"2026-')  # a crash mid-write: torn, not damaged
+    (work / "resumed.flag").touch()
+    result = cli("resume", "--plain", "--yes", cwd=work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "damaged" not in result.stdout + result.stderr

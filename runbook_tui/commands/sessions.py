@@ -176,7 +176,8 @@ def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Na
     from ..core import plain
 
     given = plain.given_params(args, runbook)
-    return int(plain.resume(summary.path, runbook, yes=bool(args.yes), given=given))
+    accept = bool(getattr(args, "accept_damaged", False))
+    return int(plain.resume(summary.path, runbook, yes=bool(args.yes), given=given, accept_damaged=accept))
 
 
 def _continue_in_app(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:

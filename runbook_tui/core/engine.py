@@ -34,7 +34,15 @@ from . import shell_syntax, windows
 from .asker import Asker, ConfirmRequest, asker_name
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
-from .journal import Journal, JournalError, fold_file, new_session_id
+from .journal import (
+    DamagedJournal,
+    FoldedJournal,
+    Journal,
+    JournalError,
+    JournalWriteError,
+    fold_file,
+    new_session_id,
+)
 from .model import (
     ConfirmSpec,
     HttpSpec,
@@ -50,6 +58,7 @@ from .model import (
 from .state import SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
 from .steps.registry import runner_for
+from .worklock import WorkLock
 
 try:
     from .ansi import strip_ansi
@@ -137,6 +146,7 @@ class Session:
         param_source: str = "command-line",
         watch_limit: float | None = None,
         param_sources: Mapping[str, str] | None = None,
+        worklock: WorkLock | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -183,6 +193,12 @@ class Session:
         self._clock_wake: asyncio.Event | None = None
         self.runbook_changed = False
         self.warnings: list[str] = []  # said to the engineer (a changed runbook on resume, ...)
+        # Set when the journal cannot be written: no step starts after it (nothing runs unrecorded).
+        self.journal_failure: JournalWriteError | None = None
+        self._lock_release: asyncio.Task[None] | None = None
+        self._watch_journal(journal)
+        # The working directory's lock (one live session per workdir): released at finish or close.
+        self.worklock = worklock
 
     # --- reading --------------------------------------------------------------
 
@@ -241,6 +257,7 @@ class Session:
                     at=at,
                 )
             )
+            self._record_takeover()
         for name, value, source in self._given:
             self._record_param(name, value, source)
         self._given.clear()
@@ -253,6 +270,7 @@ class Session:
         if self._finished and self._outcome is not None:
             return self._outcome
         self._require_started()
+        await self._raise_journal_failure()  # never a recorded end after an unrecorded middle
         tasks = list(self._tasks.values())
         if aborted or cancel_background:
             for task in tasks:
@@ -272,8 +290,11 @@ class Session:
         )
         self._finished = True
         self._outcome = outcome
-        if self._journal is not None:
-            self._journal.close()
+        try:
+            if self._journal is not None:
+                self._journal.close()
+        finally:
+            self._release_worklock()
         return outcome
 
     def close(self) -> None:
@@ -288,8 +309,11 @@ class Session:
         if self._clock_task is not None:
             self._clock_task.cancel()
             self._clock_task = None
-        if self._journal is not None:
-            self._journal.close()
+        try:
+            if self._journal is not None:
+                self._journal.close()
+        finally:
+            self._release_worklock()
 
     def hang_up(self, why: str = "the terminal hung up") -> None:
         """The terminal went away: stop running steps, unrecorded, and leave the session open.
@@ -338,6 +362,7 @@ class Session:
         """
         self._require_started()
         for step, phase in self._plan:
+            await self._raise_journal_failure()
             status = self.state.step(step.id).status
             if status.is_ok or status is StepStatus.RUNNING:
                 continue
@@ -348,6 +373,7 @@ class Session:
                 status = await self.run_step(step.id)
                 if status.is_ok:
                     continue
+            await self._raise_journal_failure()
             if status in (StepStatus.NEEDS_YOU, StepStatus.CANCELLED, *_RERUNNABLE):
                 return False
             if step.continue_on_failure:
@@ -475,12 +501,24 @@ class Session:
         params: Mapping[str, str] | None = None,
         backup_dir: Path | None = None,
         param_sources: Mapping[str, str] | None = None,
+        lock_workdir: bool = False,
+        accept_damaged: bool = False,
     ) -> Session:
         """Continue a session from its journal: completed steps stay done, a running one is interrupted.
 
         Secret values were never journalled, so they come from ``params`` or are asked
         again. A value already recorded stays as recorded: a parameter does not change
         across resume (a different one given now is set aside with a warning).
+
+        ``lock_workdir``: take the working directory's lock first (see ``core/worklock.py``);
+        another live session there is a :class:`~.worklock.WorkdirLocked` refusal, and
+        nothing is written to the journal.
+
+        A damaged line before the journal's end (not a torn last line) is a
+        :class:`~.journal.DamagedJournal` refusal naming the line and its step, unless
+        ``accept_damaged``: then each acceptance is journalled (``damaged_line_accepted``)
+        and the step it belongs to, unless recorded as done, is marked interrupted so the
+        engineer decides whether it runs again: never silently.
         """
         # Folded as it streams, once: the state keeps each step's tail, never every event.
         loaded = fold_file(journal_path)
@@ -494,6 +532,9 @@ class Session:
                 f"session {state.session_id} already finished ({state.outcome}); "
                 f"see `runbook-tui report {state.session_id}`"
             )
+        damaged = loaded.unaccepted
+        if damaged and not accept_damaged:
+            raise DamagedJournal(_damaged_message(loaded, Path(journal_path)), damaged)
         procedure = runbook.procedure(state.procedure_id)
         if procedure is None:
             raise UsageError(
@@ -514,7 +555,14 @@ class Session:
         )
         session._adopt(state)
         session._keep_recorded_params()
-        session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
+        if lock_workdir:
+            session.worklock = WorkLock.acquire(session.workdir, state.session_id, session.operator)
+        try:
+            session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
+        except BaseException:
+            session._release_worklock()
+            raise
+        session._watch_journal(session._journal)
         current = file_sha256(runbook.path)
         session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
         if session.runbook_changed:
@@ -524,8 +572,11 @@ class Session:
             )
         if loaded.torn_tail:
             session.warnings.append("the journal's last line was cut off by the crash; it was set aside")
-        for step_id in state.running():
+        running = state.running()
+        for step_id in running:
             session._emit(ev.StepInterrupted(step_id=step_id, attempt=state.step(step_id).attempts, at=now()))
+        if damaged:
+            session._accept_damaged(damaged, running)
         session._emit(
             ev.SessionResumed(
                 operator=session.operator,
@@ -534,6 +585,11 @@ class Session:
                 at=now(),
             )
         )
+        session._record_takeover()
+        if session.journal_failure is not None:
+            # Still no room (say): nothing of this resume is recorded, so nothing may go on.
+            session.close()
+            raise session.journal_failure
         return session
 
     def _adopt(self, state: SessionState) -> None:
@@ -574,16 +630,118 @@ class Session:
                 )
         self._given = kept
 
+    def _accept_damaged(self, damaged: Iterable[Any], running: Iterable[str]) -> None:
+        """Journal each accepted damaged line; its step, unless done, is interrupted (asked about)."""
+        asked = set(running)
+        for line in damaged:
+            accepted = ev.DamagedLineAccepted(
+                line=line.number, step_id=line.step_id, operator=self.operator, at=now()
+            )
+            self._emit(accepted)
+            step_id = line.step_id
+            if not step_id or step_id in asked or step_id not in self._by_id:
+                continue
+            step = self.state.step(step_id)
+            if step.status.is_ok:
+                continue  # recorded as done by the lines that can be read
+            asked.add(step_id)
+            self._emit(ev.StepInterrupted(step_id=step_id, attempt=step.attempts, at=now()))
+        self.warnings.append(
+            "resumed past damaged journal line(s) "
+            + ", ".join(f"{d.number}" + (f" (step {d.step_id})" if d.step_id else "") for d in damaged)
+            + "; the acceptance is recorded in the journal"
+        )
+
+    # --- internals: the working directory's lock ---------------------------------------
+
+    def _record_takeover(self) -> None:
+        """Journal that a stale lock (its process gone) was taken over, naming the old holder."""
+        lock = self.worklock
+        old = lock.taken_over if lock is not None else None
+        if lock is None or old is None:
+            return
+        self._emit(
+            ev.LockTakenOver(
+                workdir=lock.holder.workdir,
+                previous_session_id=old.session_id,
+                previous_operator=old.operator,
+                previous_host=old.host,
+                previous_pid=old.pid,
+                previous_started=old.started,
+                at=now(),
+            )
+        )
+
+    def _release_worklock(self) -> None:
+        if self.worklock is not None:
+            self.worklock.release()
+
+    # --- internals: a journal that cannot be written ------------------------------------
+
+    def _watch_journal(self, journal: Journal | None) -> None:
+        if journal is not None:
+            journal.on_failure = self._journal_failed
+
+    def _journal_failed(self, failure: JournalWriteError) -> None:
+        """The journal cannot be written (any thread): stop every running step, record nothing more.
+
+        The hang-up path: running steps are cancelled (their process groups stopped), the
+        journal ends with them running, so resume marks them interrupted and asks.
+        """
+        loop = self._loop
+        if loop is not None and self._loop_thread != threading.get_ident() and not loop.is_closed():
+            loop.call_soon_threadsafe(self._stop_unrecorded, failure)
+        else:
+            self._stop_unrecorded(failure)
+
+    def _stop_unrecorded(self, failure: JournalWriteError) -> None:
+        if self.journal_failure is not None:
+            return
+        self.journal_failure = failure
+        self._recording = False
+        said = (
+            f"the journal cannot be written ({failure.strerror}): stopping this step; "
+            f"'runbook-tui resume {self.session_id}' continues once that is fixed"
+        )
+        for step_id in list(self._tasks):
+            self._output(step_id, said, "info")
+        self.cancel_all()
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            self._clock_task = None
+        # No longer live: once its steps have stopped, 'resume' (in another terminal) may take over.
+        loop = self._loop
+        if loop is not None and loop.is_running():
+            self._lock_release = loop.create_task(self._release_when_idle())
+        else:
+            self._release_worklock()
+
+    async def _release_when_idle(self) -> None:
+        await self.wait_idle()
+        self._release_worklock()
+
+    async def _raise_journal_failure(self) -> None:
+        """Raise the journal's failure, if any, once every step it stopped has stopped."""
+        if self.journal_failure is not None:
+            await self.wait_idle()
+            self._release_worklock()
+            raise self.journal_failure
+
     # --- internals: events ----------------------------------------------------------
 
     def _emit(self, event: ev.Event) -> None:
         if self._journal is not None and self._recording:
-            if self._journal.closed and self._finished:
-                # Undo, notes and checklist ticks go on after the end; each reopens the journal.
-                with self._journal.reopen() as journal:
-                    journal.append(event)
-            else:
-                self._journal.append(event)
+            try:
+                if self._journal.closed and self._finished:
+                    # Undo, notes and checklist ticks go on after the end; each reopens the journal.
+                    with self._journal.reopen() as journal:
+                        journal.append(event)
+                else:
+                    self._journal.append(event)
+            except JournalWriteError as exc:
+                # Not raised here (a view calling note() must not crash): folded, unrecorded;
+                # the run stops before the next step (run_all, _execute, finish raise it).
+                self._journal_failed(exc)
         self._folder.apply(event)
         for callback in self._listeners if len(self._listeners) < 2 else list(self._listeners):
             try:
@@ -833,6 +991,8 @@ class Session:
         return StepStatus.FAILED
 
     async def _execute(self, step: Step, phase: Phase) -> StepStatus:
+        if self.journal_failure is not None:
+            raise self.journal_failure
         try:
             await self._resolve_params(step)
             rendered = self._runnable(step)
@@ -981,13 +1141,16 @@ class Session:
     ) -> StepStatus:
         command = self._describe(runner, self._display(step))
         attempt, started = self._started_event(step, phase, command)
+        if self.journal_failure is not None:
+            raise self.journal_failure  # its start could not be recorded: it must not run
         rendered = self._capped_watch(rendered, ctx)
         limit = step.timeout + TIMEOUT_GRACE if step.timeout else None
         try:
             async with asyncio.timeout(limit):
                 outcome = await runner.run(rendered, ctx)
         except asyncio.CancelledError:
-            outcome = StepOutcome(StepStatus.CANCELLED, "cancelled by the engineer")
+            why = "the journal cannot be written" if self.journal_failure else "the engineer"
+            outcome = StepOutcome(StepStatus.CANCELLED, f"cancelled by {why}")
         except TimeoutError:
             outcome = StepOutcome.failed(f"timed out after {step.timeout:g}s")
         except RunbookTuiError as exc:
@@ -1106,6 +1269,25 @@ def _output_events(
         _SET_AT(event, at)
         append(event)
     return events
+
+
+def _damaged_message(loaded: FoldedJournal, path: Path) -> str:
+    """Why resume stops at damaged lines: where, which step, and the explicit way on."""
+    sid = loaded.session_id or path.stem
+    lines = loaded.unaccepted
+    where = "; ".join(
+        f"{path}:{d.number}: line {d.number} cannot be read"
+        + (f" (it belongs to step {d.step_id!r}, as the lines around it tell)" if d.step_id else "")
+        for d in lines
+    )
+    steps = sorted({d.step_id for d in lines if d.step_id})
+    risk = f"step {', '.join(steps)} could run again" if steps else "a recorded step could run again"
+    return (
+        f"{where}. Resuming past a damaged line would lose what it recorded: {risk}. "
+        f"See what is recorded with 'runbook-tui report {sid}'; to resume anyway, "
+        f"'runbook-tui resume {sid} --plain --accept-damaged' (or accept it in the app's dialog): "
+        "the acceptance is recorded in the journal, and the step is asked about, never re-run silently"
+    )
 
 
 def check_params(runbook: Runbook, values: Mapping[str, str]) -> dict[str, str]:

@@ -288,6 +288,29 @@ class PreflightChecked(Event):
     by: str = ""  # "engineer", "--accept-preflight", or "" when there was nothing to accept
 
 
+@dataclass(frozen=True, slots=True)
+class LockTakenOver(Event):
+    """The working directory's lock named a holder whose process is gone; this session took it."""
+
+    kind: ClassVar[str] = "lock_taken_over"
+    workdir: str
+    previous_session_id: str
+    previous_operator: str
+    previous_host: str
+    previous_pid: int
+    previous_started: str
+
+
+@dataclass(frozen=True, slots=True)
+class DamagedLineAccepted(Event):
+    """The engineer chose to resume past a damaged journal line (``resume --accept-damaged``)."""
+
+    kind: ClassVar[str] = "damaged_line_accepted"
+    line: int  # 1-based line number in the journal
+    step_id: str  # the step it belonged to, as far as its neighbours tell ("" if none)
+    operator: str
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -313,6 +336,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SessionResumed,
         SessionFinished,
         PreflightChecked,
+        LockTakenOver,
+        DamagedLineAccepted,
     )
 }
 

@@ -16,6 +16,7 @@ which looks only at its first and last lines.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import operator
 import os
@@ -34,7 +35,9 @@ from typing import Any, BinaryIO, TypeVar
 from .. import __version__, locations
 from .errors import RunbookTuiError
 from .events import (
+    EVENT_TYPES,
     SCHEMA_VERSION,
+    DamagedLineAccepted,
     Event,
     EventDecodeError,
     OutputLine,
@@ -57,6 +60,36 @@ class JournalError(RunbookTuiError):
     """A journal could not be created, read or appended to; the message names the file."""
 
     exit_code = 2
+
+
+class JournalWriteError(JournalError):
+    """Writing the journal failed (a full disk, a read-only folder): nothing more is recorded.
+
+    The message names the file, what went wrong, the fix, and how to continue: the
+    journal keeps everything written before the failure, so the session is resumable.
+    """
+
+    def __init__(self, path: Path, session_id: str, exc: OSError, doing: str = "write to") -> None:
+        self.path = path
+        self.session_id = session_id
+        self.errno = exc.errno
+        self.strerror = exc.strerror or str(exc)
+        super().__init__(
+            f"{path}: cannot {doing} the journal: {self.strerror}. {write_fix(path, exc.errno)}, "
+            f"then 'runbook-tui resume {session_id}' continues the session from its last recorded event"
+        )
+
+
+def write_fix(path: Path, code: int | None) -> str:
+    """What to do about a failed write to ``path``, by its errno."""
+    import errno
+
+    folder = path.parent
+    if code in (errno.ENOSPC, errno.EDQUOT):
+        return f"Free space on the disk that holds {folder} (df -h {folder})"
+    if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"Make {folder} and {path.name} writable for you (ls -ld {folder}; lsattr -d {folder})"
+    return f"Check the disk that holds {folder}"
 
 
 def new_session_id(runbook_id: str, at: float | None = None) -> str:
@@ -145,6 +178,11 @@ class Journal:
         self._unsynced = False  # batched bytes written but not yet fsynced
         self._syncing = False  # a background fsync of batched output is running
         self._timer: Any = None  # an asyncio TimerHandle or a threading.Timer
+        # The first failed write: every later append raises it; nothing is written after it.
+        self.failure: JournalWriteError | None = None
+        # Called (outside the lock, from whichever thread wrote) when a write fails, so the
+        # session stops running steps that would otherwise run unrecorded.
+        self.on_failure: Callable[[JournalWriteError], None] | None = None
 
     # --- opening ---------------------------------------------------------------
 
@@ -158,12 +196,20 @@ class Journal:
         except FileExistsError:
             raise JournalError(f"{path}: a session with this id already exists") from None
         except OSError as exc:
-            raise JournalError(f"{path}: cannot create the journal: {exc.strerror or exc}") from None
-        os.fchmod(fd, 0o600)  # the umask may have taken bits away; never added any
+            raise JournalError(
+                f"{path}: cannot create the journal: {exc.strerror or exc}. {write_fix(path, exc.errno)}"
+            ) from None
         header = json.dumps(_header(session_id), separators=(",", ":")) + "\n"
-        _write_all(fd, header.encode())
-        os.fsync(fd)
-        _fsync_dir(folder)
+        try:
+            os.fchmod(fd, 0o600)  # the umask may have taken bits away; never added any
+            _write_all(fd, header.encode())
+            os.fsync(fd)
+            _fsync_dir(folder)
+        except OSError as exc:
+            # Nothing was recorded yet: leave no half-written header behind for resume to trip on.
+            os.close(fd)
+            path.unlink(missing_ok=True)
+            raise JournalWriteError(path, session_id, exc, "start") from None
         return cls(path, fd, session_id)
 
     @classmethod
@@ -174,7 +220,11 @@ class Journal:
         just streamed it (:func:`fold_file`), and a journal can be hundreds of MB.
         """
         header, end = _read_ends(path)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        session_id = str(header.get("session_id") or path.stem)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise JournalWriteError(path, session_id, exc, "reopen") from None
         try:
             if end is not None:
                 keep, torn = end
@@ -182,23 +232,38 @@ class Journal:
                     raise JournalError(f"{path}: the journal has no complete header; it cannot be resumed")
                 if not _decode_into([], [], path, 0, torn):
                     # Keep the fragment beside the journal: it is evidence, not data we can read.
-                    Path(f"{path}.torn").write_bytes(torn)
+                    # On a full disk there may be no room for it: the cut comes first, then.
+                    with contextlib.suppress(OSError):
+                        Path(f"{path}.torn").write_bytes(torn)
                     os.ftruncate(fd, keep)
                 else:
                     _write_all(fd, b"\n")  # a complete last event that lacked its newline
                 os.fsync(fd)
+        except OSError as exc:
+            os.close(fd)
+            raise JournalWriteError(path, session_id, exc, "repair the end of") from None
         except BaseException:
             os.close(fd)
             raise
-        session_id = str(header.get("session_id") or path.stem)
         return cls(path, fd, session_id)
 
     # --- writing ---------------------------------------------------------------
 
     def append(self, event: Event) -> None:
-        """Write ``event``: at once and fsynced, or (``output``) batched for at most 200 ms."""
+        """Write ``event``: at once and fsynced, or (``output``) batched for at most 200 ms.
+
+        A failed write raises :class:`JournalWriteError` (and so does every append after it).
+        """
         line = _encode(event)
+        try:
+            self._append(event, line)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def _append(self, event: Event, line: bytes) -> None:
         with self._lock:
+            if self.failure is not None:
+                raise self.failure
             if self._fd is None:
                 raise JournalError(f"{self.path}: the journal is closed")
             if type(event) is OutputLine:
@@ -223,29 +288,67 @@ class Journal:
         if not events:
             return
         block = _encode_outputs(events)
-        with self._lock:
-            if self._fd is None:
-                raise JournalError(f"{self.path}: the journal is closed")
-            self._pending.append(block)
-            self._pending_bytes += len(block)
-            if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
-                self._write_pending()
-            if self._timer is None:
-                self._schedule_flush()
+        try:
+            with self._lock:
+                if self.failure is not None:
+                    raise self.failure
+                if self._fd is None:
+                    raise JournalError(f"{self.path}: the journal is closed")
+                self._pending.append(block)
+                self._pending_bytes += len(block)
+                if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
+                    self._write_pending()
+                if self._timer is None:
+                    self._schedule_flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def flush(self) -> None:
         """Write and fsync every batched output line now."""
-        with self._lock:
-            self._flush_locked()
+        try:
+            with self._lock:
+                if self.failure is not None:
+                    raise self.failure
+                self._flush_locked()
+        except OSError as exc:
+            raise self._failed(exc) from None
 
     def close(self) -> None:
-        """Flush, fsync and close; appending afterwards is an error."""
+        """Flush, fsync and close; appending afterwards is an error.
+
+        After a failed write, the file is closed without writing anything more (what is
+        on disk is the record); a failure while flushing is raised after the close.
+        """
+        failed: OSError | None = None
         with self._lock:
             if self._fd is None:
                 return
-            self._flush_locked()
+            if self.failure is None:
+                try:
+                    self._flush_locked()
+                except OSError as exc:
+                    failed = exc
+            else:
+                self._cancel_timer()
             os.close(self._fd)
             self._fd = None
+        if failed is not None:
+            raise self._failed(failed) from None
+
+    def _failed(self, exc: OSError) -> JournalWriteError:
+        """Remember the first failed write, drop what waits in memory, tell the session once."""
+        with self._lock:
+            first = self.failure is None
+            if first:
+                self.failure = JournalWriteError(self.path, self.session_id, exc)
+                self._pending.clear()
+                self._pending_bytes = 0
+                self._cancel_timer()
+            failure = self.failure
+        assert failure is not None
+        if first and self.on_failure is not None:
+            self.on_failure(failure)
+        return failure
 
     def reopen(self) -> Journal:
         """Open again for appending what comes after the end (an undo, a note); use as a context.
@@ -305,6 +408,12 @@ class Journal:
             self._timer = None
 
     def _timer_fired(self, on_loop: bool = False) -> None:
+        try:
+            self._flush_batch(on_loop)
+        except OSError as exc:
+            self._failed(exc)  # nobody awaits a timer: the session hears of it through on_failure
+
+    def _flush_batch(self, on_loop: bool) -> None:
         with self._lock:
             self._timer = None
             if self._fd is None:
@@ -328,9 +437,10 @@ class Journal:
     def _sync_copy(self, fd: int) -> None:
         try:
             os.fsync(fd)
-        except OSError:
+        except OSError as exc:
             with self._lock:
-                self._unsynced = True  # close() tries again and reports a failure
+                self._unsynced = True
+            self._failed(exc)
         finally:
             os.close(fd)
             with self._lock:
@@ -458,6 +568,22 @@ def _unterminated_tail(handle: BinaryIO, start: int, size: int) -> tuple[int, by
 
 
 @dataclass(frozen=True, slots=True)
+class DamagedLine:
+    """A line before the journal's end that cannot be read (a torn last line is not one)."""
+
+    number: int  # 1-based, the header is line 1
+    step_id: str  # the step it belongs to: its own step_id if legible, else its neighbours'; "" if none
+
+
+class DamagedJournal(JournalError):
+    """Resume refuses a journal with damaged lines before its end, unless the engineer accepts them."""
+
+    def __init__(self, message: str, damaged: Sequence[DamagedLine]) -> None:
+        super().__init__(message)
+        self.damaged = tuple(damaged)
+
+
+@dataclass(frozen=True, slots=True)
 class FoldedJournal:
     """A journal folded as it was read: its header, the session state, and what was wrong with it."""
 
@@ -466,6 +592,13 @@ class FoldedJournal:
     torn_tail: bool = False
     problems: list[str] = field(default_factory=list)
     path: Path | None = None
+    damaged: tuple[DamagedLine, ...] = ()  # every damaged line before the end, in order
+    accepted: frozenset[int] = frozenset()  # line numbers a damaged_line_accepted event names
+
+    @property
+    def unaccepted(self) -> tuple[DamagedLine, ...]:
+        """The damaged lines nobody has accepted yet: resume refuses while there are any."""
+        return tuple(d for d in self.damaged if d.number not in self.accepted)
 
     @property
     def session_id(self) -> str:
@@ -536,6 +669,7 @@ def _fold_lines(path: Path, handle: BinaryIO) -> FoldedJournal:
     match = _OUTPUT_LINE.fullmatch
     seconds = _second_starts
     decoded: list[Event] = []
+    damage = _DamageLog()
     for line in handle:
         number += 1
         try:
@@ -548,6 +682,7 @@ def _fold_lines(path: Path, handle: BinaryIO) -> FoldedJournal:
                 if run is not None:
                     folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
                 run = _OutputRun(sys.intern(step_id), int(m[4]))
+                damage.saw(run.step_id)  # once per run of lines, not per line (a million of them)
             run.count += 1
             seq = int(m[4])
             if seq > run.last_seq:
@@ -560,10 +695,59 @@ def _fold_lines(path: Path, handle: BinaryIO) -> FoldedJournal:
             run = None
         torn = _take_line(decoded, problems, path, number, line) or torn
         if decoded:
-            folder.apply(decoded.pop())
+            event = decoded.pop()
+            damage.saw(str(getattr(event, "step_id", "") or ""), event)
+            folder.apply(event)
+        elif line.endswith(b"\n") and line.strip() and _is_damaged(line):
+            damage.damaged(number, line)
     if run is not None:
         folder.apply_output_run(run.step_id, run.count, run.last_seq, run.tail_lines())
-    return FoldedJournal(header, folder.state, torn, problems, path)
+    return FoldedJournal(
+        header, folder.state, torn, problems, path, tuple(damage.lines), frozenset(damage.accepted)
+    )
+
+
+_STEP_ID = re.compile(rb'"step_id":"([^"\\]{1,200})"')
+
+
+class _DamageLog:
+    """The damaged lines met while folding, each named after its step (its own, else its neighbours')."""
+
+    def __init__(self) -> None:
+        self.lines: list[DamagedLine] = []
+        self.accepted: set[int] = set()
+        self._last_step = ""
+        self._waiting: list[int] = []  # damaged lines with no step yet: the next event's names it
+
+    def saw(self, step_id: str, event: Event | None = None) -> None:
+        if isinstance(event, DamagedLineAccepted):
+            self.accepted.add(event.line)
+            return
+        if not step_id:
+            return
+        self._last_step = step_id
+        for index in self._waiting:
+            self.lines[index] = DamagedLine(self.lines[index].number, step_id)
+        self._waiting.clear()
+
+    def damaged(self, number: int, line: bytes) -> None:
+        own = _STEP_ID.search(line)
+        step_id = own[1].decode("utf-8", "replace") if own else self._last_step
+        if not step_id:
+            self._waiting.append(len(self.lines))
+        self.lines.append(DamagedLine(number, step_id))
+
+
+def _is_damaged(line: bytes) -> bool:
+    """A line that did not decode, unless it is a well-formed event of a kind a newer version wrote."""
+    try:
+        data = json.loads(line)
+    except ValueError:
+        return True
+    if not isinstance(data, dict):
+        return True
+    kind = data.get("kind")
+    return not isinstance(kind, str) or kind in EVENT_TYPES
 
 
 def _only_fragment(path: Path, fragment: bytes) -> LoadedJournal:

@@ -27,12 +27,13 @@ from . import events as ev
 from . import preflight
 from .asker import ConfirmRequest, ManualAnswer
 from .durations import format_seconds
-from .engine import Session, check_params
+from .engine import Session, check_params, default_operator
 from .errors import UsageError
 from .events import Outcome, StepStatus
 from .journal import Journal, new_session_id
 from .model import Parameter, Procedure, Runbook, Step
 from .param_sources import GivenParams, secret_ways_in
+from .worklock import WorkLock
 
 if TYPE_CHECKING:
     from .drills.sandbox import Sandbox
@@ -173,6 +174,13 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ),
     ev.SessionFinished: lambda e: (
         f"{e.outcome.upper()} after {_seconds(e.duration)}" + (f": {e.message}" if e.message else "")
+    ),
+    ev.LockTakenOver: lambda e: (
+        f"took over the lock of {e.workdir}: session {e.previous_session_id or '?'} of "
+        f"{e.previous_operator or '?'} (pid {e.previous_pid} on {e.previous_host or '?'}) is gone"
+    ),
+    ev.DamagedLineAccepted: lambda e: (
+        f"resuming past damaged journal line {e.line}" + (f" (step {e.step_id})" if e.step_id else "")
     ),
 }
 
@@ -391,7 +399,14 @@ def _run_session(
     sources: Mapping[str, str] | None = None,
     checked: tuple[preflight.Finding, ...] = (),
 ) -> int:
-    journal = Journal.create(new_session_id(runbook.id))
+    session_id = new_session_id(runbook.id)
+    # One live session per working directory: refused before a journal exists.
+    lock = WorkLock.acquire(workdir, session_id, default_operator())
+    try:
+        journal = Journal.create(session_id)
+    except BaseException:
+        lock.release()
+        raise
     printer.say(f"runbook-tui {__version__}: journal {journal.path}")
     try:
         session = Session(
@@ -405,15 +420,27 @@ def _run_session(
             env=env,
             watch_limit=watch_limit,
             param_sources=sources,
+            worklock=lock,
         )
     except BaseException:
         journal.close()
+        lock.release()
         raise
     session.subscribe(printer)
-    return asyncio.run(drive(session, printer, checked=checked))
+    try:
+        return asyncio.run(drive(session, printer, checked=checked))
+    finally:
+        lock.release()  # a no-op after finish; the session (if open) is resumable, not live
 
 
-def resume(path: Path, runbook: Runbook, *, yes: bool = False, given: GivenParams | None = None) -> int:
+def resume(
+    path: Path,
+    runbook: Runbook,
+    *,
+    yes: bool = False,
+    given: GivenParams | None = None,
+    accept_damaged: bool = False,
+) -> int:
     """``runbook-tui resume --plain``: continue a recorded session headless; the exit code.
 
     Secret values were never journalled: they come again from ``given`` (``--param-file``,
@@ -423,7 +450,15 @@ def resume(path: Path, runbook: Runbook, *, yes: bool = False, given: GivenParam
     interactive = _interactive()
     asker = PlainAsker(printer, interactive=interactive, yes=yes)
     given = given or GivenParams()
-    session = Session.resume(Path(path), runbook, asker, params=given.values, param_sources=given.sources)
+    session = Session.resume(
+        Path(path),
+        runbook,
+        asker,
+        params=given.values,
+        param_sources=given.sources,
+        lock_workdir=True,
+        accept_damaged=accept_damaged,
+    )
     for warning in session.warnings:
         printer.say(f"warning: {warning}")
     state = session.state

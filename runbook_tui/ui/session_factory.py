@@ -49,8 +49,16 @@ def new_session(
     """
     from ..core.engine import Session
     from ..core.journal import Journal, new_session_id
+    from ..core.worklock import WorkLock
 
-    journal = Journal.create(new_session_id(runbook.id))
+    session_id = new_session_id(runbook.id)
+    # One live session per working directory: refused (WorkdirLocked) before a journal exists.
+    lock = WorkLock.acquire(workdir, session_id, operator())
+    try:
+        journal = Journal.create(session_id)
+    except BaseException:
+        lock.release()
+        raise
     return Session(
         runbook,
         procedure,
@@ -63,6 +71,7 @@ def new_session(
         operator=operator(),
         env=env,
         watch_limit=watch_limit if drill else None,
+        worklock=lock,
     )
 
 
@@ -74,15 +83,25 @@ def resume_session(
     env: Mapping[str, str] | None = None,
     params: Mapping[str, str] | None = None,
     param_sources: Mapping[str, str] | None = None,
+    accept_damaged: bool = False,
 ) -> Session:
     """The recorded session rebuilt from ``journal`` (blocking); a running step becomes interrupted.
 
     Secrets were never journalled: they come from ``params`` or the parameter form asks again.
+    ``accept_damaged``: resume past damaged lines (the engineer said so in a dialog).
     """
     from ..core.engine import Session
 
     return Session.resume(
-        journal, runbook, ask, operator=operator(), env=env, params=params, param_sources=param_sources
+        journal,
+        runbook,
+        ask,
+        operator=operator(),
+        env=env,
+        params=params,
+        param_sources=param_sources,
+        lock_workdir=True,
+        accept_damaged=accept_damaged,
     )
 
 

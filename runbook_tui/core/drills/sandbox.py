@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from string import Template
 from types import TracebackType
+from typing import Any
 
 from ..model import Runbook
 from .definition import DrillDefinition, Fault, find_drill
@@ -86,7 +87,14 @@ class Sandbox:
         return self.drill.fault(self.faults[0]) if self.faults else None
 
     def close(self, keep: bool = False) -> None:
-        """Tear everything down (teardown script, stand-in processes); remove the folder unless keep."""
+        """Tear everything down; remove the folder unless keep.
+
+        In order: the drill's teardown script, the stand-ins' recorded processes, the
+        sandbox's gpg-agent (``gpgconf --kill all`` with its GNUPGHOME), then any other
+        process the drill left (its environment names this sandbox, or its working
+        directory or command line is inside it), and last the folder, retried while
+        something still writes into it. With ``keep`` the processes stop all the same.
+        """
         if self.closed:
             return
         self.closed = True
@@ -94,8 +102,10 @@ class Sandbox:
         if self.drill.teardown and self.root.is_dir():
             problems += _run_script(self, self.drill.teardown, "teardown", TEARDOWN_TIMEOUT, check=False)
         _kill_recorded_processes(self.state_dir / "pids")
+        _stop_gpg_agent(self)
+        _kill_sandbox_processes(self.root)
         if not keep:
-            shutil.rmtree(self.root, ignore_errors=True)
+            problems += _remove_tree(self.root)
         if problems:
             raise DrillError("drill teardown did not finish cleanly:\n" + "\n".join(problems))
 
@@ -342,3 +352,134 @@ def _kill_recorded_processes(pids: Path) -> None:
             continue
         _kill_group(pid)
         pid_file.unlink(missing_ok=True)
+
+
+# --- leaving nothing behind ---------------------------------------------------------
+
+RMTREE_ATTEMPTS = 5
+
+
+def _stop_gpg_agent(sandbox: Sandbox) -> None:
+    """``gpg`` starts a gpg-agent daemon for the sandbox's GNUPGHOME: stop it and its socket folder."""
+    home = sandbox.state_dir / "gnupg"
+    gpgconf = shutil.which("gpgconf")
+    if not home.is_dir() or gpgconf is None:
+        return
+    env = {**(sandbox.env or os.environ), "GNUPGHOME": str(home)}
+    for args in (["--kill", "all"], ["--remove-socketdir"]):
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            subprocess.run(
+                [gpgconf, *args],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                check=False,
+            )
+
+
+def sandbox_processes(root: Path) -> list[int]:
+    """Pids of processes the drill left: its environment names ``root``, or cwd/command line is in it.
+
+    Never this process or its ancestors, and never a process in another pid namespace
+    (a container's, whose paths are not ours). Linux only (``/proc``); elsewhere none.
+    """
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return []
+    mine = _ancestors()
+    namespace = _pid_namespace(os.getpid())
+    needle = str(root)
+    marker = f"DRILL_HOME={needle}".encode()
+    found = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) in mine:
+            continue
+        pid = int(entry.name)
+        if _pid_namespace(pid) != namespace:
+            continue
+        if _inside(entry, needle, marker):
+            found.append(pid)
+    return found
+
+
+def _inside(entry: Path, needle: str, marker: bytes) -> bool:
+    with contextlib.suppress(OSError):
+        cwd = os.readlink(entry / "cwd")
+        if cwd == needle or cwd.startswith(needle + os.sep):
+            return True
+    with contextlib.suppress(OSError):
+        if needle.encode() in (entry / "cmdline").read_bytes():
+            return True
+    with contextlib.suppress(OSError):
+        if marker + b"\0" in (entry / "environ").read_bytes() + b"\0":
+            return True
+    return False
+
+
+def _ancestors() -> set[int]:
+    pids = {os.getpid()}
+    pid = os.getpid()
+    while pid > 1:
+        try:
+            stat_line = Path(f"/proc/{pid}/stat").read_text()
+            pid = int(stat_line.rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+        pids.add(pid)
+    return pids
+
+
+def _pid_namespace(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/ns/pid")
+    except OSError:
+        return ""
+
+
+def _kill_sandbox_processes(root: Path) -> None:
+    """SIGTERM every process the drill left, then SIGKILL whatever is still there after 2 s."""
+    pids = sandbox_processes(root)
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, sig)
+        deadline = time.monotonic() + 2.0
+        while pids and time.monotonic() < deadline:
+            pids = [p for p in pids if _alive(p)]
+            if pids:
+                time.sleep(0.05)
+        if not pids:
+            return
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie has stopped: it only waits for its parent to reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _remove_tree(root: Path) -> list[str]:
+    """Remove ``root`` even while something still writes into it: stop the writers and try again."""
+    for attempt in range(RMTREE_ATTEMPTS):
+        if not root.exists():
+            return []
+        shutil.rmtree(root, onerror=_retry_removal)
+        if not root.exists():
+            return []
+        _kill_sandbox_processes(root)  # a writer made a new file behind rmtree's back
+        time.sleep(0.1 * (attempt + 1))
+    return [f"the drill sandbox {root} could not be removed; remove it with: rm -rf {root}"]
+
+
+def _retry_removal(func: Any, path: str, _exc: Any) -> None:
+    """rmtree's error hook: make the parent writable (a read-only folder) and try once more."""
+    with contextlib.suppress(OSError):
+        parent = os.path.dirname(path)
+        os.chmod(parent, os.stat(parent).st_mode | 0o700)
+    with contextlib.suppress(OSError):
+        func(path)

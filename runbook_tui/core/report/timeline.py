@@ -525,6 +525,19 @@ class _Builder:
         why = f": {e.message}" if e.message else ""
         self._row(e, "session", f"The session finished ({e.outcome}) after {format_seconds(e.duration)}{why}")
 
+    # Category "integrity", not "resume": the resume rows are the resumes the report counts.
+    def _on_lock_taken_over(self, e: ev.LockTakenOver) -> None:
+        who = f"session {e.previous_session_id or '?'} of {e.previous_operator or '?'}"
+        where = f"pid {e.previous_pid} on {e.previous_host or '?'}"
+        text = f"The lock of {e.workdir} was taken over from {who} ({where}), whose process was gone."
+        self._row(e, "integrity", text)
+
+    def _on_damaged_line_accepted(self, e: ev.DamagedLineAccepted) -> None:
+        step = f" (step {e.step_id})" if e.step_id else ""
+        by = e.operator or "An operator"
+        text = f"{by} resumed past damaged journal line {e.line}{step}, which could not be read."
+        self._row(e, "integrity", text)
+
     # --- freezing ------------------------------------------------------------
 
     def finish(self, path: str, status: StreamStatus) -> Report:

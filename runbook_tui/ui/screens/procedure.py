@@ -26,6 +26,7 @@ from textual.worker import Worker, WorkerState
 
 from ...core import events as ev
 from ...core.durations import format_seconds
+from ...core.errors import RunbookTuiError
 from ...core.events import StepStatus
 from ...core.model import DecisionRow, Procedure, Runbook, Step, StepKind
 from ...core.state import SessionState, StepState
@@ -140,7 +141,12 @@ class ProcedureScreen(BaseScreen):
 
         if self.session is None:
             factory = self.rb_app.session_factory
-            self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
+            try:
+                self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
+            except RunbookTuiError as exc:
+                # Another live session in this workdir, an unusable data folder: said, nothing runs.
+                self.notify(str(exc), title="Cannot start the session", severity="error", timeout=60)
+                return
         self.session.subscribe(self._on_engine_event)
         await self.session.start()
         if not self.resumed and not await self._preflight():
@@ -711,7 +717,13 @@ class ProcedureScreen(BaseScreen):
             # A worker that failed or timed out still lets us finish.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.foreground.wait(), timeout=15)
-        await self.session.finish(aborted=aborted, cancel_background=aborted)
+        try:
+            await self.session.finish(aborted=aborted, cancel_background=aborted)
+        except RunbookTuiError as exc:  # the journal cannot be written: the session stays open
+            self.notify(str(exc), title="Journal", severity="error", timeout=60)
+            if then_quit:
+                self.app.exit(2)
+            return
         if then_quit:
             self.app.exit(0)
 

@@ -202,6 +202,49 @@ class InterruptedModal(ModalScreen[tuple[str, str] | None]):
         self.dismiss(None)
 
 
+class DamagedLinesModal(ModalScreen[bool]):
+    """Damaged lines before the journal's end: ``a`` resumes past them (recorded), ``escape`` does not."""
+
+    CSS_PATH = _CSS
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "choose(True)", "Accept and resume", id="resume.damaged.accept"),
+        Binding("n,escape", "choose(False)", "Do not resume", id="resume.damaged.refuse"),
+    ]
+
+    def __init__(self, journal: Path, damaged: Sequence[Any]) -> None:
+        super().__init__()
+        self.journal = journal
+        self.damaged = tuple(damaged)
+
+    def compose(self) -> ComposeResult:
+        rows: list[str | tuple[str, str]] = []
+        for line in self.damaged:
+            rows += [("Line ", "$text-muted"), (str(line.number), "bold")]
+            if line.step_id:
+                rows += [("  of step ", "$text-muted"), (line.step_id, "bold")]
+            rows.append("\n")
+        with Vertical(id="modal-box"):
+            yield Static(
+                Content.assemble(("Damaged journal: ", "bold $error"), (self.journal.name, "bold")),
+                id="modal-title",
+            )
+            yield Static(Content.assemble(*rows[:-1]), id="damaged-lines")
+            yield Static(
+                "These lines cannot be read. What they recorded is lost: resuming past them could "
+                "run their step again. Accepting is recorded in the journal, and each such step "
+                "that is not recorded as done is asked about (re-run or mark done), never re-run by itself.",
+                id="damaged-what",
+                markup=False,
+            )
+            yield Static(_keys(("a", "accept and resume"), ("escape", "do not resume")), id="prompt-hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#modal-box").border_title = "damaged journal"
+
+    def action_choose(self, accept: bool) -> None:
+        self.dismiss(accept)
+
+
 # --- the flow ---------------------------------------------------------------------
 
 
@@ -237,23 +280,34 @@ async def offer_latest(app: RunbookApp) -> None:
 
 async def resume_into(app: RunbookApp, journal: Path, runbook: Runbook | None) -> None:
     """Rebuild the session from ``journal`` (off the loop) and open the run screen on it."""
+    from ...core.journal import DamagedJournal
     from ..asker import UiAsker
     from ..session_factory import first_step_at, resume_session
     from .procedure import ProcedureScreen
     from .runbook import RunbookScreen
 
+    accept = False
     try:
         if runbook is None:
             runbook = await asyncio.to_thread(_runbook_of, journal, app.options.runbook_dirs)
-        session = await asyncio.to_thread(
-            resume_session,
-            journal,
-            runbook,
-            ask=UiAsker(cast("App[object]", app)),
-            env=app.options.env,
-            params=app.given_params(runbook),
-            param_sources=app.options.param_sources,
-        )
+        while True:
+            try:
+                session = await asyncio.to_thread(
+                    resume_session,
+                    journal,
+                    runbook,
+                    ask=UiAsker(cast("App[object]", app)),
+                    env=app.options.env,
+                    params=app.given_params(runbook),
+                    param_sources=app.options.param_sources,
+                    accept_damaged=accept,
+                )
+                break
+            except DamagedJournal as damaged:
+                # An explicit choice, never a silent skip: the engineer accepts or nothing happens.
+                if accept or not await ask(app, DamagedLinesModal(journal, damaged.damaged)):
+                    raise
+                accept = True
         first = await asyncio.to_thread(first_step_at, journal)
     except Exception as exc:  # every refusal is a message (finished, runbook gone, unreadable)
         app.notify(
