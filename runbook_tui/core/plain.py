@@ -168,6 +168,9 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.SessionFinished: lambda e: (
         f"{e.outcome.upper()} after {_seconds(e.duration)}" + (f": {e.message}" if e.message else "")
     ),
+    ev.EditReconciled: lambda e: (
+        f"{e.path}: planned edit checked against the file: {e.found.replace('_', ' ')}"
+    ),
 }
 
 
