@@ -14,6 +14,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from engine_helpers import Recorder, runbook_from, write_runbook
@@ -209,3 +210,39 @@ def test_a_failure_after_the_plan_is_settled_in_the_same_run(tmp_path: Path) -> 
     (reconciled,) = recorder.of(ev.EditReconciled)
     assert isinstance(reconciled, ev.EditReconciled) and reconciled.found == "not_applied"
     assert session.state.step("pin").planned_edits == ()
+
+
+def _resume_app(journal: Path, work: Path) -> Any:
+    from runbook_tui.core.loader import load_runbook
+    from runbook_tui.ui.app import AppOptions, RunbookApp
+
+    options = AppOptions(
+        runbook=load_runbook(work / "runbook.yaml"),
+        resume_session=journal,
+        probe_signals=False,
+        find_entries=lambda dirs: [],
+    )
+    return RunbookApp(options)
+
+
+async def test_the_app_says_the_edit_was_recorded_on_resume(tmp_path: Path) -> None:
+    from ui_helpers import notices, until
+
+    journal = _crash(tmp_path, "after")
+    app = _resume_app(journal, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: any("recorded it now" in n for n in notices(app)))
+    assert len(fold(load(journal).events).step("pin").edits) == 1
+
+
+async def test_the_app_refuses_to_resume_over_a_changed_file(tmp_path: Path) -> None:
+    from ui_helpers import notices, until
+
+    journal = _crash(tmp_path, "after")
+    (tmp_path / "docker-compose.yml").write_bytes(b"services: {}\n")
+    before = journal.read_bytes()
+    app = _resume_app(journal, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: any("cannot be resumed" in n for n in notices(app)))
+        assert any("matches neither version" in n and "docker-compose.yml" in n for n in notices(app))
+    assert journal.read_bytes() == before
