@@ -364,7 +364,10 @@ def reconcile(path: Path, before_sha256: str, after_sha256: str) -> tuple[str, s
 def undo(applied: AppliedEdit) -> str:
     """Restore the backup of ``applied``; refuses if the file changed since. Returns the restored sha256."""
     target = _real(applied.path)
-    st = check_editable(target, missing_fix=f"restore it by hand from {applied.backup}")
+    # Read-only is no reason to refuse here: the hash check below proves the file holds
+    # exactly what this session wrote (perhaps with the step's allow_read_only), and
+    # the restored file keeps its mode. Links and non-regular files are still refused.
+    st = check_editable(target, allow_read_only=True, missing_fix=f"restore it by hand from {applied.backup}")
     current = _read(target, "undo the edit")
     if sha256(current) != applied.after_sha256:
         raise EditError(
