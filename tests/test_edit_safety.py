@@ -250,3 +250,12 @@ def test_the_edit_keys_must_be_booleans(tmp_path: Path) -> None:
     spec = ok.procedures[0].steps[0].spec
     assert isinstance(spec, ComposeImageSpec)
     assert spec.outside_workdir is True and spec.allow_read_only is True
+
+
+def test_a_read_only_file_already_as_wanted_passes_without_writing(tmp_path: Path) -> None:
+    path = tmp_path / "docker-compose.yml"
+    path.write_bytes(EDITED)
+    path.chmod(0o444)
+    session, asker, _ = _run(tmp_path, _runbook(tmp_path))
+    assert session.state.step("pin").status is StepStatus.PASSED, _message(session)
+    assert "already" in _message(session) and asker.confirms == []

@@ -143,7 +143,8 @@ def resolve_target(workdir: Path, file: str, *, outside_workdir: bool = False) -
             "if editing that file is intended",
         )
     name = real.relative_to(root).as_posix() if inside else str(real)
-    link = file if os.path.normpath(os.path.abspath(named)) != str(real) else ""
+    # Compared with the real working directory, so only a link in ``file`` itself counts.
+    link = file if os.path.normpath(os.path.join(root, file)) != str(real) else ""
     return Target(real, name, link)
 
 
@@ -161,9 +162,16 @@ def _kind(mode: int) -> str:
 
 
 def check_editable(
-    path: Path, *, allow_read_only: bool = False, missing_fix: str = "restore it and retry"
+    path: Path,
+    *,
+    allow_read_only: bool = False,
+    missing_fix: str = "restore it and retry",
+    writing: bool = True,
 ) -> os.stat_result:
     """The file's status when an edit may replace it; EditError saying why not otherwise.
+
+    With ``writing=False`` only "an existing regular file" is checked: what must
+    hold before the file is read at all (reading a FIFO would block).
 
     Refused: anything but a regular file; a file with several hard links (an
     atomic rename gives the edited name a new inode, so the other names would
@@ -180,6 +188,8 @@ def check_editable(
         raise EditError(
             path, f"is {_kind(st.st_mode)}, not a regular file", "point the step at the file itself"
         )
+    if not writing:
+        return st
     if st.st_nlink > 1:
         raise EditError(
             path,

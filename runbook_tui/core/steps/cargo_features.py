@@ -177,11 +177,8 @@ def plan_cargo_edit(
     the summary; without it the file's own name is used.
     """
     target = target or edits.Target(path, path.name)
-    edits.check_editable(
-        path,
-        allow_read_only=spec.allow_read_only,
-        missing_fix="check the step's file: (default Cargo.toml) and cwd",
-    )
+    missing = "check the step's file: (default Cargo.toml) and cwd"
+    edits.check_editable(path, missing_fix=missing, writing=False)  # before reading: a FIFO would block
     try:
         before = path.read_bytes()
     except FileNotFoundError:
@@ -201,6 +198,8 @@ def plan_cargo_edit(
     if after == text:
         return None, notes
     written = _check(path, after, values)
+    # Only now that something would be written: links, read-only and owner.
+    edits.check_editable(path, allow_read_only=spec.allow_read_only)
     summary = f"{target.label}: [features] default = {_show(current)} -> {_show(written)}"
     edit = edits.plan(
         path, before, after.encode("utf-8"), summary, name=target.name, allow_read_only=spec.allow_read_only

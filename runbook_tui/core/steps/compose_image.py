@@ -242,11 +242,8 @@ def plan_compose_edit(
             "(letters, digits, _ . - ; at most 128; not starting with . or -)",
             "check the tag parameter",
         )
-    edits.check_editable(
-        path,
-        allow_read_only=allow_read_only,
-        missing_fix="check the step's file: (default docker-compose.yml) and cwd",
-    )
+    missing = "check the step's file: (default docker-compose.yml) and cwd"
+    edits.check_editable(path, missing_fix=missing, writing=False)  # before reading: a FIFO would block
     parsed = _parse(path)
     scalar = _image_scalar(parsed, service)
     _check_changeable(path, scalar, service)
@@ -257,6 +254,8 @@ def plan_compose_edit(
     written = _image_scalar(_parse_text(path, text), service).value
     if written != f"{name}:{tag}":
         raise EditError(path, f"the rewritten image would read {written!r}", "edit it by hand")
+    # Only now that something would be written: links, read-only and owner.
+    edits.check_editable(path, allow_read_only=allow_read_only)
     summary = f"{target.label}: service {service} image {scalar.value} -> {name}:{tag}"
     return edits.plan(
         path, parsed.raw, text.encode("utf-8"), summary, name=target.name, allow_read_only=allow_read_only
