@@ -246,3 +246,41 @@ async def test_the_app_refuses_to_resume_over_a_changed_file(tmp_path: Path) -> 
         await until(pilot, lambda: any("cannot be resumed" in n for n in notices(app)))
         assert any("matches neither version" in n and "docker-compose.yml" in n for n in notices(app))
     assert journal.read_bytes() == before
+
+
+def test_every_edit_is_journalled_before_and_after(tmp_path: Path) -> None:
+    """A normal cargo_features run: edit_planned (with the backup's name) comes before file_edited."""
+    cargo = tmp_path / "Cargo.toml"
+    before = b'[package]\nname = "x"\n\n[features]\ndefault = ["a", "b"]\na = []\nb = []\n'
+    cargo.write_bytes(before)
+    text = """
+runbook: 1
+id: cargo
+title: Cargo
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: drop-b
+        title: Drop b
+        kind: cargo_features
+        remove: [b]
+"""
+    session = Session(runbook_from(tmp_path, text), "main", workdir=tmp_path, ask=YesAsker())
+    recorder = Recorder()
+    session.subscribe(recorder)
+
+    async def go() -> StepStatus:
+        await session.start()
+        return await session.run_step("drop-b")
+
+    assert asyncio.run(go()) is StepStatus.PASSED
+    assert recorder.kinds("drop-b").index("edit_planned") < recorder.kinds("drop-b").index("file_edited")
+    (planned,) = recorder.of(ev.EditPlanned)
+    (edited,) = recorder.of(ev.FileEdited)
+    assert isinstance(planned, ev.EditPlanned) and isinstance(edited, ev.FileEdited)
+    assert (planned.path, planned.backup, planned.diff) == (edited.path, edited.backup, edited.diff)
+    assert planned.before_sha256 == sha256(before) == edited.before_sha256
+    assert planned.after_sha256 == sha256(cargo.read_bytes()) == edited.after_sha256
+    assert planned.diff.startswith("--- a/Cargo.toml\n+++ b/Cargo.toml\n")
+    assert session.state.step("drop-b").planned_edits == ()
