@@ -148,3 +148,17 @@ def test_a_failed_write_leaves_the_file_and_no_temp(tmp_path: Path) -> None:
         folder.chmod(0o700)
     assert path.read_bytes() == b"a"
     assert [p.name for p in folder.iterdir()] == ["f"]
+
+
+def test_undo_keeps_owner_links_and_read_only_rules(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_bytes(b"a")
+    path.chmod(0o444)
+    applied = edits.apply(edits.plan(path, b"a", b"b", "t", allow_read_only=True), tmp_path / "b")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    os.link(path, tmp_path / "g")
+    with pytest.raises(EditError, match="2 hard links"):
+        edits.undo(applied)  # restoring would split the two names
+    (tmp_path / "g").unlink()
+    edits.undo(applied)  # the edit was allowed on a read-only file, so is its undo
+    assert path.read_bytes() == b"a" and stat.S_IMODE(path.stat().st_mode) == 0o444

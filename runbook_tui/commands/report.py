@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from ..core.errors import RunbookTuiError
+from ..core.output_files import write_output
 from ..core.report import json_report, markdown, svg
 from ..core.report.context import EMPTY, ReportContext
 from ..core.report.runbook_context import context_for
@@ -49,19 +48,5 @@ def render(report: Report, fmt: str, context: ReportContext = EMPTY) -> str:
 
 
 def write_atomically(target: Path, text: str) -> None:
-    """Write ``text`` to ``target`` through a temporary file and a rename: never half-written."""
-    folder = target.parent if str(target.parent) else Path(".")
-    if not folder.is_dir():
-        raise ReportWriteError(
-            f"{target}: the folder {folder} does not exist; create it or choose another -o"
-        )
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise ReportWriteError(f"{target}: cannot write the report ({exc.strerror or exc})") from exc
+    """Write ``text`` to ``target`` whole or not at all, by the rules of ``core.output_files``."""
+    write_output(target, text, what="the report")

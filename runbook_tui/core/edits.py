@@ -5,6 +5,16 @@ file still holds exactly those bytes, so a change made by someone else since
 the diff was shown is never overwritten. Writes go to a temporary file in the
 same folder, are fsynced, renamed over the file, and the folder is fsynced, so
 a crash leaves either the old file or the new one, never a mix.
+
+Only the bytes change: the file keeps its owner, group and mode. A file that
+is not a regular file, has several hard links, or is read-only (unless the step
+says ``allow_read_only: true``) is refused before anything is written. Step
+files are contained in the working directory (after parameters are filled and
+symlinks resolved) unless the step says ``outside_workdir: true``.
+
+Write-ahead: :func:`apply` calls ``journal_ahead`` with the :class:`PlannedWrite`
+(path, both sha256s, backup) before it touches the file, so the journal always
+knows of an edit before it can have happened; see :func:`reconcile`.
 """
 
 from __future__ import annotations
@@ -12,15 +22,33 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+import stat
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import RunbookTuiError
 from .steps.base import AppliedEdit, FileEdit
 
-__all__ = ["EditError", "PlannedEdits", "apply", "plan", "sha256", "undo", "unified_diff"]
+__all__ = [
+    "EditError",
+    "PlannedEdits",
+    "PlannedWrite",
+    "Target",
+    "apply",
+    "check_editable",
+    "file_sha256",
+    "journal_ahead_of",
+    "plan",
+    "reconcile",
+    "resolve_target",
+    "sha256",
+    "undo",
+    "unified_diff",
+]
 
 
 class EditError(RunbookTuiError):
@@ -51,18 +79,138 @@ def _lines(data: bytes) -> list[str]:
 
 
 def unified_diff(path: Path | str, before: bytes, after: bytes) -> str:
-    """A unified diff of ``before`` -> ``after`` with ``a/`` and ``b/`` names; "" when equal."""
+    """A unified diff of ``before`` -> ``after``; "" when equal.
+
+    A relative name gets ``a/`` and ``b/`` (``a/docker-compose.yml``); an absolute
+    one (a file outside the working directory) is shown as it is, never ``a//tmp/...``.
+    """
     name = str(path)
-    return "".join(
-        difflib.unified_diff(_lines(before), _lines(after), fromfile=f"a/{name}", tofile=f"b/{name}", n=3)
-    )
+    old, new = (name, name) if name.startswith("/") else (f"a/{name}", f"b/{name}")
+    return "".join(difflib.unified_diff(_lines(before), _lines(after), fromfile=old, tofile=new, n=3))
 
 
-def plan(path: Path, before: bytes, after: bytes, summary: str) -> FileEdit:
-    """The edit to confirm: both versions of the file and the diff between them."""
+def plan(
+    path: Path,
+    before: bytes,
+    after: bytes,
+    summary: str,
+    *,
+    name: str | None = None,
+    allow_read_only: bool = False,
+) -> FileEdit:
+    """The edit to confirm: both versions of the file and the diff between them.
+
+    ``name`` is what the diff header calls the file (its path relative to the
+    working directory); the path itself when not given.
+    """
+    diff = unified_diff(name if name is not None else path, before, after)
     return FileEdit(
-        path=path, before=before, after=after, diff=unified_diff(path, before, after), summary=summary
+        path=path, before=before, after=after, diff=diff, summary=summary, allow_read_only=allow_read_only
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The file a step edits: its real path, the name shown for it, and the link it was named by."""
+
+    path: Path  # absolute, every symlink resolved: what is read, written and journalled
+    name: str  # relative to the working directory, or absolute when outside it
+    link: str = ""  # the name the step gave, when that was (or went through) a symbolic link
+
+    @property
+    def label(self) -> str:
+        """The real name, and the link's when there is one: what a confirmation shows."""
+        return f"{self.name} (through the link {self.link})" if self.link else self.name
+
+
+def resolve_target(workdir: Path, file: str, *, outside_workdir: bool = False) -> Target:
+    """Where ``file`` (already rendered) really is, contained in ``workdir`` unless opted out.
+
+    The check runs on the real path, after parameters are filled and symlinks
+    resolved, so neither ``../../x``, ``/abs/x`` nor a link pointing out escapes.
+    """
+    if not file or "\x00" in file:
+        raise EditError(file or "(empty)", "is not a usable file name", "check the step's file:")
+    root = Path(os.path.realpath(workdir))
+    named = Path(workdir) / file  # an absolute ``file`` replaces the working directory
+    real = Path(os.path.realpath(named))
+    inside = real.is_relative_to(root)
+    if not inside and not outside_workdir:
+        raise EditError(
+            file,
+            f"resolves to {real}, outside the working directory {root}",
+            "name a file inside the working directory, or set outside_workdir: true on the step "
+            "if editing that file is intended",
+        )
+    name = real.relative_to(root).as_posix() if inside else str(real)
+    # Compared with the real working directory, so only a link in ``file`` itself counts.
+    link = file if os.path.normpath(os.path.join(root, file)) != str(real) else ""
+    return Target(real, name, link)
+
+
+def _kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISDIR, "a directory"),
+        (stat.S_ISFIFO, "a FIFO"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    ):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def check_editable(
+    path: Path,
+    *,
+    allow_read_only: bool = False,
+    missing_fix: str = "restore it and retry",
+    writing: bool = True,
+) -> os.stat_result:
+    """The file's status when an edit may replace it; EditError saying why not otherwise.
+
+    With ``writing=False`` only "an existing regular file" is checked: what must
+    hold before the file is read at all (reading a FIFO would block).
+
+    Refused: anything but a regular file; a file with several hard links (an
+    atomic rename gives the edited name a new inode, so the other names would
+    keep the old bytes: a silent split); a read-only file unless the step allows
+    it; a file whose owner or group this process could not give back.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        raise EditError(path, "no such file", missing_fix) from None
+    except OSError as exc:
+        raise EditError(path, f"cannot read: {exc.strerror or exc}", "check its permissions") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise EditError(
+            path, f"is {_kind(st.st_mode)}, not a regular file", "point the step at the file itself"
+        )
+    if not writing:
+        return st
+    if st.st_nlink > 1:
+        raise EditError(
+            path,
+            f"has {st.st_nlink} hard links; an atomic edit would leave the other names with the old contents",
+            "edit it by hand, or give it a name of its own first (cp -p FILE FILE.new && mv FILE.new FILE)",
+        )
+    if not st.st_mode & stat.S_IWUSR and not allow_read_only:
+        raise EditError(
+            path,
+            f"is read-only (mode {stat.S_IMODE(st.st_mode):04o})",
+            "make it writable (chmod u+w) if it should change, or set allow_read_only: true on the step",
+        )
+    if os.geteuid() != 0 and (
+        st.st_uid != os.geteuid() or (st.st_gid != os.getegid() and st.st_gid not in os.getgroups())
+    ):
+        raise EditError(
+            path,
+            f"belongs to uid {st.st_uid}, gid {st.st_gid}; a rewrite by this user could not keep that owner",
+            "run the step as the file's owner (or root)",
+        )
+    return st
 
 
 def _read(path: Path, doing: str) -> bytes:
@@ -82,16 +230,24 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _atomic_write(path: Path, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data``: temp file in the same folder, fsync, rename, fsync folder."""
+def _atomic_write(path: Path, data: bytes, st: os.stat_result) -> None:
+    """Replace ``path`` with ``data`` keeping owner, group and mode: temp, fsync, rename, fsync folder."""
     folder = path.parent
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".rbt-tmp", dir=folder)
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".rbt-tmp", dir=folder)
+    except OSError as exc:
+        raise EditError(
+            path, f"could not write: {exc.strerror or exc}", "the file was left unchanged"
+        ) from None
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fchmod(handle.fileno(), mode)
+            if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(handle.fileno(), st.st_uid, st.st_gid)
+            # After fchown, which clears set-id bits: the mode is given back whole.
+            os.fchmod(handle.fileno(), stat.S_IMODE(st.st_mode))
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except OSError as exc:
@@ -105,11 +261,15 @@ def _atomic_write(path: Path, data: bytes, mode: int) -> None:
     _fsync_dir(folder)
 
 
-def _write_backup(path: Path, data: bytes, backup_dir: Path) -> Path:
+def _backup_name(path: Path, backup_dir: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    return backup_dir / f"{path.name}.{stamp}.{uuid.uuid4().hex[:8]}.bak"
+
+
+def _write_backup(path: Path, data: bytes, backup: Path) -> Path:
+    backup_dir = backup.parent
     try:
         backup_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-        backup = backup_dir / f"{path.name}.{stamp}.{uuid.uuid4().hex[:8]}.bak"
         # O_EXCL: a backup is never overwritten, even by a name collision.
         fd = os.open(backup, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as handle:
@@ -131,9 +291,36 @@ def _real(path: Path) -> Path:
     return Path(os.path.realpath(path))
 
 
-def apply(edit: FileEdit, backup_dir: Path) -> AppliedEdit:
-    """Write ``edit.after`` if the file still holds ``edit.before``; keep a backup for undo."""
+@dataclass(frozen=True, slots=True)
+class PlannedWrite:
+    """What :func:`apply` is about to do, journalled before the file is touched."""
+
+    path: Path  # the real path
+    backup: Path
+    diff: str
+    before_sha256: str
+    after_sha256: str
+
+
+JournalAhead = Callable[[PlannedWrite], None]
+
+
+def journal_ahead_of(ctx: object) -> JournalAhead | None:
+    """The step context's write-ahead hook (``edit_planned``), None for a context without one."""
+    hook: JournalAhead | None = getattr(ctx, "edit_planned", None)
+    return hook
+
+
+def apply(edit: FileEdit, backup_dir: Path, journal_ahead: JournalAhead | None = None) -> AppliedEdit:
+    """Write ``edit.after`` if the file still holds ``edit.before``; keep a backup for undo.
+
+    ``journal_ahead`` is called with the plan after every check and before the
+    backup or the file is written; if it raises, nothing is written.
+    """
     target = _real(edit.path)
+    if not target.exists():
+        raise EditError(edit.path, "cannot apply the edit: the file no longer exists", "restore it and retry")
+    st = check_editable(target, allow_read_only=edit.allow_read_only)
     current = _read(target, "apply the edit")
     if current != edit.before:
         raise EditError(
@@ -141,21 +328,56 @@ def apply(edit: FileEdit, backup_dir: Path) -> AppliedEdit:
             "changed on disk since the diff was shown (someone else edited it)",
             "review the new contents and run the step again to see a fresh diff",
         )
-    mode = os.stat(target).st_mode & 0o7777
-    backup = _write_backup(target, current, backup_dir)
-    _atomic_write(target, edit.after, mode)
+    planned = PlannedWrite(
+        target, _backup_name(target, backup_dir), edit.diff, sha256(current), sha256(edit.after)
+    )
+    if journal_ahead is not None:
+        journal_ahead(planned)
+    backup = _write_backup(target, current, planned.backup)
+    _atomic_write(target, edit.after, st)
     return AppliedEdit(
-        path=edit.path,
+        path=target,
         backup=backup,
         diff=edit.diff,
-        before_sha256=sha256(edit.before),
-        after_sha256=sha256(edit.after),
+        before_sha256=planned.before_sha256,
+        after_sha256=planned.after_sha256,
     )
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of the file's bytes; "" when it does not exist. Other errors raise EditError."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return ""
+        return sha256(Path(path).read_bytes())
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        raise EditError(path, f"cannot read: {exc.strerror or exc}", "check its permissions") from None
+
+
+def reconcile(path: Path, before_sha256: str, after_sha256: str) -> tuple[str, str]:
+    """What became of a planned edit with no recorded result, from the file's hash.
+
+    Returns (found, sha256): "applied" when the file holds the after bytes,
+    "not_applied" when it holds the before bytes, "changed" otherwise (including
+    a missing file, sha256 ""). An edit that changes nothing never reaches here.
+    """
+    found = file_sha256(path)
+    if found == after_sha256:
+        return "applied", found
+    if found == before_sha256:
+        return "not_applied", found
+    return "changed", found
 
 
 def undo(applied: AppliedEdit) -> str:
     """Restore the backup of ``applied``; refuses if the file changed since. Returns the restored sha256."""
     target = _real(applied.path)
+    # Read-only is no reason to refuse here: the hash check below proves the file holds
+    # exactly what this session wrote (perhaps with the step's allow_read_only), and
+    # the restored file keeps its mode. Links and non-regular files are still refused.
+    st = check_editable(target, allow_read_only=True, missing_fix=f"restore it by hand from {applied.backup}")
     current = _read(target, "undo the edit")
     if sha256(current) != applied.after_sha256:
         raise EditError(
@@ -178,7 +400,7 @@ def undo(applied: AppliedEdit) -> str:
             f"the backup {applied.backup} does not match the file as it was before the edit",
             "restore by hand from version control",
         )
-    _atomic_write(target, original, os.stat(target).st_mode & 0o7777)
+    _atomic_write(target, original, st)
     return sha256(original)
 
 

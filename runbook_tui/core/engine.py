@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, locations
+from . import edits, shell_syntax, windows
 from . import events as ev
 from . import params as P
 from . import preflight as pf
-from . import shell_syntax, windows
 from .asker import Asker, ConfirmRequest, asker_name
+from .edits import PlannedWrite
 from .errors import ParameterError, RunbookTuiError, UsageError
 from .events import Outcome, Phase, StepStatus
 from .journal import (
@@ -55,7 +56,7 @@ from .model import (
     StepKind,
     WatchSpec,
 )
-from .state import SessionState, StateFolder
+from .state import EditRecord, SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
 from .steps.registry import runner_for
 from .worklock import WorkLock
@@ -108,7 +109,7 @@ def file_sha256(path: str) -> str:
 class _Context:
     """The :class:`~.steps.base.StepContext` a runner gets: where, with what, and its output sink."""
 
-    __slots__ = ("_emit_line", "_emit_lines", "_step_id", "backup_dir", "drill", "env", "workdir")
+    __slots__ = ("_emit_line", "_emit_lines", "_session", "_step_id", "backup_dir", "drill", "env", "workdir")
 
     def __init__(self, session: Session, step_id: str, env: Mapping[str, str] | None = None) -> None:
         self.workdir = session.workdir
@@ -116,6 +117,7 @@ class _Context:
         self.drill = session.mode == "drill"
         self.backup_dir = session.backup_dir
         self._step_id = step_id
+        self._session = session
         self._emit_line = session._output
         self._emit_lines = session._output_lines
 
@@ -124,6 +126,10 @@ class _Context:
 
     def output_lines(self, lines: list[str], stream: str = "stdout") -> None:
         self._emit_lines(self._step_id, lines, stream)
+
+    def edit_planned(self, planned: PlannedWrite) -> None:
+        """Journal an edit before its file is touched (write-ahead); see ``edits.apply``."""
+        self._session._edit_planned(self._step_id, planned)
 
 
 class Session:
@@ -427,8 +433,6 @@ class Session:
 
     def undo_edit(self, step_id: str) -> str:
         """Restore the backup of the step's last file edit; returns the restored file's sha256."""
-        from . import edits
-
         self._lookup(step_id)
         applied = self._applied.get(step_id)
         if not applied:
@@ -558,11 +562,14 @@ class Session:
         if lock_workdir:
             session.worklock = WorkLock.acquire(session.workdir, state.session_id, session.operator)
         try:
+            # Before anything is written, and under the lock: a planned edit with no result may refuse.
+            unfinished_edits = _reconcile_edits(state)
             session._journal = Journal.open_existing(Path(journal_path))  # reads its head and last line only
         except BaseException:
             session._release_worklock()
             raise
         session._watch_journal(session._journal)
+        session._record_reconciled(unfinished_edits)
         current = file_sha256(runbook.path)
         session.runbook_changed = bool(state.runbook_sha256 and current and current != state.runbook_sha256)
         if session.runbook_changed:
@@ -591,6 +598,57 @@ class Session:
             session.close()
             raise session.journal_failure
         return session
+
+    def _record_reconciled(self, found: list[tuple[str, EditRecord, str, str]]) -> None:
+        """Journal what each planned edit without a result turned out to be; an applied one can be undone."""
+        for step_id, record, outcome, digest in found:
+            self._emit(
+                ev.EditReconciled(step_id=step_id, path=record.path, found=outcome, sha256=digest, at=now())
+            )
+            if outcome == "not_applied":
+                self.warnings.append(
+                    f"{record.path}: the edit of step {step_id!r} was planned but never written; "
+                    "the step is still to do"
+                )
+            if outcome != "applied":
+                continue
+            self.warnings.append(
+                f"{record.path}: the edit of step {step_id!r} was written but its result was never "
+                f"journalled; recorded it now (backup {record.backup}, undo is possible)"
+            )
+            self._applied.setdefault(step_id, []).append(
+                AppliedEdit(
+                    Path(record.path),
+                    Path(record.backup),
+                    record.diff,
+                    record.before_sha256,
+                    record.after_sha256,
+                )
+            )
+            self._emit(
+                ev.FileEdited(
+                    step_id=step_id,
+                    path=record.path,
+                    backup=record.backup,
+                    diff=record.diff,
+                    before_sha256=record.before_sha256,
+                    after_sha256=record.after_sha256,
+                    at=now(),
+                )
+            )
+
+    def _edit_planned(self, step_id: str, planned: PlannedWrite) -> None:
+        self._emit(
+            ev.EditPlanned(
+                step_id=step_id,
+                path=str(planned.path),
+                backup=str(planned.backup),
+                diff=self.redact(planned.diff),
+                before_sha256=planned.before_sha256,
+                after_sha256=planned.after_sha256,
+                at=now(),
+            )
+        )
 
     def _adopt(self, state: SessionState) -> None:
         """Take over a recorded session: its id, original start, steps, edits and clock."""
@@ -1077,6 +1135,9 @@ class Session:
                     at=now(),
                 )
             )
+        if self.state.step(step.id).planned_edits:
+            # The runner failed between journalling an edit and reporting it: ask the file.
+            outcome = self._settle_planned_edits(step.id, outcome)
         data = _plain_data(outcome.data, self.redact)
         at = now()
         self._emit(
@@ -1097,6 +1158,21 @@ class Session:
         if outcome.status is StepStatus.PASSED and step.milestone is not None:
             self._emit(ev.MilestoneReached(milestone=step.milestone.value, step_id=step.id, at=now()))
         return outcome.status
+
+    def _settle_planned_edits(self, step_id: str, outcome: StepOutcome) -> StepOutcome:
+        """Record what became of planned edits the runner did not report; a changed file fails the step."""
+        found: list[tuple[str, EditRecord, str, str]] = []
+        for record in self.state.step(step_id).planned_edits:
+            try:
+                result, digest = edits.reconcile(Path(record.path), record.before_sha256, record.after_sha256)
+            except edits.EditError as exc:
+                result, digest = "changed", ""
+                self._output(step_id, str(exc), "stderr")
+            found.append((step_id, record, result, digest))
+            if result == "changed":
+                outcome = StepOutcome.failed(_changed_message(step_id, record, digest))
+        self._record_reconciled(found)
+        return outcome
 
     async def _confirm_step(self, step: Step, rendered: Step, phase: Phase) -> StepStatus:
         spec = rendered.spec
@@ -1288,6 +1364,43 @@ def _damaged_message(loaded: FoldedJournal, path: Path) -> str:
         f"'runbook-tui resume {sid} --plain --accept-damaged' (or accept it in the app's dialog): "
         "the acceptance is recorded in the journal, and the step is asked about, never re-run silently"
     )
+
+
+class EditReconcileError(RunbookTuiError):
+    """Resume found a planned edit whose file matches neither its before nor its after version."""
+
+    exit_code = 2
+
+
+def _changed_message(step_id: str, record: EditRecord, digest: str) -> str:
+    now_is = f"its sha256 is now {digest}" if digest else "it is missing now"
+    return (
+        f"{record.path}: the edit of step {step_id!r} was journalled as planned but its result was not, "
+        f"and the file matches neither version ({now_is}; before the edit {record.before_sha256}, "
+        f"after it {record.after_sha256}). Compare it with the backup {record.backup} (the version "
+        "before the edit), put back the version you want, then resume again"
+    )
+
+
+def _reconcile_edits(state: SessionState) -> list[tuple[str, EditRecord, str, str]]:
+    """Each planned edit with no recorded result, and what its file says (applied or not applied).
+
+    Raises :class:`EditReconcileError` when a file matches neither version: resuming
+    over it could run a step again on a file nobody can account for.
+    """
+    found: list[tuple[str, EditRecord, str, str]] = []
+    for step_id in state.step_order:
+        for record in state.steps[step_id].planned_edits:
+            try:
+                result, digest = edits.reconcile(Path(record.path), record.before_sha256, record.after_sha256)
+            except edits.EditError as exc:
+                raise EditReconcileError(
+                    f"{exc}; cannot check the edit of step {step_id!r} before resuming"
+                ) from None
+            if result == "changed":
+                raise EditReconcileError(_changed_message(step_id, record, digest))
+            found.append((step_id, record, result, digest))
+    return found
 
 
 def check_params(runbook: Runbook, values: Mapping[str, str]) -> dict[str, str]:

@@ -311,6 +311,39 @@ class DamagedLineAccepted(Event):
     operator: str
 
 
+@dataclass(frozen=True, slots=True)
+class EditPlanned(Event):
+    """Written (and fsynced) before a step's file edit touches the file: the write-ahead record.
+
+    ``file_edited`` follows once the file is renamed into place. A journal that ends
+    with a plan and no result is reconciled on resume from the file's sha256.
+    """
+
+    kind: ClassVar[str] = "edit_planned"
+    step_id: str
+    path: str  # the real path (symlinks resolved)
+    backup: str  # where the bytes before the edit are kept
+    diff: str  # unified diff, secrets redacted
+    before_sha256: str
+    after_sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class EditReconciled(Event):
+    """What the file said about a planned edit that has no recorded result.
+
+    ``found`` is "applied" (the file holds the after bytes; a ``file_edited`` follows),
+    "not_applied" (it still holds the before bytes) or "changed" (neither; the step
+    failed and nothing was written).
+    """
+
+    kind: ClassVar[str] = "edit_reconciled"
+    step_id: str
+    path: str
+    found: str
+    sha256: str  # the file's sha256 when it was checked ("" when it was missing)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -338,6 +371,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PreflightChecked,
         LockTakenOver,
         DamagedLineAccepted,
+        EditPlanned,
+        EditReconciled,
     )
 }
 

@@ -956,6 +956,8 @@ class _Builder:
             remove=self.text_list(m, "remove", what),
             add=self.text_list(m, "add", what),
             set=self.text_list(m, "set", what) if "set" in m.values else None,
+            allow_read_only=self.boolean(m, "allow_read_only", what),
+            outside_workdir=self.boolean(m, "outside_workdir", what),
         )
 
     def compose_spec(self, m: _Map, what: str) -> StepSpec | None:
@@ -963,6 +965,8 @@ class _Builder:
             service=self.text(m, "service", what),
             tag=self.text(m, "tag", what),
             file=self.text(m, "file", what, "docker-compose.yml"),
+            allow_read_only=self.boolean(m, "allow_read_only", what),
+            outside_workdir=self.boolean(m, "outside_workdir", what),
         )
 
     def git_spec(self, m: _Map, what: str) -> StepSpec | None:
@@ -1206,8 +1210,10 @@ _KIND_KEYS: Mapping[StepKind, frozenset[str]] = {
         {"url", "expect_status", "expect_json", "method", "request_timeout", "retry_for", "retry_interval"}
     ),
     StepKind.DOCKER: frozenset({"action", "image", "container", "since", "tail"}),
-    StepKind.CARGO_FEATURES: frozenset({"file", "remove", "add", "set"}),
-    StepKind.COMPOSE_IMAGE: frozenset({"file", "service", "tag"}),
+    StepKind.CARGO_FEATURES: frozenset(
+        {"file", "remove", "add", "set", "allow_read_only", "outside_workdir"}
+    ),
+    StepKind.COMPOSE_IMAGE: frozenset({"file", "service", "tag", "allow_read_only", "outside_workdir"}),
     StepKind.GIT: frozenset({"action", "tag", "message", "repo", "pattern", "limit"}),
     StepKind.MANUAL: frozenset({"instructions"}),
     StepKind.CONFIRM: frozenset({"message"}),

@@ -97,6 +97,8 @@ class CargoFeaturesSpec:
     remove: tuple[str, ...] = ()
     add: tuple[str, ...] = ()
     set: tuple[str, ...] | None = None
+    allow_read_only: bool = False  # edit the file even when its owner has no write bit
+    outside_workdir: bool = False  # the file may be outside the working directory
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,8 @@ class ComposeImageSpec:
     service: str
     tag: str
     file: str = "docker-compose.yml"
+    allow_read_only: bool = False  # edit the file even when its owner has no write bit
+    outside_workdir: bool = False  # the file may be outside the working directory
 
 
 class GitAction(StrEnum):

@@ -182,6 +182,9 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.DamagedLineAccepted: lambda e: (
         f"resuming past damaged journal line {e.line}" + (f" (step {e.step_id})" if e.step_id else "")
     ),
+    ev.EditReconciled: lambda e: (
+        f"{e.path}: planned edit checked against the file: {e.found.replace('_', ' ')}"
+    ),
 }
 
 

@@ -82,6 +82,8 @@ class StepState:
     last_seq: int = 0
     tail: tuple[TailLine, ...] = ()
     data: Mapping[str, Any] = field(default_factory=_empty)
+    # Edits journalled as planned (write-ahead) with no file_edited or edit_reconciled yet.
+    planned_edits: tuple[EditRecord, ...] = ()
 
     @property
     def active_edit(self) -> EditRecord | None:
@@ -168,6 +170,7 @@ class _StepDraft:
         "notes",
         "output_lines",
         "phase",
+        "planned_edits",
         "skip_reason",
         "started_at",
         "status",
@@ -185,6 +188,7 @@ class _StepDraft:
         self.confirmed_by, self.declined, self.done_note = s.confirmed_by, s.declined, s.done_note
         self.notes = list(s.notes)
         self.edits = list(s.edits)
+        self.planned_edits = list(s.planned_edits)
         self.output_lines, self.last_seq = s.output_lines, s.last_seq
         self.tail: deque[TailLine] = deque(s.tail, maxlen=TAIL_LINES)
         self.data = s.data
@@ -215,6 +219,7 @@ class _StepDraft:
                 last_seq=self.last_seq,
                 tail=tuple(self.tail),
                 data=self.data,
+                planned_edits=tuple(self.planned_edits),
             )
         return self.frozen
 
@@ -419,6 +424,15 @@ class StateFolder:
     def _file_edited(self, e: ev.FileEdited) -> None:
         d = self._touch(e.step_id)
         d.edits.append(EditRecord(e.path, e.backup, e.diff, e.before_sha256, e.after_sha256, e.at))
+        d.planned_edits = [p for p in d.planned_edits if p.path != e.path]
+
+    def _edit_planned(self, e: ev.EditPlanned) -> None:
+        d = self._touch(e.step_id)
+        d.planned_edits.append(EditRecord(e.path, e.backup, e.diff, e.before_sha256, e.after_sha256, e.at))
+
+    def _edit_reconciled(self, e: ev.EditReconciled) -> None:
+        d = self._touch(e.step_id)
+        d.planned_edits = [p for p in d.planned_edits if p.path != e.path]
 
     def _edit_undone(self, e: ev.EditUndone) -> None:
         d = self._touch(e.step_id)
@@ -499,6 +513,8 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.WindowBreached: StateFolder._window_breached,
     ev.TemplateFilled: StateFolder._template_filled,
     ev.ChecklistTicked: StateFolder._checklist_ticked,
+    ev.EditPlanned: StateFolder._edit_planned,
+    ev.EditReconciled: StateFolder._edit_reconciled,
 }
 
 

@@ -73,6 +73,7 @@ class FileEdit:
     after: bytes
     diff: str
     summary: str
+    allow_read_only: bool = False  # the step said so (``allow_read_only: true``)
 
 
 @dataclass(frozen=True, slots=True)

@@ -168,8 +168,17 @@ def _check(path: Path, text: str, expected: Sequence[str]) -> list[str]:
     return got
 
 
-def plan_cargo_edit(path: Path, spec: CargoFeaturesSpec) -> tuple[FileEdit | None, list[str]]:
-    """The edit for ``spec`` (None when nothing changes) and notes on entries already as wanted."""
+def plan_cargo_edit(
+    path: Path, spec: CargoFeaturesSpec, *, target: edits.Target | None = None
+) -> tuple[FileEdit | None, list[str]]:
+    """The edit for ``spec`` (None when nothing changes) and notes on entries already as wanted.
+
+    ``target`` (from :func:`edits.resolve_target`) names the file in the diff and
+    the summary; without it the file's own name is used.
+    """
+    target = target or edits.Target(path, path.name)
+    missing = "check the step's file: (default Cargo.toml) and cwd"
+    edits.check_editable(path, missing_fix=missing, writing=False)  # before reading: a FIFO would block
     try:
         before = path.read_bytes()
     except FileNotFoundError:
@@ -189,8 +198,13 @@ def plan_cargo_edit(path: Path, spec: CargoFeaturesSpec) -> tuple[FileEdit | Non
     if after == text:
         return None, notes
     written = _check(path, after, values)
-    summary = f"{path.name}: [features] default = {_show(current)} -> {_show(written)}"
-    return edits.plan(path, before, after.encode("utf-8"), summary), notes
+    # Only now that something would be written: links, read-only and owner.
+    edits.check_editable(path, allow_read_only=spec.allow_read_only)
+    summary = f"{target.label}: [features] default = {_show(current)} -> {_show(written)}"
+    edit = edits.plan(
+        path, before, after.encode("utf-8"), summary, name=target.name, allow_read_only=spec.allow_read_only
+    )
+    return edit, notes
 
 
 class CargoFeaturesRunner(StepRunner):
@@ -214,23 +228,26 @@ class CargoFeaturesRunner(StepRunner):
     def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
         """The edit to confirm; None when default already is as wanted. Raises EditError."""
         spec = _spec(step)
-        path = ctx.workdir / spec.file
-        return self._planned.remember(step.id, spec, path, plan_cargo_edit(path, spec)[0])
+        target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
+        return self._planned.remember(
+            step.id, spec, target.path, plan_cargo_edit(target.path, spec, target=target)[0]
+        )
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         spec = _spec(step)
-        path = ctx.workdir / spec.file
         try:
+            target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
+            path = target.path
             # The edit that was shown and confirmed, if there was one; apply() refuses it if stale.
             notes: list[str] = []
             edit = self._planned.take(step.id, spec, path)
             if edit is None:
-                edit, notes = plan_cargo_edit(path, spec)
+                edit, notes = plan_cargo_edit(path, spec, target=target)
             if edit is None:
                 message = "already as wanted: " + "; ".join(notes) if notes else "already as wanted"
                 ctx.output(message, "info")
                 return StepOutcome.passed(message)
-            applied = edits.apply(edit, ctx.backup_dir)
+            applied = edits.apply(edit, ctx.backup_dir, edits.journal_ahead_of(ctx))
         except EditError as exc:
             ctx.output(str(exc), "stderr")
             return StepOutcome.failed(str(exc))

@@ -226,8 +226,15 @@ def current_image(path: Path, service: str) -> str:
     return _image_scalar(_parse(path), service).value
 
 
-def plan_compose_edit(path: Path, service: str, tag: str) -> FileEdit | None:
-    """The edit that points ``service`` at ``tag``; None when it already does. Raises EditError."""
+def plan_compose_edit(
+    path: Path, service: str, tag: str, *, target: edits.Target | None = None, allow_read_only: bool = False
+) -> FileEdit | None:
+    """The edit that points ``service`` at ``tag``; None when it already does. Raises EditError.
+
+    ``target`` (from :func:`edits.resolve_target`) names the file in the diff and
+    the summary; without it the file's own name is used.
+    """
+    target = target or edits.Target(path, path.name)
     if not TAG_RULE.fullmatch(tag):
         raise EditError(
             path,
@@ -235,6 +242,8 @@ def plan_compose_edit(path: Path, service: str, tag: str) -> FileEdit | None:
             "(letters, digits, _ . - ; at most 128; not starting with . or -)",
             "check the tag parameter",
         )
+    missing = "check the step's file: (default docker-compose.yml) and cwd"
+    edits.check_editable(path, missing_fix=missing, writing=False)  # before reading: a FIFO would block
     parsed = _parse(path)
     scalar = _image_scalar(parsed, service)
     _check_changeable(path, scalar, service)
@@ -245,8 +254,12 @@ def plan_compose_edit(path: Path, service: str, tag: str) -> FileEdit | None:
     written = _image_scalar(_parse_text(path, text), service).value
     if written != f"{name}:{tag}":
         raise EditError(path, f"the rewritten image would read {written!r}", "edit it by hand")
-    summary = f"{path.name}: service {service} image {scalar.value} -> {name}:{tag}"
-    return edits.plan(path, parsed.raw, text.encode("utf-8"), summary)
+    # Only now that something would be written: links, read-only and owner.
+    edits.check_editable(path, allow_read_only=allow_read_only)
+    summary = f"{target.label}: service {service} image {scalar.value} -> {name}:{tag}"
+    return edits.plan(
+        path, parsed.raw, text.encode("utf-8"), summary, name=target.name, allow_read_only=allow_read_only
+    )
 
 
 def _parse_text(path: Path, text: str) -> _Parsed:
@@ -277,23 +290,30 @@ class ComposeImageRunner(StepRunner):
         spec = _spec(step)
         return f"{spec.file}: set the image tag of service {spec.service} to {spec.tag}"
 
+    @staticmethod
+    def _plan(spec: ComposeImageSpec, target: edits.Target) -> FileEdit | None:
+        return plan_compose_edit(
+            target.path, spec.service, spec.tag, target=target, allow_read_only=spec.allow_read_only
+        )
+
     def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
         """The edit to confirm; None when the service already uses the tag. Raises EditError."""
         spec = _spec(step)
-        path = ctx.workdir / spec.file
-        return self._planned.remember(step.id, spec, path, plan_compose_edit(path, spec.service, spec.tag))
+        target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
+        return self._planned.remember(step.id, spec, target.path, self._plan(spec, target))
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         spec = _spec(step)
-        path = ctx.workdir / spec.file
         try:
+            target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
+            path = target.path
             # The edit that was shown and confirmed, if there was one; apply() refuses it if stale.
-            edit = self._planned.take(step.id, spec, path) or plan_compose_edit(path, spec.service, spec.tag)
+            edit = self._planned.take(step.id, spec, path) or self._plan(spec, target)
             if edit is None:
                 message = f"already: service {spec.service} uses {current_image(path, spec.service)}"
                 ctx.output(message, "info")
                 return StepOutcome.passed(message)
-            applied = edits.apply(edit, ctx.backup_dir)
+            applied = edits.apply(edit, ctx.backup_dir, edits.journal_ahead_of(ctx))
         except EditError as exc:
             ctx.output(str(exc), "stderr")
             return StepOutcome.failed(str(exc))
