@@ -196,10 +196,16 @@ def test_shell_bodies_are_never_split_and_keep_their_bytes() -> None:
     source = (DATA / "shell-heavy.md").read_text()
     proc = _runbook("shell-heavy.md").procedures[0]
     titles = [s.title for s in proc.steps]
-    assert titles == ["Write the previous config", "Restart each worker", "Tell the team", "Pick by environment", "A helper"]
+    assert titles == [
+        "Write the previous config",
+        "Restart each worker",
+        "Tell the team",
+        "Pick by environment",
+        "A helper",
+    ]
     for step in proc.steps:
         assert step.spec.command in source, step.spec.command  # byte for byte, indentation kept
-    assert "  # keep the old limit\n  limit: \"50\"\nEOF" in proc.steps[0].spec.command
+    assert '  # keep the old limit\n  limit: "50"\nEOF' in proc.steps[0].spec.command
     assert proc.steps[1].spec.command.endswith("done")
     assert proc.steps[4].spec.command.rstrip().endswith("JSON")
 
@@ -281,4 +287,6 @@ def test_report_says_what_was_gated_watched_and_parametrised(tmp_path: Path) -> 
 
 
 def _all_steps(data: dict[str, Any]) -> list[dict[str, Any]]:
-    return [s for p in data["procedures"] for k in ("prechecks", "steps", "verification") for s in p.get(k, [])]
+    return [
+        s for p in data["procedures"] for k in ("prechecks", "steps", "verification") for s in p.get(k, [])
+    ]
