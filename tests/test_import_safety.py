@@ -18,6 +18,7 @@ import pytest
 from runbook_tui.core.errors import ParameterError
 from runbook_tui.core.importer.coverage import unplaced_lines
 from runbook_tui.core.importer.markdown import ImportResult, import_markdown, import_markdown_file
+from runbook_tui.core.importer.safety import destructive_reasons, is_watch
 from runbook_tui.core.loader import load_text
 from runbook_tui.core.model import Procedure, Runbook, Step, StepKind
 from runbook_tui.core.params import validate
@@ -290,3 +291,64 @@ def _all_steps(data: dict[str, Any]) -> list[dict[str, Any]]:
     return [
         s for p in data["procedures"] for k in ("prechecks", "steps", "verification") for s in p.get(k, [])
     ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "kubectl delete pod web-0 --force",
+        "redis-cli FLUSHALL",
+        "kubectl scale deploy/web --replicas=0",
+        "aws s3 sync --delete ./dist s3://b/",
+        "alembic downgrade -1",
+        "pg_restore --clean -d app dump",
+        "redis-cli -p 26379 sentinel failover main",
+        "git push --force origin main",
+        "git reset --hard HEAD~1",
+        "rm -rf /var/lib/app",
+        'psql -c "DROP TABLE users"',
+        "mysql -e 'TRUNCATE sessions'",
+        "helm uninstall web",
+        "docker compose down -v",
+        "terraform destroy",
+    ],
+)
+def test_classifier_gates(command: str) -> None:
+    assert destructive_reasons(command), command
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "kubectl get pods",
+        "kubectl apply -f deploy.yaml",
+        "kubectl rollout undo deployment/web",
+        "helm rollback web 3",
+        "docker compose up -d api",
+        "git push origin v1.2.3",
+        "curl -f http://localhost/health",
+        "echo '# delete later'  # not a command: rm -rf",
+    ],
+)
+def test_classifier_lets_read_only_and_ordinary_commands_through(command: str) -> None:
+    assert destructive_reasons(command) == [], command
+
+
+@pytest.mark.parametrize(
+    ("command", "endless"),
+    [
+        ("kubectl get pods -w", True),
+        ("kubectl get pods --watch", True),
+        ("kubectl logs -f deploy/web", True),
+        ("docker compose logs --follow api", True),
+        ("tail -f /var/log/app.log", True),
+        ("journalctl -fu api", True),
+        ("watch -n 5 kubectl get pods", True),
+        ("kubectl rollout status deploy/web -w", False),
+        ("kubectl apply -f x.yaml", False),
+        ("docker compose rm -f api", False),
+        ("timeout 60 kubectl logs -f web", False),
+    ],
+)
+def test_watch_detection(command: str, endless: bool) -> None:
+    assert is_watch(command) is endless

@@ -25,17 +25,17 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"(?i)\bDELETE\s+FROM\b", "deletes database rows"),
         (r"(?:^|[\s;&|(])rm\s+(?:-\w*[rR]\w*|--recursive)\b", "removes files recursively"),
         (r"(?:^|[\s;&|(])rm\s", "removes files"),
-        (r"\bpush\b.*\s(?:--force(?:-with-lease)?|-f)\b", "overwrites remote history (force push)"),
+        (r"\bpush\b.*\s(?:--force(?:-with-lease)?|-f)\b", "overwrites remote history"),
         (r"\bpush\b.*\s--delete\b", "deletes a remote branch or tag"),
-        (r"(?<!push\s)(?<![\w-])--delete\b", "deletes files that are not in the source (--delete)"),
-        (r"\breset\s+--hard\b", "discards local changes (reset --hard)"),
+        (r"(?<!push\s)(?<![\w-])--delete\b", "deletes files that are not in the source"),
+        (r"\breset\s+--hard\b", "discards local changes"),
         (r"\bgit\s+clean\s+-\w*f", "deletes untracked files"),
         (r"\bgit\s+(?:branch\s+-D|tag\s+-d)\b", "deletes a git branch or tag"),
         (r"\bdowngrade\b", "downgrades the database schema"),
         (r"\bmigrate\s+(?:reset|down)\b|\bdb:rollback\b|\bmigrate:rollback\b", "reverts database migrations"),
         (r"\b(?:pg_restore|mongorestore|mysqlimport)\b", "overwrites a database from a backup"),
         (r"\brestore\b", "restores from a backup over what is there now"),
-        (r"(?<![\w-])--clean\b", "drops objects before recreating them (--clean)"),
+        (r"(?<![\w-])--clean\b", "drops objects before recreating them"),
         (r"\bscale\b.*--replicas[= ]0\b", "scales to zero replicas: the service stops"),
         (r"(?i)\bfail-?over\b|\bswitchover\b|\bpromote\b", "fails over to another node"),
         (
@@ -44,7 +44,7 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         ),
         (r"\bterraform\s+(?:destroy|apply\s.*-auto-approve)\b", "changes or destroys infrastructure"),
         (
-            r"\bdocker\s+(?:rm|rmi|system\s+prune|volume\s+(?:rm|prune))\b",
+            r"\b(?:docker|docker-compose|compose)\s+(?:rm|rmi|system\s+prune|volume\s+(?:rm|prune))\b",
             "removes Docker containers or data",
         ),
         (r"\b(?:docker[ -]compose|compose)\s+down\b.*\s(?:-v|--volumes)\b", "removes the Compose volumes"),
@@ -57,9 +57,9 @@ _RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 # A later rule says the same thing in more general words; keep the most specific one.
-_SUBSUMED = {
-    "removes files": "removes files recursively",
-    "restores from a backup over what is there now": "overwrites a database from a backup",
+_SUBSUMED: dict[str, tuple[str, ...]] = {
+    "removes files": ("removes files recursively", "removes Docker containers or data"),
+    "restores from a backup over what is there now": ("overwrites a database from a backup",),
 }
 
 
@@ -71,7 +71,7 @@ def destructive_reasons(command: str) -> list[str]:
             match = pattern.search(statement)
             if match and what not in found:
                 found[what] = _trigger(match.group(0))
-    return [f"{w} (`{t}`)" for w, t in found.items() if _SUBSUMED.get(w) not in found]
+    return [f"{w} (`{t}`)" for w, t in found.items() if not set(_SUBSUMED.get(w, ())) & set(found)]
 
 
 def _trigger(text: str) -> str:
@@ -95,8 +95,8 @@ _WATCH_RULES = tuple(
     for p in (
         r"^(?:sudo\s+)?watch\s",
         r"\b(?:kubectl|oc)\s+(?!rollout\b).*?\s(?:-w|--watch(?:=true)?)(?:\s|$)",
-        r"\b(?:kubectl|oc|docker|podman|stern|journalctl)\b.*\s(?:-f|--follow)(?:\s|$)",
-        r"\b(?:docker[ -]compose|compose)\s+logs\b.*\s(?:-f|--follow)(?:\s|$)",
+        r"\b(?:kubectl|oc|docker|podman|docker-compose|compose)\b.*\slogs\b.*\s(?:-f|--follow)(?:\s|$)",
+        r"\bjournalctl\b.*\s(?:-\w*f\w*|--follow)(?:\s|$)",
         r"\btail\s+(?:-\w*[fF]\w*|--follow)\b",
         r"\bstern\s",
         r"\s--watch(?:\s|$)",
