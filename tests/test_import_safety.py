@@ -352,3 +352,30 @@ def test_classifier_lets_read_only_and_ordinary_commands_through(command: str) -
 )
 def test_watch_detection(command: str, endless: bool) -> None:
     assert is_watch(command) is endless
+
+
+def test_option_list_items_are_alternatives() -> None:
+    markdown = """# R
+
+## Undo the deploy
+
+1. Check the pods:
+   ```bash
+   kubectl get pods
+   ```
+2. Option A: roll back with Helm
+   ```bash
+   helm rollback web 0
+   ```
+3. Option B: pin the previous image
+   ```bash
+   kubectl set image deploy/web web=web:[TAG]
+   ```
+"""
+    runbook = _load(import_markdown(markdown, "t.md"))
+    assert [p.title for p in runbook.procedures] == [
+        "Undo the deploy: Option A: roll back with Helm",
+        "Undo the deploy: Option B: pin the previous image",
+    ]
+    for proc in runbook.procedures:
+        assert proc.steps[0].spec.command == "kubectl get pods" and len(proc.steps) == 2

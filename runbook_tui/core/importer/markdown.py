@@ -355,8 +355,14 @@ class _Builder:
 
     def _proc_list(self, proc: _Proc, block: ListBlock, heading: str) -> None:
         target = proc.target.name
+        options = [i for i in block.items if _OPTION.match(_strip_md(i.text))]
+        if len(options) >= 2:
+            proc.alt_groups += 1
         for item in block.items:
             title = _strip_md(item.text).rstrip(":")
+            if len(options) >= 2:
+                # "1. Option A: ..." items are alternatives too; items that are not options are shared.
+                proc.alt = (proc.alt_groups, title) if item in options else None
             fences = [b for b in item.blocks if isinstance(b, Fence)]
             if fences:
                 for fence in fences:
@@ -380,6 +386,8 @@ class _Builder:
             for nested in item.blocks:
                 if not isinstance(nested, Fence):
                     proc.description.append(self._raw_block(nested))
+        if len(options) >= 2:
+            proc.alt = None
 
     def _steps_from_inline(
         self, proc: _Proc, item: ListItem, commands: list[str], heading: str, target: str
@@ -479,6 +487,8 @@ class _Builder:
             self._steps_from_shell(proc, sub, heading, item_title=None)
 
     def _add_step(self, proc: _Proc, step: dict[str, Any], target: str) -> dict[str, Any]:
+        if proc.alt is not None:
+            step.setdefault("_alt", proc.alt)
         ids = {s["id"] for key in ("prechecks", "steps", "verification") for s in proc.data[key]}
         base = step.get("id") or _slug(step["title"]) or "step"
         step["id"] = _unique(base, ids)
