@@ -133,7 +133,8 @@ class _Builder:
         self.path = path
         self.lines = text.splitlines()
         self.params = sb.Params()
-        self.params.assigned = assigned_names(text)
+        code = "\n".join(t for n, t in enumerate(self.lines, start=1) if n not in _prose_numbers(self.lines))
+        self.params.assigned = assigned_names(code)
         self.report: list[ReportLine] = []
         self.procedures: list[dict[str, Any]] = []
         self.matrix: dict[str, Any] | None = None
@@ -240,6 +241,7 @@ class _Builder:
     def _proc_section(self, proc: _Proc, sec: Section) -> None:
         heading = _clean_title(sec.title)
         proc.target = _Target()
+        proc.warnings, proc.not_steps = [], None  # prose of one section never reaches into the next
         if not self._has_steps(sec, deep=True):
             proc.description.append(self._raw(sec.line, sec.end_line))
             self.report.append(ReportLine(sec.line, f"kept as text in '{proc.data['title']}': {heading}"))
@@ -813,6 +815,13 @@ def _prose_lines(lines: list[str]) -> list[tuple[int, str]]:
         if not fence and text.strip():
             out.append((number, text))
     return out
+
+
+def _prose_numbers(lines: list[str]) -> set[int]:
+    """Line numbers outside fenced code, fence marks included."""
+    prose = {n for n, _t in _prose_lines(lines)}
+    prose.update(n for n, t in enumerate(lines, start=1) if re.match(r"^\s*(`{3,}|~{3,})", t))
+    return prose
 
 
 def _suggestion(name: str, mentions: list[tuple[int, str]]) -> tuple[str, int] | None:
