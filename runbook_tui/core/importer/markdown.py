@@ -133,7 +133,8 @@ class _Builder:
         self.path = path
         self.lines = text.splitlines()
         self.params = sb.Params()
-        code = "\n".join(t for n, t in enumerate(self.lines, start=1) if n not in _prose_numbers(self.lines))
+        prose = _prose_numbers(self.lines)
+        code = "\n".join(t for n, t in enumerate(self.lines, start=1) if n not in prose)
         self.params.assigned = assigned_names(code)
         self.report: list[ReportLine] = []
         self.procedures: list[dict[str, Any]] = []
