@@ -379,3 +379,12 @@ def test_option_list_items_are_alternatives() -> None:
     ]
     for proc in runbook.procedures:
         assert proc.steps[0].spec.command == "kubectl get pods" and len(proc.steps) == 2
+
+
+def test_step_headings_without_a_window_are_still_one_procedure() -> None:
+    markdown = "# R\n\n## Undo the release\n\n" + "".join(
+        f"### Step {n}: Part {n}\n\n```bash\necho part-{n}\n```\n\n" for n in range(1, 5)
+    )
+    runbook = _load(import_markdown(markdown, "t.md"))
+    assert len(runbook.procedures) == 1
+    assert [s.spec.command for s in runbook.procedures[0].steps] == [f"echo part-{n}" for n in range(1, 5)]
