@@ -675,9 +675,11 @@ class _Builder:
             required=self.boolean(m, "required", what, default=True),
             example=self.opt_text(m, "example", what),
             location=self.ctx.at(node),
+            suggestion=self.opt_text(m, "suggestion", what),
         )
         self._check_value(m, "default", param, what)
         self._check_value(m, "example", param, what)
+        self._check_value(m, "suggestion", param, what)
         return param
 
     def _pattern(self, m: _Map, what: str) -> str | None:
@@ -1171,7 +1173,18 @@ _TOP_KEYS = frozenset(
     }
 )
 _PARAM_KEYS = frozenset(
-    {"name", "description", "pattern", "choices", "choices_from", "default", "example", "secret", "required"}
+    {
+        "name",
+        "description",
+        "pattern",
+        "choices",
+        "choices_from",
+        "default",
+        "example",
+        "secret",
+        "required",
+        "suggestion",
+    }
 )
 _ROW_KEYS = frozenset(
     {"id", "issue", "threshold", "severity", "impact", "action", "procedure", "deadline", "signal"}

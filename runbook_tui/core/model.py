@@ -292,6 +292,8 @@ class Parameter:
     required: bool = True
     example: str | None = None
     location: Location = NOWHERE
+    # A value the runbook's prose gives: pre-filled in the prompt, never used unasked.
+    suggestion: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -248,12 +248,14 @@ class PlainAsker:
         )
         for number, choice in enumerate(choices[:MAX_SHOWN_CHOICES], start=1):
             say(f"  {number}. {choice}")
-        default = f" [{param.default}]" if param.default is not None else ""
+        offered = param.default if param.default is not None else param.suggestion
+        default = f" [{offered}]" if offered is not None else ""
         answer = await ask_line(f"{param.name}{default}: ", secret=param.secret)
         text = (answer or "").strip()
         if text.isdigit() and 1 <= int(text) <= min(len(choices), MAX_SHOWN_CHOICES):
             return choices[int(text) - 1]
-        return text or None
+        # Enter takes the suggestion the engineer was shown; a run without a terminal never does.
+        return text or param.suggestion or None
 
     async def manual(self, step: Step) -> ManualAnswer:
         """Ask whether the manual step is done, and for a note."""

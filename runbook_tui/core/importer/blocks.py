@@ -8,6 +8,7 @@ paragraphs, lists (with nested blocks), fenced code and tables.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 from markdown_it import MarkdownIt
@@ -36,6 +37,14 @@ class Fence:
         if "{" not in self.info:
             return {}
         inner = self.info.split("{", 1)[1].rsplit("}", 1)[0]
+        if inner.strip().startswith('"'):
+            # Runme's JSON form: ```sh {"name":"restart","interactive":false}
+            try:
+                loaded = json.loads("{" + inner + "}")
+            except ValueError:
+                loaded = None
+            if isinstance(loaded, dict):
+                return {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in loaded.items()}
         pairs = (part.split("=", 1) for part in inner.replace(",", " ").split() if "=" in part)
         return {k.strip(): v.strip().strip("\"'") for k, v in pairs}
 

@@ -11,6 +11,7 @@ understood is kept as reference text, so nothing of the source is lost, and
 from __future__ import annotations
 
 import bisect
+import copy
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +22,10 @@ import yaml
 
 from ..durations import DurationError, parse_window
 from ..errors import Location, Problem, RunbookLoadError
+from . import safety
 from . import shell_blocks as sb
-from .blocks import Block, Fence, ListBlock, Paragraph, Quote, Section, Table, parse
+from .blocks import Block, Fence, ListBlock, ListItem, Paragraph, Quote, Section, Table, parse
+from .shell_parse import assigned_names
 
 _LABEL = re.compile(r"^\*\*(?P<label>[^*]+?):?\*\*:?\s*(?P<value>.*)$")
 _INLINE_LABEL = re.compile(r"^(?P<label>[A-Z][A-Za-z /-]{1,30}):\s+(?P<value>.+)$")
@@ -35,7 +38,45 @@ _DEADLINE = re.compile(
 _HEALTH_STATUS = re.compile(r"(/[^\s`]*health[^\s`]*)`?\s+returns\s+(\d{3})", re.I)
 
 _WHEN = {"when to use", "use case", "when", "use when", "trigger"}
-_WINDOW = {"recovery time", "time", "rto", "rto target", "target", "duration", "expected time", "eta"}
+_WINDOW = {
+    "recovery time",
+    "time",
+    "rto",
+    "rto target",
+    "target",
+    "target time",
+    "duration",
+    "expected time",
+    "expected duration",
+    "estimated time",
+    "estimated duration",
+    "time to recover",
+    "time to restore",
+    "recovery time objective",
+    "eta",
+}
+_UNIT = r"(?:s|sec|secs|seconds?|m|min|mins|minutes?|h|hr|hrs|hours?)"
+# "RTO < 5 min", "Target time under 10 minutes": a window stated without a colon.
+_WINDOW_SENTENCE = re.compile(
+    r"^\W*(?:RTO|recovery time|target(?: time)?|estimated time)\s*(?:<|≤|<=|under|below)\s*"
+    r"(\d+\s*" + _UNIT + r")\b",
+    re.I,
+)
+# "## Restart the API (5 min)": a time in a procedure's heading.
+_HEADING_TIME = re.compile(
+    r"\(\s*(?:~|about\s+|<\s*)?(\d+(?:\s*(?:-|–|to)\s*\d+)?\s*" + _UNIT + r")\s*\)\s*$", re.I
+)
+# Alternatives: "Option A", "Method 2", "Alternative 1", "Approach B".
+_OPTION = re.compile(r"^\W*(?:option|method|alternative|approach|choice)\s+([A-Z0-9]{1,3})\b", re.I)
+_OR = re.compile(r"^\W*(?:or|alternatively)\b[,:]?\s*(?P<rest>.*?)[:.]?\**$", re.I)
+_STEP_HEADING = re.compile(r"^\W*(?:step\s+\d+|\d+[.)])", re.I)
+_EXPECTED = re.compile(r"^\W*(?:expected|example|sample)\s+(?:output|result|response)\b", re.I)
+_ANTI = re.compile(
+    r"^\W*(?:don'?t|do not|never)\s+(?:do|run|use|try)\s+this\b"
+    r"|^\W*(?:wrong|bad)(?:\s+example)?\s*:|^\W*anti-?pattern\b|^❌",
+    re.I,
+)
+_FRONT_WINDOW = ("rto", "recovery_time", "recovery_window", "estimated_time", "target_time", "time")
 _SCOPE = {"scope", "impact"}
 _SYMPTOMS = {"symptoms", "signs", "indicators"}
 _STEPS = {"rollback steps", "steps", "procedure", "rollback process", "actions", "instructions"}
@@ -78,6 +119,13 @@ class _Proc:
     data: dict[str, Any]
     target: _Target = field(default_factory=_Target)
     description: list[str] = field(default_factory=list)
+    alt: tuple[int, str] | None = None  # the option the next steps belong to
+    alt_once: bool = False  # an "Or ..." option covers only the next block
+    alt_groups: int = 0
+    not_steps: str | None = None  # "Expected output" / "Don't do this": the next block is text
+    warnings: list[str] = field(default_factory=list)  # prose warnings for the next block
+    prose: str = ""  # the last paragraph, for durations stated next to a block
+    last_steps: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Builder:
@@ -85,6 +133,9 @@ class _Builder:
         self.path = path
         self.lines = text.splitlines()
         self.params = sb.Params()
+        prose = _prose_numbers(self.lines)
+        code = "\n".join(t for n, t in enumerate(self.lines, start=1) if n not in prose)
+        self.params.assigned = assigned_names(code)
         self.report: list[ReportLine] = []
         self.procedures: list[dict[str, Any]] = []
         self.matrix: dict[str, Any] | None = None
@@ -111,7 +162,23 @@ class _Builder:
             any(self._is_procedure(c) or self._is_container(c) for c in sec.children)
             and not self._own_window(sec)
             and not any(self._is_step_block(b) for b in sec.blocks)
+            and not self._step_headings(sec)
         )
+
+    def _step_headings(self, sec: Section) -> bool:
+        """Children headed "Step N", "1.", "Option A" or "Method 2", all leaf step groups: one procedure."""
+        groups = [c for c in sec.children if any(self._is_step_block(b) for b in c.blocks)]
+        if len(groups) < 2 or any(c.children for c in groups):
+            return False
+        if all(_OPTION.match(c.title) or re.match(r"^\W*step\s+\d+", c.title, re.I) for c in groups):
+            return True
+        # "### 1. Drain" over one command is a step; "### 1. Application Rollback" over a
+        # block of several commented steps is a procedure of its own.
+        return all(_STEP_HEADING.match(c.title) and self._one_step(c) for c in groups)
+
+    def _one_step(self, sec: Section) -> bool:
+        fences = [b for b in sec.blocks if isinstance(b, Fence)]
+        return len(fences) == 1 and len(sb.split_groups(fences[0].code, 1)) <= 1
 
     def _is_procedure(self, sec: Section) -> bool:
         """Steps of its own, or a stated time window over steps, or sub-headings that are step groups."""
@@ -119,12 +186,14 @@ class _Builder:
             return True
         if self._own_window(sec) and self._has_steps(sec, deep=True):
             return True
+        if self._step_headings(sec):
+            return True
         step_groups = [c for c in sec.children if any(self._is_step_block(b) for b in c.blocks)]
         return sec.level >= 3 and bool(step_groups) and not any(c.children for c in step_groups)
 
     def _own_window(self, sec: Section) -> bool:
-        return any(
-            _label(line)[0] in _WINDOW
+        return bool(_HEADING_TIME.search(_strip_md(sec.title))) or any(
+            _label(line)[0] in _WINDOW or _WINDOW_SENTENCE.match(line)
             for b in sec.blocks
             if isinstance(b, Paragraph)
             for line in b.text.splitlines()
@@ -139,7 +208,9 @@ class _Builder:
         if isinstance(block, Fence):
             return _is_shell(block) or _is_cargo_toml(block)
         if isinstance(block, ListBlock):
-            return any(self._is_step_block(b) for item in block.items for b in item.blocks)
+            return any(self._is_step_block(b) for item in block.items for b in item.blocks) or (
+                block.ordered and any(_inline_commands(item.text) for item in block.items)
+            )
         return False
 
     # --- procedures ------------------------------------------------------
@@ -150,13 +221,28 @@ class _Builder:
         proc.data.update(steps=[], verification=[], prechecks=[])
         self.report.append(ReportLine(sec.line, f"procedure '{title}'"))
         self._proc_blocks(proc, sec.blocks, heading=title)
-        for child in sec.children:
-            self._proc_section(proc, child)
+        heading_time = _HEADING_TIME.search(_strip_md(sec.title))
+        if heading_time and "recovery_window" not in proc.data:
+            self._window(proc, heading_time.group(1), sec.line)
+        self._proc_children(proc, sec.children)
         self._finish_procedure(proc)
+
+    def _proc_children(self, proc: _Proc, children: list[Section]) -> None:
+        options = [c for c in children if _OPTION.match(c.title) and self._has_steps(c, deep=True)]
+        if len(options) >= 2:
+            proc.alt_groups += 1
+        for child in children:
+            if len(options) >= 2 and child in options:
+                proc.alt = (proc.alt_groups, _clean_title(child.title))
+                self._proc_section(proc, child)
+                proc.alt = None
+            else:
+                self._proc_section(proc, child)
 
     def _proc_section(self, proc: _Proc, sec: Section) -> None:
         heading = _clean_title(sec.title)
         proc.target = _Target()
+        proc.warnings, proc.not_steps = [], None  # prose of one section never reaches into the next
         if not self._has_steps(sec, deep=True):
             proc.description.append(self._raw(sec.line, sec.end_line))
             self.report.append(ReportLine(sec.line, f"kept as text in '{proc.data['title']}': {heading}"))
@@ -169,21 +255,32 @@ class _Builder:
             self._steps_from_shell(proc, shell[0], heading, item_title=_step_title(heading))
         else:
             self._proc_blocks(proc, sec.blocks, heading=heading)
-        for child in sec.children:
-            self._proc_section(proc, child)
+        self._proc_children(proc, sec.children)
 
     def _proc_blocks(self, proc: _Proc, blocks: list[Block], *, heading: str) -> None:
-        for block in blocks:
+        for index, block in enumerate(blocks):
             if isinstance(block, Paragraph):
                 self._proc_paragraph(proc, block)
             elif isinstance(block, Fence):
+                if not any(isinstance(b, Fence) for b in blocks[index + 1 :]):
+                    # A warning written after the last block of a section is about that block.
+                    for after in blocks[index + 1 :]:
+                        if isinstance(after, Paragraph | Quote) and safety.warning_text(after.text):
+                            proc.warnings.append(safety.warning_text(after.text) or "")
                 self._proc_fence(proc, block, heading)
             elif isinstance(block, ListBlock):
                 self._proc_list(proc, block, heading)
             else:
+                if isinstance(block, Quote) and safety.warning_text(block.text):
+                    proc.warnings.append(safety.warning_text(block.text) or "")
                 proc.description.append(self._raw_block(block))
 
     def _proc_paragraph(self, proc: _Proc, para: Paragraph) -> None:
+        known = _WHEN | _WINDOW | _SCOPE | _SYMPTOMS | _STEPS | _VERIFY | _PRECHECK
+        labelled = any(_label(line)[0] in known for line in para.text.splitlines())
+        if not labelled and self._prose_marks(proc, para.text, para.line):
+            proc.description.append(para.text)
+            return
         for offset, line in enumerate(para.text.splitlines()):
             label, value = _label(line)
             where = para.line + offset
@@ -191,6 +288,9 @@ class _Builder:
                 proc.data["when"] = _join(proc.data.get("when"), value)
             elif label in _WINDOW and value:
                 self._window(proc, value, where)
+            elif _WINDOW_SENTENCE.match(line) and "recovery_window" not in proc.data:
+                self._window(proc, "< " + _WINDOW_SENTENCE.match(line).group(1), where)  # type: ignore[union-attr]
+                proc.description.append(line)
             elif label in _SCOPE and value:
                 proc.data["scope"] = value
             elif label in _SYMPTOMS | _STEPS | _VERIFY | _PRECHECK and not value:
@@ -201,6 +301,39 @@ class _Builder:
             else:
                 proc.description.append(line)
 
+    def _prose_marks(self, proc: _Proc, text: str, line: int) -> bool:
+        """Prose that changes what the next block is: a warning, an alternative, an example.
+
+        True when the paragraph was one of those (it is kept as description text).
+        """
+        plain = _strip_md(text).strip()
+        proc.prose = plain
+        warning = safety.warning_text(text)
+        if warning:
+            proc.warnings.append(warning)
+            return True
+        if _EXPECTED.match(plain) or _ANTI.match(plain):
+            proc.not_steps = plain.rstrip(":")
+            return True
+        option = _OPTION.match(plain)
+        if option:
+            if proc.alt is None or proc.alt_once:
+                proc.alt_groups += 1
+            proc.alt, proc.alt_once = (proc.alt_groups, plain.rstrip(":")), False
+            return True
+        alternative = _OR.match(plain)
+        if alternative and proc.last_steps and len(plain) < 120:
+            if not any("_alt" in s for s in proc.last_steps):
+                proc.alt_groups += 1
+                first = (proc.alt_groups, proc.last_steps[0]["title"])
+                for step in proc.last_steps:
+                    step["_alt"] = first
+            group = proc.last_steps[0]["_alt"][0]
+            proc.alt, proc.alt_once = (group, alternative.group("rest") or plain), True
+            self.report.append(ReportLine(line, f"alternative: {plain!r} starts another option"))
+            return True
+        return False
+
     def _window(self, proc: _Proc, value: str, line: int) -> None:
         try:
             parse_window(_strip_md(value))
@@ -210,6 +343,11 @@ class _Builder:
             proc.description.append(f"Time: {value}")
 
     def _proc_fence(self, proc: _Proc, fence: Fence, heading: str) -> None:
+        if proc.not_steps:
+            label, proc.not_steps = proc.not_steps, None
+            proc.description.append(self._raw(fence.line - 1, fence.line + fence.code.count("\n") + 1))
+            self.report.append(ReportLine(fence.line, f"kept as text, not run: {label!r} example"))
+            return
         if _is_shell(fence) and not sb.is_script(fence.code):
             self._steps_from_shell(proc, fence, heading, item_title=None)
         elif _is_cargo_toml(fence):
@@ -220,8 +358,14 @@ class _Builder:
 
     def _proc_list(self, proc: _Proc, block: ListBlock, heading: str) -> None:
         target = proc.target.name
+        options = [i for i in block.items if _OPTION.match(_strip_md(i.text))]
+        if len(options) >= 2:
+            proc.alt_groups += 1
         for item in block.items:
             title = _strip_md(item.text).rstrip(":")
+            if len(options) >= 2:
+                # "1. Option A: ..." items are alternatives too; items that are not options are shared.
+                proc.alt = (proc.alt_groups, title) if item in options else None
             fences = [b for b in item.blocks if isinstance(b, Fence)]
             if fences:
                 for fence in fences:
@@ -232,7 +376,10 @@ class _Builder:
                     else:
                         self._manual(proc, title, item.line, target, code=fence)
                 continue
-            if target == "symptoms":
+            inline = _inline_commands(item.text) if block.ordered else []
+            if inline and target != "text":
+                self._steps_from_inline(proc, item, inline, heading, target)
+            elif target == "symptoms":
                 proc.data.setdefault("symptoms", []).append(title)
                 self.report.append(ReportLine(item.line, "symptom"))
             elif target == "text":
@@ -242,6 +389,20 @@ class _Builder:
             for nested in item.blocks:
                 if not isinstance(nested, Fence):
                     proc.description.append(self._raw_block(nested))
+        if len(options) >= 2:
+            proc.alt = None
+
+    def _steps_from_inline(
+        self, proc: _Proc, item: ListItem, commands: list[str], heading: str, target: str
+    ) -> None:
+        """``3. Roll back: `helm rollback worker <revision>` `` -> a shell step running that code."""
+        before = _strip_md(item.text.split("`", 1)[0]).strip().rstrip(":").strip()
+        title = re.sub(r"\s+(?:with|using|by running|run)$", "", before, flags=re.I) or commands[0]
+        fence = Fence("bash", "\n".join(commands) + "\n", item.line - 1)
+        self._steps_from_shell(proc, fence, heading, item_title=title, target=target)
+        for step in proc.last_steps:
+            step["description"] = _join(step.get("description"), item.text)
+        self.report.append(ReportLine(item.line, "step from inline code in a numbered list"))
 
     def _manual(self, proc: _Proc, title: str, line: int, target: str, code: Fence | None = None) -> None:
         step: dict[str, Any] = {"_line": line, "title": title, "kind": "manual"}
@@ -260,7 +421,7 @@ class _Builder:
             group.commands, cwd, cds = _take_cd(group.commands, cwd)
             fallback = item_title or heading
             steps = sb.group_to_steps(
-                group, self.params, fallback_title=fallback, context=fence.code, cwd=cwd
+                group, self.params, fallback_title=fallback, context=fence.code, cwd=cwd, prose=proc.prose
             )
             if not steps:
                 proc.description.append("\n".join([*(f"# {c}" for c in group.comments), *group.commands]))
@@ -278,10 +439,33 @@ class _Builder:
             for step, _group in made:
                 step["description"] = _join(step.get("description"), f"Part of: {item_title}")
         runme_name = fence.attributes.get("name")
+        self._prose_gates(proc, [step for step, _group in made])
+        stored = []
         for index, (step, _group) in enumerate(made):
             if runme_name and index == 0:
                 step["id"] = _slug(runme_name)
-            self._add_step(proc, step, target if target in ("verification", "prechecks") else "steps")
+            if proc.alt is not None:
+                step["_alt"] = proc.alt
+            stored.append(
+                self._add_step(proc, step, target if target in ("verification", "prechecks") else "steps")
+            )
+        proc.last_steps = stored
+        proc.prose = ""
+        if proc.alt_once:
+            proc.alt, proc.alt_once = None, False
+
+    def _prose_gates(self, proc: _Proc, steps: list[dict[str, Any]]) -> None:
+        """Warnings written next to a block become the confirmation of its destructive steps
+        (of its first step when the classifier found nothing destructive in it)."""
+        if not proc.warnings or not steps:
+            return
+        warning = "\n".join(dict.fromkeys(proc.warnings))
+        proc.warnings = []
+        gated = [s for s in steps if s.get("destructive")] or steps[:1]
+        for step in gated:
+            step["confirm"] = _join(warning, step.get("confirm"))
+            step["destructive"] = True
+            step["_gate"] = _join(step.get("_gate"), f"warning in the runbook: {warning}").replace("\n", "; ")
 
     def _steps_from_toml(self, proc: _Proc, fence: Fence, heading: str) -> None:
         """A Cargo.toml snippet that empties ``default``: an edit step, plus any commands after it."""
@@ -305,7 +489,9 @@ class _Builder:
             sub = Fence("bash", commands, start - 1)
             self._steps_from_shell(proc, sub, heading, item_title=None)
 
-    def _add_step(self, proc: _Proc, step: dict[str, Any], target: str) -> None:
+    def _add_step(self, proc: _Proc, step: dict[str, Any], target: str) -> dict[str, Any]:
+        if proc.alt is not None:
+            step.setdefault("_alt", proc.alt)
         ids = {s["id"] for key in ("prechecks", "steps", "verification") for s in proc.data[key]}
         base = step.get("id") or _slug(step["title"]) or "step"
         step["id"] = _unique(base, ids)
@@ -318,6 +504,17 @@ class _Builder:
                 f"{target[:-1] if target != 'steps' else 'step'} {step['kind']}: {step['title']}",
             )
         )
+        if step.get("_gate"):
+            self.report.append(ReportLine(step["_line"], f"gated '{step['title']}': {step['_gate']}"))
+        if step.get("_watch"):
+            self.report.append(
+                ReportLine(
+                    step["_line"],
+                    f"watch `{step['command']}` for {step['duration']} ({step['_watch']}): "
+                    "it never ends by itself",
+                )
+            )
+        return ordered
 
     def _finish_procedure(self, proc: _Proc) -> None:
         data = proc.data
@@ -337,9 +534,34 @@ class _Builder:
                 )
                 self.report.append(ReportLine(data["_line"], f"no steps: kept as text: {data['title']}"))
                 return
-        ids = {p["id"] for p in self.procedures}
-        data["id"] = _unique(data["id"], ids)
-        self.procedures.append(data)
+        for variant in self._alternatives(data):
+            ids = {p["id"] for p in self.procedures}
+            variant["id"] = _unique(variant["id"], ids)
+            self.procedures.append(variant)
+
+    def _alternatives(self, data: dict[str, Any]) -> list[dict[str, Any]]:
+        """One procedure per option: the shared steps plus that option's, never two options in a row."""
+        keys = ("prechecks", "steps", "verification")
+        options = list(dict.fromkeys(s["_alt"] for k in keys for s in data.get(k, []) if "_alt" in s))
+        if len(options) < 2:
+            return [data]
+        variants = []
+        for option in options:
+            variant = copy.deepcopy(data)
+            for key in keys:
+                if key in variant:
+                    variant[key] = [s for s in variant[key] if s.get("_alt", option) == option]
+            variant["title"] = f"{data['title']}: {option[1]}"
+            variant["id"] = _slug(variant["title"])
+            variants.append(variant)
+            self.report.append(
+                ReportLine(
+                    data["_line"],
+                    f"alternative: procedure '{variant['title']}' holds option {option[1]!r} only "
+                    f"({len(options)} options, never run one after another)",
+                )
+            )
+        return variants
 
     # --- everything that is not a procedure -------------------------------
 
@@ -392,7 +614,11 @@ class _Builder:
     def _table(self, table: Table, title: str) -> bool:
         head = [h.lower() for h in table.header]
         issue_col = _col(head, "issue", "signal", "problem", "symptom", "trigger", "condition")
-        if "action" in " ".join(head) and issue_col is not None:
+        actions = _col(head, "action", "response", "what to do", "remediation") is not None
+        warn_crit = _col(head, "warning") is not None and _col(head, "critical") is not None
+        if actions and (
+            issue_col is not None or (_col(head, "metric", "alert") is not None and not warn_crit)
+        ):
             self._decision_matrix(table)
             return True
         if _col(head, "metric") is not None and _col(head, "warning", "critical", "threshold") is not None:
@@ -431,14 +657,18 @@ class _Builder:
 
     def _decision_matrix(self, table: Table) -> None:
         head = [h.lower() for h in table.header]
-        issue_col = _col(head, "issue", "signal", "problem", "symptom", "trigger", "condition") or 0
+        issue_col = _col(
+            head, "issue", "signal", "problem", "symptom", "trigger", "condition", "metric", "alert"
+        )
+        issue_col = issue_col or 0
+        action_col = _col(head, "action", "response", "what to do", "remediation")
         rows = []
         for row, line in zip(table.rows, table.row_lines, strict=False):
             issue = _strip_md(_cell(row, issue_col))
-            action = _cell(row, _col(head, "action"))
+            action = _cell(row, action_col) or "(no action written)"
             entry: dict[str, Any] = {"_line": line, "id": _slug(issue), "issue": issue, "action": action}
             for name, col in (
-                ("threshold", _col(head, "threshold")),
+                ("threshold", _col(head, "threshold", "condition", "value", "limit")),
                 ("severity", _col(head, "severity")),
                 ("impact", _col(head, "impact")),
             ):
@@ -448,10 +678,17 @@ class _Builder:
             if deadline:
                 entry["deadline"] = deadline.group(1)
             rows.append(entry)
+        if self.matrix is not None:
+            rows = self.matrix["rows"] + rows  # a second decision table adds its rows
         for entry in rows:
             entry["id"] = _unique(entry["id"], {r["id"] for r in rows if r is not entry and "_final" in r})
             entry["_final"] = True
-        self.matrix = {"_line": table.line, "columns": list(table.header), "rows": rows}
+        columns = self.matrix["columns"] if self.matrix else list(table.header)
+        self.matrix = {
+            "_line": self.matrix["_line"] if self.matrix else table.line,
+            "columns": columns,
+            "rows": rows,
+        }
         self.report.append(ReportLine(table.line, f"decision matrix ({len(rows)} rows)"))
 
     def _escalation(self, sec: Section) -> bool:
@@ -520,6 +757,30 @@ class _Builder:
         sec.children = []
         return True
 
+    # --- parameters -------------------------------------------------------
+
+    def describe_parameters(self) -> None:
+        """A description from the text around each placeholder; prose values become suggestions."""
+        prose = _prose_lines(self.lines)
+        for param in self.params.declared.values():
+            name, form = param["name"], param.get("_form") or ""
+            word = re.compile(r"(?<![\w-])" + re.sub(r"[_-]", "[ _-]", re.escape(name)) + r"(?![\w-])", re.I)
+            mentions = [(n, t) for n, t in prose if (form and form in t) or word.search(t)]
+            mentions.sort(key=lambda m: not (form and form in m[1]))
+            if mentions and not param.get("description"):
+                param["description"] = _strip_md(mentions[0][1]).replace("`", "")[:200]
+            elif not param.get("description"):
+                param["description"] = (
+                    f"Fill in {form or name}: a placeholder in the runbook (line {param['_line']})"
+                )
+            said = _suggestion(name, mentions)
+            if said and "default" not in param:
+                param["suggestion"], param["_said"] = said
+            example = next((m.group(1) for _n, t in mentions[:1] if (m := _EXAMPLE.search(t))), None)
+            if example and sb.safe_value(example):
+                param.setdefault("example", example)
+            self.report.append(ReportLine(param["_line"], _param_why(param)))
+
     # --- raw text ----------------------------------------------------------
 
     def _raw(self, start: int, end: int) -> str:
@@ -538,6 +799,57 @@ class _Builder:
 
 
 _CHECKLIST_WORDS = ("checklist", "tasks", "plan", "testing", "metrics", "monitor", "after", "todo", "follow")
+
+
+_EXAMPLE = re.compile(r"\b(?:for example|e\.g\.|such as|like)\s*,?\s*`([^`\s]+)`", re.I)
+
+
+def _prose_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(line number, text) of every line outside fenced code."""
+    out: list[tuple[int, str]] = []
+    fence = ""
+    for number, text in enumerate(lines, start=1):
+        mark = re.match(r"^\s*(`{3,}|~{3,})", text)
+        if mark and (not fence or mark.group(1)[0] == fence[0]):
+            fence = "" if fence else mark.group(1)
+            continue
+        if not fence and text.strip():
+            out.append((number, text))
+    return out
+
+
+def _prose_numbers(lines: list[str]) -> set[int]:
+    """Line numbers outside fenced code, fence marks included."""
+    prose = {n for n, _t in _prose_lines(lines)}
+    prose.update(n for n, t in enumerate(lines, start=1) if re.match(r"^\s*(`{3,}|~{3,})", t))
+    return prose
+
+
+def _suggestion(name: str, mentions: list[tuple[int, str]]) -> tuple[str, int] | None:
+    """``NAMESPACE is `payments``` -> (payments, line): a value the prose gives, to pre-fill."""
+    spelled = re.sub(r"[_-]", "[ _-]", re.escape(name))
+    said = re.compile(
+        r"(?<![\w-])`?(?:\$\{?|<|\[)?"
+        + spelled
+        + r"(?:\}|>|\])?`?\s*(?:is|=|should be|defaults to|:)\s*`([^`\s]+)`",
+        re.I,
+    )
+    for number, text in mentions:
+        match = said.search(text)
+        if match and sb.safe_value(match.group(1)):
+            return match.group(1), number
+    return None
+
+
+def _param_why(param: dict[str, Any]) -> str:
+    form = param.get("_form") or param["name"]
+    text = f"parameter {param['name']}: from `{form}`"
+    if "default" in param:
+        return text + f", default {param['default']!r} (assigned in the runbook)"
+    text += ", not set by the runbook: asked before the run"
+    if "suggestion" in param:
+        text += f"; suggested {param['suggestion']!r} (line {param['_said']}), pre-filled, never used unasked"
+    return text
 
 
 def _descendants(sec: Section) -> list[Section]:
@@ -601,6 +913,87 @@ def _split_toml_and_commands(code: str) -> tuple[str, str]:
 
 def _is_command(line: str) -> bool:
     return bool(re.match(r"^\s*(cargo|git|docker|npm|npx|make|\./|sh |bash )", line))
+
+
+_COMMANDS = frozenset(
+    [
+        "kubectl",
+        "oc",
+        "helm",
+        "docker",
+        "podman",
+        "git",
+        "aws",
+        "gcloud",
+        "az",
+        "redis-cli",
+        "psql",
+        "mysql",
+        "mongo",
+        "mongosh",
+        "systemctl",
+        "service",
+        "journalctl",
+        "curl",
+        "wget",
+        "ssh",
+        "scp",
+        "rsync",
+        "terraform",
+        "alembic",
+        "npm",
+        "npx",
+        "yarn",
+        "pnpm",
+        "make",
+        "cargo",
+        "pg_restore",
+        "pg_dump",
+        "pg_ctl",
+        "patronictl",
+        "tail",
+        "watch",
+        "sudo",
+        "kill",
+        "pkill",
+        "rm",
+        "cp",
+        "mv",
+        "ls",
+        "cat",
+        "grep",
+        "sed",
+        "awk",
+        "velero",
+        "flux",
+        "argocd",
+        "vault",
+        "consul",
+        "nomad",
+        "ansible",
+        "ansible-playbook",
+        "python",
+        "python3",
+        "bash",
+        "sh",
+        "export",
+        "cd",
+        "stern",
+        "k9s",
+        "istioctl",
+    ]
+)
+
+
+def _inline_commands(text: str) -> list[str]:
+    """Inline code spans of a list item that are commands (``kubectl ...``, ``./x.sh``)."""
+    out = []
+    for code in re.findall(r"`([^`\n]+)`", text):
+        code = code.strip()
+        first = code.split(" ", 1)[0]
+        if " " in code and (first in _COMMANDS or first.startswith(("./", "/", "~/"))):
+            out.append(code)
+    return out
 
 
 def _is_shell(fence: Fence) -> bool:
@@ -712,6 +1105,25 @@ def _front_matter(text: str, path: str) -> tuple[dict[str, Any], str, int]:
     return {}, text, 0
 
 
+def _front_matter_window(builder: _Builder, meta: dict[str, Any]) -> None:
+    """``rto: 15 minutes`` in front matter: the window of every procedure that states none."""
+    key = next((k for k in _FRONT_WINDOW if meta.get(k) is not None), None)
+    if key is None:
+        return
+    value = str(meta[key]).strip()
+    try:
+        parse_window(value)
+    except DurationError:
+        builder.report.append(ReportLine(1, f"front matter {key}: {value!r} is not a duration; ignored"))
+        return
+    for proc in builder.procedures:
+        if "recovery_window" not in proc:
+            proc["recovery_window"] = value
+            builder.report.append(
+                ReportLine(proc["_line"], f"recovery window {value!r} (front matter {key})")
+            )
+
+
 def _link_matrix(builder: _Builder) -> None:
     if builder.matrix is None:
         return
@@ -753,13 +1165,15 @@ _STOP_WORDS = {
 
 def _best_procedure(action: str, procedures: list[dict[str, Any]]) -> str | None:
     words = set(re.findall(r"[a-z]+", action.lower())) - _STOP_WORDS
-    best, score = None, 0
+    best, score, tied = None, 0, False
     for proc in procedures:
         title_words = set(re.findall(r"[a-z]+", proc["title"].lower())) - _STOP_WORDS
         overlap = len(words & title_words)
         if overlap > score and overlap >= max(1, len(words) // 2):
-            best, score = proc["id"], overlap
-    return best
+            best, score, tied = proc["id"], overlap, False
+        elif overlap == score and best is not None:
+            tied = True  # names several procedures equally (alternatives): link none
+    return None if tied else best
 
 
 def _assemble(
@@ -775,10 +1189,11 @@ def _assemble(
         tags = meta["tags"]
         data["tags"] = [str(t) for t in (tags if isinstance(tags, list) else str(tags).split(","))]
     params = []
+    builder.describe_parameters()
     for p in builder.params.declared.values():
         entry = {"_line": p["_line"], "name": p["name"]}
         entry.update({k: v for k, v in p.items() if k not in ("_line", "name") and v})
-        entry.setdefault("pattern", r"^[^\s;&|`$<>]+$")
+        entry.setdefault("pattern", sb.SAFE_PATTERN)
         params.append(entry)
     if params:
         data["parameters"] = params
@@ -875,6 +1290,7 @@ def import_markdown(text: str, path: str) -> ImportResult:
             builder.section(section)
     if meta.get("description"):
         description = _join(str(meta["description"]), description)
+    _front_matter_window(builder, meta)
     data_with_lines = _assemble(builder, meta, _clean_title(title), description, path)
     if not builder.procedures:
         raise RunbookLoadError(

@@ -14,13 +14,76 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import safety
+from .shell_parse import expanded_names, statements
+
 SHELL_LANGS = frozenset({"", "bash", "sh", "shell", "zsh", "console", "shell-session", "ksh"})
 
 _ASSIGN = re.compile(r"^(?:export\s+)?([A-Z][A-Z0-9_]*)=(\"[^\"]*\"|'[^']*'|\S*)\s*$")
 _PROMPT = re.compile(r"^export\s+([A-Za-z_][A-Za-z0-9_]*)=\[([^\]]*)\]\s*$")
 _ANGLE = re.compile(r"<([a-zA-Z][a-zA-Z0-9_-]*)>")
-# What the importer's parameter pattern refuses; such a value cannot be a default.
-_UNSAFE_DEFAULT = re.compile(r"[\s;&|`$<>]")
+_SQUARE = re.compile(r"(?<![\w\[$])\[([A-Z][A-Z0-9_-]*[A-Z0-9])\](?![\](])")
+_MUSTACHE = re.compile(r"(?<!\$)\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+# The pattern every imported parameter gets: one word that cannot be an option (no
+# leading '-'), a glob, a quote, a command separator or an expansion.
+SAFE_PATTERN = r"^[A-Za-z0-9_.:/@%+][A-Za-z0-9_.:/@%+=,~-]*$"
+_SAFE = re.compile(SAFE_PATTERN)
+# Names a parameter must not take: the shell and the dynamic loader give them meaning.
+_RESERVED = frozenset(
+    [
+        "PATH",
+        "HOME",
+        "IFS",
+        "PWD",
+        "OLDPWD",
+        "SHELL",
+        "USER",
+        "LOGNAME",
+        "TERM",
+        "HOSTNAME",
+        "HOSTTYPE",
+        "UID",
+        "EUID",
+        "PPID",
+        "GROUPS",
+        "RANDOM",
+        "SECONDS",
+        "LINENO",
+        "OPTIND",
+        "OPTARG",
+        "OPTERR",
+        "PS1",
+        "PS2",
+        "PS3",
+        "PS4",
+        "ENV",
+        "CDPATH",
+        "MAIL",
+        "MAILPATH",
+        "LANG",
+        "LANGUAGE",
+        "TMPDIR",
+        "SHLVL",
+        "HISTFILE",
+        "HISTSIZE",
+        "PROMPT_COMMAND",
+        "GLOBIGNORE",
+        "FUNCNAME",
+        "PIPESTATUS",
+        "REPLY",
+        "COLUMNS",
+        "LINES",
+        "DISPLAY",
+        "EDITOR",
+        "VISUAL",
+        "PAGER",
+        "TZ",
+        "SHELLOPTS",
+        "POSIXLY_CORRECT",
+        "PYTHONPATH",
+    ]
+)
+_RESERVED_PREFIXES = ("LD_", "BASH", "LC_", "SSH_", "DYLD_", "RUNBOOK_TUI")
 _CD = re.compile(r"^cd\s+(\S+)\s*$")
 _CURL = re.compile(r"^curl\s+(?:-[a-zA-Z]+\s+)*(https?://[^\s|;&]+)[^|;&]*(?:\|\|.*)?$")
 _CURL_FAIL_FLAG = re.compile(r"^curl\s+(?:-[a-zA-Z]*\s+)*-[a-zA-Z]*f")
@@ -52,9 +115,17 @@ class Params:
 
     declared: dict[str, dict[str, Any]] = field(default_factory=dict)
     shell_vars: dict[str, str] = field(default_factory=dict)  # $NAME -> param name
+    assigned: set[str] = field(default_factory=set)  # names the runbook sets itself (loops, $(...))
 
     def declare(self, name: str, line: int, **extra: Any) -> str:
         key = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "value"
+        if key[0].isdigit():
+            key = f"p_{key}"
+        return self.declare_exact(key, line, **extra)
+
+    def declare_exact(self, name: str, line: int, **extra: Any) -> str:
+        """Declare ``name`` as written (``$NAMESPACE`` -> ``NAMESPACE``), renaming a reserved name."""
+        key = f"{name.lower()}_value" if is_reserved(name) else name
         if key not in self.declared:
             self.declared[key] = {"name": key, "_line": line, **extra}
         else:
@@ -63,33 +134,38 @@ class Params:
         return key
 
 
+def safe_value(value: str) -> bool:
+    """Whether ``value`` passes the pattern imported parameters get."""
+    return bool(_SAFE.match(value))
+
+
+def is_reserved(name: str) -> bool:
+    """A name the shell or the loader owns: never a parameter (PATH, HOME, IFS, LD_*, BASH_*...)."""
+    upper = name.upper()
+    return upper in _RESERVED or upper.startswith(_RESERVED_PREFIXES)
+
+
 def split_groups(code: str, first_line: int) -> list[Group]:
-    """Split a shell block into comment-led groups; ``first_line`` is the code's first line."""
+    """Split a shell block into comment-led groups; ``first_line`` is the code's first line.
+
+    Only top-level comments split: a ``#`` inside a heredoc, loop, function, ``case`` or
+    quoted string belongs to its statement, and statements keep their bytes.
+    """
     groups: list[Group] = []
     current = Group(line=first_line)
-    after_blank = False
-    pending = ""
-    for offset, raw in enumerate(code.splitlines()):
-        line = raw.strip()
-        if not line:
-            after_blank = True
-            continue
-        is_comment = line.startswith("#") and not pending
-        if is_comment and (current.commands or (after_blank and current.comments)):
+    previous_end = -2
+    for statement in statements(code):
+        after_blank = statement.start > previous_end + 1 and previous_end >= 0
+        if statement.comment and (current.commands or (after_blank and current.comments)):
             groups.append(current)
-            current = Group(line=first_line + offset)
+            current = Group(line=first_line + statement.start)
         if not current.comments and not current.commands:
-            current.line = first_line + offset
-        if is_comment:
-            current.comments.append(line.lstrip("#").strip())
-        elif line.endswith("\\"):
-            pending += line[:-1].rstrip() + " "
+            current.line = first_line + statement.start
+        if statement.comment:
+            current.comments.append(statement.text.strip().lstrip("#").strip())
         else:
-            current.commands.append(pending + line)
-            pending = ""
-        after_blank = False
-    if pending:
-        current.commands.append(pending.strip())
+            current.commands.append(statement.text)
+        previous_end = statement.end
     if current.comments or current.commands:
         groups.append(current)
     return groups
@@ -102,15 +178,17 @@ def is_script(code: str) -> bool:
 
 def scan_variables(code: str, line: int, params: Params) -> None:
     """Declare ``NAME=value`` and Runme ``export NAME=[Prompt]`` as parameters."""
-    for offset, raw in enumerate(code.splitlines()):
-        text = raw.strip()
+    for statement in statements(code):
+        if statement.comment or "\n" in statement.text:
+            continue
+        text, offset = statement.text.strip(), statement.start
         prompt = _PROMPT.match(text)
         if prompt:
             key = params.declare(prompt.group(1), line + offset, description=prompt.group(2).strip())
             params.shell_vars[prompt.group(1)] = key
             continue
         assign = _ASSIGN.match(text)
-        if assign and "$(" not in text:
+        if assign and _literal_assignment(text):
             value = assign.group(2).strip("\"'")
             key = params.declare(assign.group(1), line + offset, **_default_of(value))
             params.shell_vars[assign.group(1)] = key
@@ -119,20 +197,51 @@ def scan_variables(code: str, line: int, params: Params) -> None:
 def _default_of(value: str) -> dict[str, str]:
     """``PREVIOUS_TAG=v1.4.1`` suggests v1.4.1; ``PREVIOUS_TAG=<previous-tag>`` is a blank to fill."""
     placeholder = _ANGLE.fullmatch(value) or re.fullmatch(r"\[[^\]]+\]", value)
-    if not value or placeholder or _UNSAFE_DEFAULT.search(value):
+    if not value or placeholder or not _SAFE.match(value):
         return {"description": f"written as {value!r} in the source"} if value else {}
     return {"default": value, "example": value}
 
 
+def _literal_assignment(text: str) -> bool:
+    """``NAME=value`` with a literal value; ``NAME=$(cmd)`` is a command that must run."""
+    return "$(" not in text and "`" not in text
+
+
 def substitute(command: str, params: Params, line: int) -> str:
-    """``<migration-name>`` and ``$TARGET_VERSION`` -> ``{{migration_name}}``."""
+    """Every placeholder becomes a declared parameter.
+
+    ``<name>`` and ``[NAME]`` become ``{{name}}``; ``$NAME`` of a variable the runbook
+    assigns a literal becomes ``{{name}}``; ``{{name}}`` is declared as written; any other
+    ``$NAME``/``${NAME}`` the runbook never sets is declared as ``NAME`` and kept as written
+    (it reaches the command as an environment variable).
+    """
+
+    def mustache(match: re.Match[str]) -> str:
+        name = match.group(1)
+        key = params.declare_exact(name, line, _form=match.group(0))
+        return match.group(0) if key == name else "{{" + key + "}}"
 
     def angle(match: re.Match[str]) -> str:
-        return "{{" + params.declare(match.group(1), line) + "}}"
+        if f"</{match.group(1)}>" in command:
+            return match.group(0)  # markup in a heredoc body, not a placeholder
+        return "{{" + params.declare(match.group(1), line, _form=match.group(0)) + "}}"
 
+    def square(match: re.Match[str]) -> str:
+        inner = match.group(1)
+        if re.fullmatch(r"[A-Za-z0-9]-[A-Za-z0-9]", inner):
+            return match.group(0)  # a character range such as [A-Z]
+        return "{{" + params.declare(inner, line, _form=match.group(0)) + "}}"
+
+    command = _MUSTACHE.sub(mustache, command)
     command = _ANGLE.sub(angle, command)
+    command = _SQUARE.sub(square, command)
     for var, key in params.shell_vars.items():
         command = re.sub(r"\$\{" + var + r"\}|\$" + var + r"\b", "{{" + key + "}}", command)
+    if "$" in command:
+        for name in expanded_names(command):
+            if name in params.shell_vars or name in params.assigned or is_reserved(name):
+                continue
+            params.declare_exact(name, line, _form=f"${name}")
     return command
 
 
@@ -142,25 +251,51 @@ def title_of(comments: list[str], fallback: str) -> str:
 
 
 def group_to_steps(
-    group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None
+    group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None, prose: str = ""
 ) -> list[dict[str, Any]]:
     """The steps for one group: usually one; none when it only declared variables.
 
-    Several ``curl -f`` checks are one http check each, and ``up -d web  # with previous
-    image tag`` is preceded by the compose tag edit it implies.
+    Several ``curl -f`` checks are one http check each, ``up -d web  # with previous
+    image tag`` is preceded by the compose tag edit it implies, and a command that never
+    ends (``kubectl get pods -w``) is a watch step of its own.
     """
+    watches = [c for c in group.commands if safety.is_watch(c)]
+    if watches and len(group.commands) > 1:
+        steps: list[dict[str, Any]] = []
+        part = Group(list(group.comments), [], group.line)
+        for command in group.commands:
+            if command in watches:
+                if part.commands:
+                    steps += group_to_steps(
+                        part, params, fallback_title=fallback_title, context=context, cwd=cwd, prose=prose
+                    )
+                title = "Watch: " + command.strip()[:60]
+                alone = Group([] if part.commands or steps else list(group.comments), [command], group.line)
+                steps += group_to_steps(
+                    alone, params, fallback_title=title, context=context, cwd=cwd, prose=prose
+                )
+                part = Group([], [], group.line)
+            else:
+                part.commands.append(command)
+        if part.commands:
+            steps += group_to_steps(
+                part, params, fallback_title=fallback_title, context=context, cwd=cwd, prose=prose
+            )
+        return steps
     checks = [c for c in group.commands if _CURL.match(c) and _CURL_FAIL_FLAG.match(c)]
     if len(checks) > 1 and len(checks) == len(group.commands):
         title = title_of(group.comments, fallback_title)
         steps = []
         for command in checks:
             single = Group(group.comments, [command], group.line)
-            step = _group_to_step(single, params, fallback_title=fallback_title, context=context, cwd=cwd)
+            step = _group_to_step(
+                single, params, fallback_title=fallback_title, context=context, cwd=cwd, prose=prose
+            )
             if step is not None:
                 step["title"] = f"{title}: {command.split()[-1]}"
                 steps.append(step)
         return steps
-    step = _group_to_step(group, params, fallback_title=fallback_title, context=context, cwd=cwd)
+    step = _group_to_step(group, params, fallback_title=fallback_title, context=context, cwd=cwd, prose=prose)
     if step is None:
         return []
     implied = _implied_compose_edit(group, params)
@@ -186,24 +321,33 @@ def _implied_compose_edit(group: Group, params: Params) -> dict[str, Any] | None
     return None
 
 
+def _declares(command: str) -> bool:
+    return bool(_PROMPT.match(command) or (_ASSIGN.match(command) and _literal_assignment(command)))
+
+
 def _group_to_step(
-    group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None
+    group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None, prose: str = ""
 ) -> dict[str, Any] | None:
     """The step for one group, or None when the group only declared variables."""
-    commands = [c for c in group.commands if not (_ASSIGN.match(c) or _PROMPT.match(c))]
+    commands = [c for c in group.commands if not _declares(c)]
     dropped = [c for c in group.commands if c not in commands]
     if not commands and (dropped or not group.comments):
         return None  # the group only declared variables: they are parameters now
     warning = next((c for c in group.comments if _WARNING.search(c)), None)
     plain = [c for c in group.comments if c != warning]
-    title = title_of(plain, fallback_title)
+    title = title_of(plain, _title_from_warning(warning) if warning and not plain else fallback_title)
     notes = plain[1:]
     step: dict[str, Any] = {"_line": group.line, "title": title}
-    if warning:
-        step["confirm"] = warning
+    gate = [warning] if warning else []
+    reasons = safety.destructive_reasons("\n".join(commands))
+    if reasons:
+        gate.append("Destructive: " + "; ".join(reasons) + ".")
+    if gate:
+        step["confirm"] = "\n".join(gate)
         step["destructive"] = True
+        step["_gate"] = "; ".join(reasons) or "a warning in the runbook"
     commands = [substitute(c, params, group.line) for c in commands]
-    step.update(_kind_for(title, group.comments, commands, params, context, group.line))
+    step.update(_kind_for(title, group.comments, commands, params, context, group.line, prose))
     if step["kind"] in ("shell", "watch") and cwd:
         step["cwd"] = cwd
     extra = [f"`{c}` (declares a parameter)" for c in dropped]
@@ -217,8 +361,20 @@ def _group_to_step(
     return step
 
 
+def _title_from_warning(warning: str) -> str:
+    """``Delete PVC (caution: destructive)`` -> ``Delete PVC``: the comment names the step too."""
+    text = re.sub(r"\s*\([^)]*\b(?:caution|warning|danger|destructive)\b[^)]*\)", "", warning, flags=re.I)
+    return re.sub(r"^\W*(?:warning|caution|danger)\W*", "", text, flags=re.I).strip() or warning
+
+
 def _kind_for(
-    title: str, comments: list[str], commands: list[str], params: Params, context: str, line: int
+    title: str,
+    comments: list[str],
+    commands: list[str],
+    params: Params,
+    context: str,
+    line: int,
+    prose: str = "",
 ) -> dict[str, Any]:
     if not commands:
         prose = " ".join(comments)
@@ -238,7 +394,16 @@ def _kind_for(
             return {"kind": "cargo_features", "file": "Cargo.toml", "remove": features, "_raw": single}
         watch = _WATCH_TITLE.search(title)
         if watch and re.search(r"\s-f\b|--follow|\btail\b", single):
-            return {"kind": "watch", "command": single, "duration": watch.group(1)}
+            return {"kind": "watch", "command": single, "duration": watch.group(1), "_watch": "the title"}
+        if safety.is_watch(single):
+            stated = safety.watch_duration(title, " ".join(comments), prose)
+            why = "a duration stated in the runbook" if stated else "no duration in the runbook: the default"
+            return {
+                "kind": "watch",
+                "command": single,
+                "duration": stated or safety.DEFAULT_WATCH,
+                "_watch": why,
+            }
     return {"kind": "shell", "command": "\n".join(commands)}
 
 

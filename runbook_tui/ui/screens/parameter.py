@@ -32,6 +32,8 @@ def rules_text(param: Parameter) -> str:
         rules.append(f"e.g. {param.example}")
     if param.default is not None:
         rules.append(f"default {param.default}")
+    elif param.suggestion is not None:
+        rules.append(f"suggested {param.suggestion}")
     return " · ".join(rules)
 
 
@@ -60,7 +62,7 @@ class ParameterModal(ModalScreen[str | None]):
             if rules:
                 yield Static(Content.assemble(("rules: ", "$text-muted"), rules), id="parameter-rules")
             yield Input(
-                value=p.default or "",
+                value=p.default if p.default is not None else (p.suggestion or ""),
                 placeholder=p.example or p.name,
                 password=p.secret,
                 id="parameter-input",
