@@ -46,7 +46,7 @@ from .model import (
 )
 from .state import SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
-from .steps.registry import runner_for
+from .steps.registry import runner_for_step
 
 try:
     from .ansi import strip_ansi
@@ -96,7 +96,18 @@ def file_sha256(path: str) -> str:
 class _Context:
     """The :class:`~.steps.base.StepContext` a runner gets: where, with what, and its output sink."""
 
-    __slots__ = ("_emit_line", "_emit_lines", "_step_id", "backup_dir", "drill", "env", "workdir")
+    __slots__ = (
+        "_emit_line",
+        "_emit_lines",
+        "_step_id",
+        "backup_dir",
+        "drill",
+        "emit",
+        "env",
+        "host_results",
+        "params",
+        "workdir",
+    )
 
     def __init__(self, session: Session, step_id: str) -> None:
         self.workdir = session.workdir
@@ -106,6 +117,11 @@ class _Context:
         self._step_id = step_id
         self._emit_line = session._output
         self._emit_lines = session._output_lines
+        # Fleet steps (core/fleet.py): per-host events, the parameters for the task's
+        # environment, and each host's result so far (a retry runs only the unfinished).
+        self.emit: Callable[[ev.Event], None] = session._emit
+        self.params: Mapping[str, str] = session._values
+        self.host_results = session.state.step(step_id).hosts
 
     def output(self, text: str, stream: str = "stdout") -> None:
         self._emit_line(self._step_id, text, stream)
@@ -768,7 +784,7 @@ class Session:
         if step.kind is StepKind.MANUAL:
             return await self._manual_step(step, rendered, phase)
         try:
-            runner = runner_for(step.kind)
+            runner = runner_for_step(step)
         except RunbookTuiError as exc:
             return self._fail_before_start(step, str(exc))
         ctx = _Context(self, step.id)
