@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -278,8 +279,11 @@ def test_the_ansible_kind_runs_a_playbook_file_on_the_pattern(tmp_path: Path, fl
     assert any(t.startswith("[web2] second from ") and t.endswith(" 127.0.0.3 2222") for t in texts)
 
 
-async def test_cancel_stops_a_running_fleet_step(tmp_path: Path, fleet_inventory: Path) -> None:
-    step = _shell_step("sleep 60")
+async def test_cancel_stops_a_running_fleet_step_here_and_on_the_hosts(
+    tmp_path: Path, fleet_inventory: Path
+) -> None:
+    nap = f"sleep 60.{os.getpid() % 1000:03d}{len(str(tmp_path)) % 10}"  # findable in ps
+    step = _shell_step(nap)
     runbook = runbook_from(tmp_path, _runbook(str(fleet_inventory), step))
     session = Session(runbook, "main", workdir=tmp_path, ask=ScriptedAsker())
     started = asyncio.Event()
@@ -290,3 +294,10 @@ async def test_cancel_stops_a_running_fleet_step(tmp_path: Path, fleet_inventory
     assert session.cancel("restart")
     assert await task is StepStatus.CANCELLED
     await session.finish()
+    # The remote commands were stopped too, not left running behind the closed connection.
+    for _ in range(50):
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+        if nap not in ps:
+            break
+        await asyncio.sleep(0.1)
+    assert nap not in ps

@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from .steps.base import StepContext, StepOutcome, StepRunner, lines_sink
 INVENTORY_ENV = "RUNBOOK_TUI_INVENTORY"
 NOT_LIVE = "output of each host arrives when its task ends there (Ansible does not stream it)"
 STRICT_PRELUDE = "set -eEo pipefail\nshopt -s inherit_errexit\n"
+MARKER_ENV = "RUNBOOK_TUI_RUN"  # in the task's environment: how a cancel finds the remote command
 DONE = frozenset({HostStatus.OK.value, HostStatus.SKIPPED.value})  # a retry leaves these hosts alone
 _RESOLVE_LOCK = threading.Lock()  # Ansible's inventory code keeps module-level state
 
@@ -141,8 +143,13 @@ def describe_fleet(fleet: FleetSpec, what: str) -> str:
 # --- the play ----------------------------------------------------------------------
 
 
-def shell_play(step: Step, fleet: FleetSpec, environment: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The generated playbook for a shell step: one play, one ``shell`` task."""
+def shell_play(
+    step: Step, fleet: FleetSpec, environment: Mapping[str, str], marker: str = ""
+) -> list[dict[str, Any]]:
+    """The generated playbook for a shell step: one play, one ``shell`` task.
+
+    ``marker`` goes into the task's environment so a cancel can find and stop it there.
+    """
     spec = step.spec
     assert isinstance(spec, ShellSpec)
     strict = bool(getattr(spec, "strict", True))  # the opt-out key is added by the shell step's owner
@@ -151,7 +158,10 @@ def shell_play(step: Step, fleet: FleetSpec, environment: Mapping[str, str]) -> 
         args["chdir"] = spec.cwd
     task: dict[str, Any] = {
         "name": step.title or step.id,
-        "ansible.builtin.shell": {"cmd": (STRICT_PRELUDE if strict else "") + spec.command, **args},
+        "ansible.builtin.shell": {
+            "cmd": (STRICT_PRELUDE if strict else "") + spec.command,
+            **args,
+        },
     }
     if spec.expect_exit:
         task["register"] = "rbt_result"
@@ -160,11 +170,26 @@ def shell_play(step: Step, fleet: FleetSpec, environment: Mapping[str, str]) -> 
         "name": step.id,
         "hosts": fleet.targets,
         "gather_facts": False,
-        "environment": dict(environment),
+        "environment": {**environment, MARKER_ENV: marker} if marker else dict(environment),
         "tasks": [task],
     }
     _play_keywords(play, fleet)
     return [play]
+
+
+def stop_command(marker: str) -> str:
+    """Kills, on a host, the process groups whose environment carries ``marker``.
+
+    The environment, not the argv: bash execs the last command of a script, so the
+    tagged ``bash -c`` may be gone while its ``sleep`` (same environment) runs on.
+    """
+    wanted = f"{MARKER_ENV}={marker}"
+    return (
+        "for f in /proc/[0-9]*/environ; do "
+        f"if tr '\\0' '\\n' 2>/dev/null < \"$f\" | grep -qx '{wanted}'; then "
+        'p=${f#/proc/}; p=${p%/environ}; g=$(ps -o pgid= -p "$p" | tr -d " "); '
+        '[ -n "$g" ] && kill -TERM "-$g"; fi; done 2>/dev/null; true'
+    )
 
 
 def _play_keywords(play: dict[str, Any], fleet: FleetSpec) -> None:
@@ -361,6 +386,7 @@ async def run_fleet(
     playbook: list[dict[str, Any]] | None = None,
     playbook_file: str | None = None,
     finish_per_task: bool = True,
+    marker: str = "",
 ) -> StepOutcome:
     """Run a generated play (``playbook``) or a playbook file on ``plan.run``; one outcome for all."""
     if not plan.run:
@@ -376,7 +402,7 @@ async def run_fleet(
         else:
             assert playbook_file is not None
             target = playbook_file
-        return await _run_in_thread(step, fleet, ctx, plan, private, target, bin_dir, finish_per_task)
+        return await _run_in_thread(step, fleet, ctx, plan, private, target, bin_dir, finish_per_task, marker)
     finally:
         shutil.rmtree(private, ignore_errors=True)
 
@@ -390,6 +416,7 @@ async def _run_in_thread(
     playbook: str,
     bin_dir: Path,
     finish_per_task: bool,
+    marker: str,
 ) -> StepOutcome:
     import ansible_runner
 
@@ -444,12 +471,41 @@ async def _run_in_thread(
         await asyncio.wait({future})
         await asyncio.sleep(0)  # deliver the events already queued
         collector.finish_all()
+        running = [h for h in collector.hosts if h not in collector.finished]
+        if marker and running:
+            # Stopping ansible-playbook leaves the remote command running (no SIGHUP
+            # without a pty): stop it there too, by its tag.
+            ctx.output(f"cancelled: stopping the command on {', '.join(running)}", "info")
+            await asyncio.to_thread(_stop_remote, plan.inventory, running, marker, envvars)
         raise
     await asyncio.sleep(0)  # events queued with call_soon_threadsafe run before we judge
     collector.finish_all()
     if status == "timeout":
         return StepOutcome.failed(f"timed out after {step.timeout:g}s")
     return _outcome(fleet, plan, collector.finished, rc, tail)
+
+
+def _stop_remote(inventory: str, hosts: Sequence[str], marker: str, envvars: Mapping[str, str]) -> None:
+    """An ad-hoc ``shell`` run of :func:`stop_command` on ``hosts`` (best effort, bounded)."""
+    import ansible_runner
+
+    private = Path(tempfile.mkdtemp(prefix="runbook-tui-ansible-"))
+    try:
+        ansible_runner.run(
+            private_data_dir=str(private),
+            host_pattern=",".join(hosts),
+            inventory=inventory,
+            module="ansible.builtin.shell",
+            module_args=stop_command(marker),
+            envvars=dict(envvars),
+            quiet=True,
+            suppress_env_files=True,
+            timeout=30,
+        )
+    except Exception:  # the step is cancelled either way; the info line said what was tried
+        pass
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
 
 
 def _outcome(
@@ -500,5 +556,6 @@ class FleetShellRunner(StepRunner):
         plan = await prepare(step, fleet, ctx)
         announce(ctx, fleet, plan)
         params: Mapping[str, str] = getattr(ctx, "params", None) or {}
-        play = shell_play(step, fleet, task_environment(spec.env, params))
-        return await run_fleet(step, fleet, ctx, plan=plan, playbook=play)
+        marker = uuid.uuid4().hex
+        play = shell_play(step, fleet, task_environment(spec.env, params), marker)
+        return await run_fleet(step, fleet, ctx, plan=plan, playbook=play, marker=marker)

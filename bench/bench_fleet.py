@@ -1,0 +1,150 @@
+"""A fleet step over the three loopback ssh hosts, against ansible-playbook run directly.
+
+Ours: one shell step with ``targets: web`` and ``forks: 3`` run by the engine
+(``Session.run_step``) in a fresh process: resolving the pattern (Ansible's own
+inventory code, imported on first use), the private folder, ansible-runner, every
+host event journalled. The reference, in the same run and interleaved with ours:
+``ansible-playbook -i INVENTORY -f 3`` on the same one-task playbook (the play our
+step generates), as its own process. Goal: ours under 1.2x.
+
+Needs the loopback sshd: ``bash scripts/components.sh sshd-start``.
+
+    /work/venv/bin/python bench/bench_fleet.py [--runs 5] [--inventory FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, fmt_ratio, isolated_env, median, print_machine, run_child, verdict
+
+DEFAULT_INVENTORY = Path(os.environ.get("RBT_SSHD_DIR", "/tmp/runbook-tui-sshd")) / "inventory.ini"
+COMMAND = 'echo "restarted on ${SSH_CONNECTION% *}"'
+RUNBOOK = """\
+runbook: 1
+id: bench-fleet
+title: Bench fleet
+inventory: {inventory}
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: restart
+        title: Restart api
+        kind: shell
+        targets: web
+        forks: 3
+        command: |
+          {command}
+"""
+
+
+def child_ours(runbook: Path, workdir: Path) -> dict[str, Any]:
+    """One fleet step through the engine, journalled; seconds from run_step to its end."""
+    sys.path.insert(0, str(ROOT))
+    from runbook_tui.core.asker import ConfirmRequest, ManualAnswer
+    from runbook_tui.core.engine import Session
+    from runbook_tui.core.journal import Journal, new_session_id
+    from runbook_tui.core.loader import load_runbook
+    from runbook_tui.core.model import Parameter, Step
+
+    class Yes:
+        async def confirm(self, request: ConfirmRequest) -> bool:
+            return True
+
+        async def parameter(self, param: Parameter, choices: list[str]) -> str | None:
+            return None
+
+        async def manual(self, step: Step) -> ManualAnswer:
+            return ManualAnswer(True, "")
+
+    async def main() -> dict[str, Any]:
+        book = load_runbook(runbook)
+        journal = Journal.create(new_session_id(book.id), workdir)
+        session = Session(book, "main", workdir=workdir, ask=Yes(), journal=journal)
+        await session.start()
+        started = time.perf_counter()
+        status = await session.run_step("restart")
+        seconds = time.perf_counter() - started
+        await session.finish()
+        hosts = session.state.step("restart").hosts
+        return {"seconds": seconds, "status": status.value, "hosts": sorted(hosts)}
+
+    return asyncio.run(main())
+
+
+def direct(playbook: Path, inventory: Path, bin_dir: Path) -> dict[str, Any]:
+    """ansible-playbook itself on the same play, as one process."""
+    env = dict(os.environ)
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
+    env["ANSIBLE_RETRY_FILES_ENABLED"] = "False"
+    started = time.perf_counter()
+    proc = subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-f", "3", str(playbook)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"ansible-playbook failed:\n{proc.stdout[-3000:]}")
+    return {"seconds": seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--inventory", type=Path, default=DEFAULT_INVENTORY)
+    parser.add_argument("--child", nargs=2, metavar=("RUNBOOK", "WORKDIR"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        import json
+
+        print(json.dumps(child_ours(Path(args.child[0]), Path(args.child[1]))))
+        return
+    sys.path.insert(0, str(ROOT))
+    import yaml
+
+    from runbook_tui.core.fleet import ansible_bin_dir, shell_play
+    from runbook_tui.core.loader import load_runbook
+
+    print_machine()
+    with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp_name:
+        tmp = Path(tmp_name)
+        runbook = tmp / "fleet.yaml"
+        runbook.write_text(RUNBOOK.format(inventory=args.inventory, command=COMMAND))
+        step = load_runbook(runbook).procedures[0].steps[0]
+        assert step.fleet is not None
+        playbook = tmp / "direct.yml"  # exactly the play our step generates
+        playbook.write_text(yaml.safe_dump(shell_play(step, step.fleet, {}), sort_keys=False))
+        bin_dir = ansible_bin_dir()
+        env = isolated_env(tmp)
+        ours: list[float] = []
+        ref: list[float] = []
+        for run in range(args.runs):
+            result = run_child([__file__, "--child", str(runbook), str(tmp)], env=env)
+            if result["status"] != "passed" or result["hosts"] != ["web1", "web2", "web3"]:
+                raise RuntimeError(f"the fleet step did not pass on all three hosts: {result}")
+            ours.append(result["seconds"])
+            ref.append(direct(playbook, args.inventory, bin_dir)["seconds"])
+            print(f"run {run + 1}: ours {ours[-1]:.2f}s, ansible-playbook {ref[-1]:.2f}s")
+        o, r = median(ours), median(ref)
+        print(
+            f"fleet step, 3 hosts, forks=3: ours {o:.2f}s, ansible-playbook {r:.2f}s "
+            f"(medians of {args.runs}) -> {fmt_ratio(o, r)}; goal under 1.2x: {verdict(o < 1.2 * r)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
