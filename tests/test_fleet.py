@@ -94,10 +94,13 @@ def test_targets_web_runs_on_all_three_hosts_and_records_each_result(
     inventory = _copy_inventory(tmp_path, fleet_inventory)
     # $word comes through the task's environment; the server address proves which host ran it.
     command = 'echo "restarted on ${SSH_CONNECTION##* } ${SSH_CONNECTION% *} with $word"'
-    path = write_runbook(tmp_path, _runbook(inventory, _shell_step(command, "forks: 3")))
+    path = write_runbook(tmp_path, _runbook(inventory, _shell_step(command, "forks: 3\ndestructive: true")))
     done = _run_cli(tmp_path, path, "--param", "word=calm; sea")
     assert done.returncode == 0, done.stdout + done.stderr
     events = load(_journal(done.stdout)).events
+    # The hosts were resolved before the gate, and the gate named them.
+    gate = next(e for e in events if isinstance(e, ev.ConfirmationGiven))
+    assert "on 3 hosts (web1, web2, web3)" in gate.message
     finished = {e.host: e for e in _hosts(events, ev.HostFinished)}  # type: ignore[attr-defined]
     assert sorted(finished) == ["web1", "web2", "web3"]
     assert {e.status for e in finished.values()} == {"ok"}

@@ -788,6 +788,12 @@ class Session:
         except RunbookTuiError as exc:
             return self._fail_before_start(step, str(exc))
         ctx = _Context(self, step.id)
+        preflight = getattr(runner, "preflight", None)  # fleet steps: hosts resolved and capped
+        if preflight is not None:
+            try:
+                await preflight(rendered, ctx)
+            except RunbookTuiError as exc:
+                return self._fail_before_start(step, str(exc))
         gate = await self._gate_for(step, rendered, runner, ctx)
         if isinstance(gate, StepStatus):
             return gate

@@ -132,12 +132,17 @@ def _batch_size(value: str, total: int) -> int:
     return max(int(value), 1)
 
 
-def describe_fleet(fleet: FleetSpec, what: str) -> str:
-    """'restart api on hosts matching 'web' in batches of 1' (the count comes once resolved)."""
+def describe_fleet(fleet: FleetSpec, what: str, plan: FleetRun | None = None) -> str:
+    """ "restart api on 12 hosts (web1, ...) in batches of 3", once resolved; the pattern before."""
     sizes = ", ".join(fleet.serial)
     batch = f" in batches of {sizes}" if fleet.serial else ""
-    cap = f" (max_hosts {fleet.max_hosts})" if fleet.max_hosts is not None else ""
-    return f"{what} on hosts matching {fleet.targets!r}{batch}{cap}"
+    if plan is None:
+        cap = f" (max_hosts {fleet.max_hosts})" if fleet.max_hosts is not None else ""
+        return f"{what} on hosts matching {fleet.targets!r}{batch}{cap}"
+    shown = ", ".join(plan.run[:10]) + (", ..." if len(plan.run) > 10 else "")
+    again = f" (again; {len(plan.kept)} already done)" if plan.kept else ""
+    count = f"{len(plan.run)} host" + ("" if len(plan.run) == 1 else "s")
+    return f"{what} on {count}{again} ({shown}){batch}"
 
 
 # --- the play ----------------------------------------------------------------------
@@ -537,7 +542,34 @@ def _outcome(
 # --- the runner for shell steps with targets ------------------------------------------
 
 
-class FleetShellRunner(StepRunner):
+class FleetRunnerBase(StepRunner):
+    """What every fleet runner shares: the hosts resolved and capped before the gate.
+
+    The engine calls :meth:`preflight` before a step's gate (when a runner has it),
+    so a too-wide pattern fails before anyone is asked, and :meth:`describe` (the
+    gate's words and the step's command line) can name the count.
+    """
+
+    def __init__(self) -> None:
+        self._plans: dict[str, FleetRun] = {}
+
+    async def preflight(self, step: Step, ctx: StepContext) -> None:
+        """Resolve the pattern and apply ``max_hosts``; FleetError says why it cannot run."""
+        if step.fleet is None:
+            raise FleetError(f"step {step.id!r} has no targets")
+        self._plans[step.id] = await prepare(step, step.fleet, ctx)
+
+    async def plan(self, step: Step, fleet: FleetSpec, ctx: StepContext) -> FleetRun:
+        """The preflight's result for this run, or a fresh one."""
+        found = self._plans.pop(step.id, None)
+        return found if found is not None else await prepare(step, fleet, ctx)
+
+    def describe_hosts(self, step: Step, what: str) -> str:
+        assert step.fleet is not None
+        return describe_fleet(step.fleet, what, self._plans.get(step.id))
+
+
+class FleetShellRunner(FleetRunnerBase):
     """A shell step with ``targets``: its command on every matching host, through Ansible."""
 
     kind: ClassVar[StepKind] = StepKind.SHELL
@@ -545,15 +577,14 @@ class FleetShellRunner(StepRunner):
     def describe(self, step: Step) -> str:
         spec = step.spec
         command = spec.command if isinstance(spec, ShellSpec) else step.title
-        assert step.fleet is not None
-        return describe_fleet(step.fleet, command)
+        return self.describe_hosts(step, command)
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         fleet = step.fleet
         spec = step.spec
         if fleet is None or not isinstance(spec, ShellSpec):
             raise FleetError(f"step {step.id!r} has no targets")
-        plan = await prepare(step, fleet, ctx)
+        plan = await self.plan(step, fleet, ctx)
         announce(ctx, fleet, plan)
         params: Mapping[str, str] = getattr(ctx, "params", None) or {}
         marker = uuid.uuid4().hex

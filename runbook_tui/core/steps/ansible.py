@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from ..fleet import FleetError, announce, describe_fleet, prepare, run_fleet
+from ..fleet import FleetError, FleetRunnerBase, announce, run_fleet
 from ..model import AnsibleSpec, Step, StepKind
-from .base import StepContext, StepOutcome, StepRunner
+from .base import StepContext, StepOutcome
 
 
-class AnsibleRunner(StepRunner):
+class AnsibleRunner(FleetRunnerBase):
     """Runs a playbook file on the hosts ``targets`` matches; one result per host."""
 
     kind: ClassVar[StepKind] = StepKind.ANSIBLE
@@ -27,7 +27,7 @@ class AnsibleRunner(StepRunner):
         playbook = spec.playbook if isinstance(spec, AnsibleSpec) else step.title
         if step.fleet is None:
             return f"ansible-playbook {playbook}"
-        return describe_fleet(step.fleet, f"ansible-playbook {playbook}")
+        return self.describe_hosts(step, f"ansible-playbook {playbook}")
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         spec = step.spec
@@ -39,7 +39,7 @@ class AnsibleRunner(StepRunner):
             playbook = ctx.workdir / playbook
         if not playbook.is_file():
             raise FleetError(f"the playbook {playbook} does not exist; 'playbook' is relative to the runbook")
-        plan = await prepare(step, fleet, ctx)
+        plan = await self.plan(step, fleet, ctx)
         announce(ctx, fleet, plan)
         return await run_fleet(
             step, fleet, ctx, plan=plan, playbook_file=str(playbook.resolve()), finish_per_task=False
