@@ -119,6 +119,8 @@ def main() -> None:
     from runbook_tui.core.fleet import ansible_bin_dir, shell_play
     from runbook_tui.core.loader import load_runbook
 
+    if not args.inventory.is_file():
+        sys.exit(f"bench_fleet: no inventory at {args.inventory}; run: bash scripts/components.sh sshd-start")
     print_machine()
     with tempfile.TemporaryDirectory(prefix="bench-fleet-") as tmp_name:
         tmp = Path(tmp_name)

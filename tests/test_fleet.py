@@ -225,6 +225,10 @@ async def test_a_retry_runs_only_the_failed_and_unfinished_hosts_and_says_so(
         "web2": ("ok", 2),
         "web3": ("ok", 2),
     }
+    # Running a step that passed again is a new run everywhere, not a no-op.
+    seen.events.clear()
+    assert await session.run_step("restart") is StepStatus.PASSED
+    assert [e.host for e in seen.of(ev.HostStarted)] == ["web1", "web2", "web3"]  # type: ignore[attr-defined]
     await session.finish()
 
 

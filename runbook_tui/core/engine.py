@@ -121,7 +121,9 @@ class _Context:
         # environment, and each host's result so far (a retry runs only the unfinished).
         self.emit: Callable[[ev.Event], None] = session._emit
         self.params: Mapping[str, str] = session._values
-        self.host_results = session.state.step(step_id).hosts
+        earlier = session.state.step(step_id)
+        # Running a passed step again means every host again; otherwise only those not done.
+        self.host_results = earlier.hosts if earlier.status is not StepStatus.PASSED else {}
 
     def output(self, text: str, stream: str = "stdout") -> None:
         self._emit_line(self._step_id, text, stream)
