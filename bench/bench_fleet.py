@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -73,12 +74,14 @@ def child_ours(runbook: Path, workdir: Path) -> dict[str, Any]:
         journal = Journal.create(new_session_id(book.id), workdir)
         session = Session(book, "main", workdir=workdir, ask=Yes(), journal=journal)
         await session.start()
+        cpu_before = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         status = await session.run_step("restart")
         seconds = time.perf_counter() - started
+        cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu_before
         await session.finish()
         hosts = session.state.step("restart").hosts
-        return {"seconds": seconds, "status": status.value, "hosts": sorted(hosts)}
+        return {"seconds": seconds, "cpu": cpu, "status": status.value, "hosts": sorted(hosts)}
 
     return asyncio.run(main())
 
@@ -88,6 +91,7 @@ def direct(playbook: Path, inventory: Path, bin_dir: Path) -> dict[str, Any]:
     env = dict(os.environ)
     env["PATH"] = f"{bin_dir}{os.pathsep}{env.get('PATH', '')}"
     env["ANSIBLE_RETRY_FILES_ENABLED"] = "False"
+    cpu_before = _cpu(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     proc = subprocess.run(
         [str(bin_dir / "ansible-playbook"), "-i", str(inventory), "-f", "3", str(playbook)],
@@ -97,9 +101,16 @@ def direct(playbook: Path, inventory: Path, bin_dir: Path) -> dict[str, Any]:
         check=False,
     )
     seconds = time.perf_counter() - started
+    cpu = _cpu(resource.RUSAGE_CHILDREN) - cpu_before
     if proc.returncode != 0:
         raise RuntimeError(f"ansible-playbook failed:\n{proc.stdout[-3000:]}")
-    return {"seconds": seconds}
+    return {"seconds": seconds, "cpu": cpu}
+
+
+def _cpu(who: int) -> float:
+    """User + system CPU seconds of ``who`` (this process, or its waited-for children)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -134,18 +145,29 @@ def main() -> None:
         env = isolated_env(tmp)
         ours: list[float] = []
         ref: list[float] = []
+        ours_cpu: list[float] = []
+        ref_cpu: list[float] = []
         for run in range(args.runs):
             result = run_child([__file__, "--child", str(runbook), str(tmp)], env=env)
             if result["status"] != "passed" or result["hosts"] != ["web1", "web2", "web3"]:
                 raise RuntimeError(f"the fleet step did not pass on all three hosts: {result}")
             ours.append(result["seconds"])
-            ref.append(direct(playbook, args.inventory, bin_dir)["seconds"])
-            print(f"run {run + 1}: ours {ours[-1]:.2f}s, ansible-playbook {ref[-1]:.2f}s")
+            ours_cpu.append(result["cpu"])
+            reference = direct(playbook, args.inventory, bin_dir)
+            ref.append(reference["seconds"])
+            ref_cpu.append(reference["cpu"])
+            print(
+                f"run {run + 1}: ours {ours[-1]:.2f}s ({ours_cpu[-1]:.2f}s CPU), "
+                f"ansible-playbook {ref[-1]:.2f}s ({ref_cpu[-1]:.2f}s CPU)"
+            )
         o, r = median(ours), median(ref)
         print(
             f"fleet step, 3 hosts, forks=3: ours {o:.2f}s, ansible-playbook {r:.2f}s "
             f"(medians of {args.runs}) -> {fmt_ratio(o, r)}; goal under 1.2x: {verdict(o < 1.2 * r)}"
         )
+        oc, rc = median(ours_cpu), median(ref_cpu)
+        ratio = fmt_ratio(oc, rc)
+        print(f"CPU (the step's process tree): ours {oc:.2f}s, ansible-playbook {rc:.2f}s -> {ratio}")
 
 
 if __name__ == "__main__":
