@@ -74,14 +74,20 @@ def child_ours(runbook: Path, workdir: Path) -> dict[str, Any]:
         journal = Journal.create(new_session_id(book.id), workdir)
         session = Session(book, "main", workdir=workdir, ask=Yes(), journal=journal)
         await session.start()
-        cpu_before = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        status = await session.run_step("restart")
-        seconds = time.perf_counter() - started
-        cpu = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu_before
+        figures: dict[str, Any] = {}
+        # First in a fresh process (Ansible's inventory code and ansible-runner imported
+        # on first use), then the same step again in the same process (every host again).
+        for name in ("first", "warm"):
+            cpu_before = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            status = await session.run_step("restart")
+            figures[name] = time.perf_counter() - started
+            figures[f"{name}_cpu"] = _cpu(resource.RUSAGE_SELF) + _cpu(resource.RUSAGE_CHILDREN) - cpu_before
+            if status.value != "passed":
+                figures["status"] = status.value
         await session.finish()
         hosts = session.state.step("restart").hosts
-        return {"seconds": seconds, "cpu": cpu, "status": status.value, "hosts": sorted(hosts)}
+        return {"status": "passed", **figures, "hosts": sorted(hosts)}
 
     return asyncio.run(main())
 
@@ -143,31 +149,31 @@ def main() -> None:
         playbook.write_text(yaml.safe_dump(shell_play(step, step.fleet, {}), sort_keys=False))
         bin_dir = ansible_bin_dir()
         env = isolated_env(tmp)
-        ours: list[float] = []
+        figures: dict[str, list[float]] = {k: [] for k in ("first", "first_cpu", "warm", "warm_cpu")}
         ref: list[float] = []
-        ours_cpu: list[float] = []
         ref_cpu: list[float] = []
         for run in range(args.runs):
             result = run_child([__file__, "--child", str(runbook), str(tmp)], env=env)
             if result["status"] != "passed" or result["hosts"] != ["web1", "web2", "web3"]:
                 raise RuntimeError(f"the fleet step did not pass on all three hosts: {result}")
-            ours.append(result["seconds"])
-            ours_cpu.append(result["cpu"])
+            for key in figures:
+                figures[key].append(result[key])
             reference = direct(playbook, args.inventory, bin_dir)
             ref.append(reference["seconds"])
             ref_cpu.append(reference["cpu"])
             print(
-                f"run {run + 1}: ours {ours[-1]:.2f}s ({ours_cpu[-1]:.2f}s CPU), "
+                f"run {run + 1}: ours {result['first']:.2f}s ({result['first_cpu']:.2f}s CPU), "
+                f"again {result['warm']:.2f}s ({result['warm_cpu']:.2f}s CPU); "
                 f"ansible-playbook {ref[-1]:.2f}s ({ref_cpu[-1]:.2f}s CPU)"
             )
-        o, r = median(ours), median(ref)
-        print(
-            f"fleet step, 3 hosts, forks=3: ours {o:.2f}s, ansible-playbook {r:.2f}s "
-            f"(medians of {args.runs}) -> {fmt_ratio(o, r)}; goal under 1.2x: {verdict(o < 1.2 * r)}"
-        )
-        oc, rc = median(ours_cpu), median(ref_cpu)
-        ratio = fmt_ratio(oc, rc)
-        print(f"CPU (the step's process tree): ours {oc:.2f}s, ansible-playbook {rc:.2f}s -> {ratio}")
+        r, rc = median(ref), median(ref_cpu)
+        print(f"ansible-playbook: {r:.2f}s wall, {rc:.2f}s CPU (medians of {args.runs})")
+        for name, words in (("first", "first fleet step of a process"), ("warm", "a later fleet step")):
+            o, oc = median(figures[name]), median(figures[f"{name}_cpu"])
+            print(
+                f"{words}: {o:.2f}s wall -> {fmt_ratio(o, r)} (goal under 1.2x: {verdict(o < 1.2 * r)}), "
+                f"{oc:.2f}s CPU -> {fmt_ratio(oc, rc)}"
+            )
 
 
 if __name__ == "__main__":
