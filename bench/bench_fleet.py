@@ -131,9 +131,8 @@ def main() -> None:
         print(json.dumps(child_ours(Path(args.child[0]), Path(args.child[1]))))
         return
     sys.path.insert(0, str(ROOT))
-    import yaml
 
-    from runbook_tui.core.fleet import ansible_bin_dir, shell_play
+    from runbook_tui.core.fleet import ansible_bin_dir, dump_playbook, shell_play
     from runbook_tui.core.loader import load_runbook
 
     if not args.inventory.is_file():
@@ -146,7 +145,7 @@ def main() -> None:
         step = load_runbook(runbook).procedures[0].steps[0]
         assert step.fleet is not None
         playbook = tmp / "direct.yml"  # exactly the play our step generates
-        playbook.write_text(yaml.safe_dump(shell_play(step, step.fleet, {}), sort_keys=False))
+        playbook.write_text(dump_playbook(shell_play(step, step.fleet, {})))
         bin_dir = ansible_bin_dir()
         env = isolated_env(tmp)
         figures: dict[str, list[float]] = {k: [] for k in ("first", "first_cpu", "warm", "warm_cpu")}

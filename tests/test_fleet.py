@@ -94,7 +94,10 @@ def test_targets_web_runs_on_all_three_hosts_and_records_each_result(
     inventory = _copy_inventory(tmp_path, fleet_inventory)
     # $word comes through the task's environment; the server address proves which host ran it.
     command = 'echo "restarted on ${SSH_CONNECTION##* } ${SSH_CONNECTION% *} with $word"'
-    path = write_runbook(tmp_path, _runbook(inventory, _shell_step(command, "forks: 3\ndestructive: true")))
+    # Jinja in a command or a value is text: Ansible must not template it on this machine.
+    command += '\necho "jinja stays {{ 7 * 7 }} $TRICK"'
+    extra = "forks: 3\ndestructive: true\nenv: {TRICK: '{{ 6 * 7 }}'}"
+    path = write_runbook(tmp_path, _runbook(inventory, _shell_step(command, extra)))
     done = _run_cli(tmp_path, path, "--param", "word=calm; sea")
     assert done.returncode == 0, done.stdout + done.stderr
     events = load(_journal(done.stdout)).events
@@ -109,6 +112,7 @@ def test_targets_web_runs_on_all_three_hosts_and_records_each_result(
     for host, address in (("web1", "127.0.0.2"), ("web2", "127.0.0.3"), ("web3", "127.0.0.4")):
         line = next(t for t in texts if t.startswith(f"[{host}] restarted on"))
         assert address in line and "calm; sea" in line
+    assert "[web3] jinja stays {{ 7 * 7 }} {{ 6 * 7 }}" in texts
     assert sum("Ansible does not stream it" in t for t in texts) == 1
     state = fold(events)
     assert state.step("restart").status is StepStatus.PASSED

@@ -160,11 +160,11 @@ def shell_play(
     strict = bool(getattr(spec, "strict", True))  # the opt-out key is added by the shell step's owner
     args: dict[str, Any] = {"executable": "/bin/bash"}
     if spec.cwd:
-        args["chdir"] = spec.cwd
+        args["chdir"] = Unsafe(spec.cwd)
     task: dict[str, Any] = {
-        "name": step.title or step.id,
+        "name": Unsafe(step.title or step.id),
         "ansible.builtin.shell": {
-            "cmd": (STRICT_PRELUDE if strict else "") + spec.command,
+            "cmd": Unsafe((STRICT_PRELUDE if strict else "") + spec.command),
             **args,
         },
     }
@@ -175,7 +175,8 @@ def shell_play(
         "name": step.id,
         "hosts": fleet.targets,
         "gather_facts": False,
-        "environment": {**environment, MARKER_ENV: marker} if marker else dict(environment),
+        "environment": {k: Unsafe(v) for k, v in environment.items()}
+        | ({MARKER_ENV: marker} if marker else {}),
         "tasks": [task],
     }
     _play_keywords(play, fleet)
@@ -195,6 +196,30 @@ def stop_command(marker: str) -> str:
         'p=${f#/proc/}; p=${p%/environ}; g=$(ps -o pgid= -p "$p" | tr -d " "); '
         '[ -n "$g" ] && kill -TERM "-$g"; fi; done 2>/dev/null; true'
     )
+
+
+class Unsafe(str):
+    """Text Ansible must take as written: dumped with ``!unsafe``, so ``{{ }}`` is never templated.
+
+    Commands, parameter values and titles are data; Jinja in them would run on the controller.
+    """
+
+
+class _PlaybookDumper(yaml.SafeDumper):
+    pass
+
+
+_PlaybookDumper.add_representer(
+    Unsafe,
+    lambda dumper, value: dumper.represent_scalar(
+        "!unsafe", str(value), style="|" if "\n" in value else None
+    ),
+)
+
+
+def dump_playbook(playbook: list[dict[str, Any]]) -> str:
+    """The playbook as YAML, :class:`Unsafe` strings tagged ``!unsafe``."""
+    return yaml.dump(playbook, Dumper=_PlaybookDumper, sort_keys=False, allow_unicode=True)
 
 
 def _play_keywords(play: dict[str, Any], fleet: FleetSpec) -> None:
@@ -402,7 +427,7 @@ async def run_fleet(
         project = private / "project"
         project.mkdir()
         if playbook is not None:
-            (project / "fleet.yml").write_text(yaml.safe_dump(playbook, sort_keys=False), encoding="utf-8")
+            (project / "fleet.yml").write_text(dump_playbook(playbook), encoding="utf-8")
             target = "fleet.yml"
         else:
             assert playbook_file is not None
