@@ -92,11 +92,33 @@ def resolve_hosts(inventory: str, pattern: str) -> list[str]:
     script) and any pattern it takes (``web:!web2``, ``web[0:1]``).
     """
     with _RESOLVE_LOCK:
+        _import_ansible()
         from ansible.inventory.manager import InventoryManager
         from ansible.parsing.dataloader import DataLoader
 
         manager = InventoryManager(loader=DataLoader(), sources=[inventory])
         return [host.name for host in manager.list_hosts(pattern)]
+
+
+def _import_ansible() -> None:
+    """Import Ansible's inventory code once, without colour.
+
+    Ansible's colour module calls ``curses.setupterm()`` on import when stdout says it
+    is a tty; under the app, stdout is Textual's capture (a tty with no file
+    descriptor), and the import fails. ``ANSIBLE_NOCOLOR`` is read only while
+    ``ansible.constants`` is first imported, so it is set for that moment.
+    """
+    if "ansible.inventory.manager" in sys.modules:
+        return
+    before = os.environ.get("ANSIBLE_NOCOLOR")
+    os.environ["ANSIBLE_NOCOLOR"] = "1"
+    try:
+        import ansible.inventory.manager  # noqa: F401
+    finally:
+        if before is None:
+            os.environ.pop("ANSIBLE_NOCOLOR", None)
+        else:
+            os.environ["ANSIBLE_NOCOLOR"] = before
 
 
 def check_cap(fleet: FleetSpec, hosts: Sequence[str]) -> None:
