@@ -96,6 +96,10 @@ def test_targets_web_runs_on_all_three_hosts_and_records_each_result(
     command = 'echo "restarted on ${SSH_CONNECTION##* } ${SSH_CONNECTION% *} with $word"'
     # Jinja in a command or a value is text: Ansible must not template it on this machine.
     command += '\necho "jinja stays {{ 7 * 7 }} $TRICK"'
+    # The value is on no command line while the command runs (ssh's here, sh's on the host).
+    # (runbook-tui's own argv has it: this test passes it with --param.)
+    command += '\nleak=$(ps -eo args | grep -F -- "$word" | grep -v -e grep -e runbook_tui || true)'
+    command += '\n[[ -z "$leak" ]] || echo "LEAKED into ps: $leak"'
     extra = "forks: 3\ndestructive: true\nenv: {TRICK: '{{ 6 * 7 }}'}"
     path = write_runbook(tmp_path, _runbook(inventory, _shell_step(command, extra)))
     done = _run_cli(tmp_path, path, "--param", "word=calm; sea")
@@ -113,6 +117,7 @@ def test_targets_web_runs_on_all_three_hosts_and_records_each_result(
         line = next(t for t in texts if t.startswith(f"[{host}] restarted on"))
         assert address in line and "calm; sea" in line
     assert "[web3] jinja stays {{ 7 * 7 }} {{ 6 * 7 }}" in texts
+    assert not [t for t in texts if "LEAKED" in t]
     assert sum("Ansible does not stream it" in t for t in texts) == 1
     state = fold(events)
     assert state.step("restart").status is StepStatus.PASSED

@@ -207,10 +207,30 @@ def test_the_generated_play_is_fail_closed_and_carries_parameters_in_its_environ
     )
     assert play["hosts"] == "web" and play["serial"] == [1, "50%"]
     assert play["max_fail_percentage"] == 0 and play["become"] is True
-    assert play["environment"] == {"tag": "v1", "MODE": "fast", "RUNBOOK_TUI_RUN": "m1"}
+    # Values never go into Ansible's environment: it puts NAME=value on the ssh command line.
+    assert play["environment"] == {"RUNBOOK_TUI_RUN": "m1"}
     shell = play["tasks"][0]["ansible.builtin.shell"]
     assert shell["executable"] == "/bin/bash" and shell["chdir"] == "/srv/api"
-    assert shell["cmd"] == "set -eEo pipefail\nshopt -s inherit_errexit\nsystemctl restart api"
+    assert (
+        shell["cmd"]
+        == fleet.ENV_PRELUDE + "set -eEo pipefail\nshopt -s inherit_errexit\nsystemctl restart api"
+    )
+    assert shell["stdin"] == "tag djE=\nMODE ZmFzdA=="
+    assert "v1" not in fleet.dump_playbook([play]).replace("djE", "")
+
+
+def test_the_env_prelude_exports_every_value_exactly(tmp_path: Path) -> None:
+    values = {"A": 'it\'s "quoted" $HOME `x`', "B": "two\nlines\n\n", "C": "", "D": "ünï"}
+    script = fleet.ENV_PRELUDE + 'for n in A B C D; do printf "%s=[%s]\\0" "$n" "${!n}"; done'
+    done = subprocess.run(
+        ["bash", "-c", script],
+        input=fleet.env_stdin(values) + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    got = dict(item.split("=", 1) for item in done.stdout.split("\0") if item)
+    assert got == {k: f"[{v}]" for k, v in values.items()}
 
 
 def test_host_events_round_trip_and_fold_per_host_across_attempts() -> None:

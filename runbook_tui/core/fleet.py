@@ -20,6 +20,7 @@ never on a command line.
 from __future__ import annotations
 
 import asyncio
+import base64
 import os
 import shutil
 import sys
@@ -43,6 +44,14 @@ from .steps.base import StepContext, StepOutcome, StepRunner, lines_sink
 INVENTORY_ENV = "RUNBOOK_TUI_INVENTORY"
 NOT_LIVE = "output of each host arrives when its task ends there (Ansible does not stream it)"
 STRICT_PRELUDE = "set -eEo pipefail\nshopt -s inherit_errexit\n"
+# Reads the task's stdin (env_stdin) into exported variables, values exact (trailing
+# newlines kept by the x guard), before the command runs; the command's stdin is then empty.
+ENV_PRELUDE = (
+    "while read -r __rbt_name __rbt_value; do "
+    '__rbt_v=$(printf %s "$__rbt_value" | base64 -d; printf x); '
+    'export "$__rbt_name=${__rbt_v%x}"; done\n'
+    "unset __rbt_name __rbt_value __rbt_v\n"
+)
 MARKER_ENV = "RUNBOOK_TUI_RUN"  # in the task's environment: how a cancel finds the remote command
 DONE = frozenset({HostStatus.OK.value, HostStatus.SKIPPED.value})  # a retry leaves these hosts alone
 _RESOLVE_LOCK = threading.Lock()  # Ansible's inventory code keeps module-level state
@@ -175,7 +184,11 @@ def shell_play(
 ) -> list[dict[str, Any]]:
     """The generated playbook for a shell step: one play, one ``shell`` task.
 
-    ``marker`` goes into the task's environment so a cancel can find and stop it there.
+    ``environment`` (parameters and the step's ``env:``) reaches the command through
+    the task's stdin, which a prelude exports: Ansible's own ``environment`` keyword
+    puts ``NAME=value`` on the ssh command line, where ``ps`` shows it here and on the
+    host. ``marker`` (not secret) is in the play's environment, so a cancel can find
+    the command on the host and stop it.
     """
     spec = step.spec
     assert isinstance(spec, ShellSpec)
@@ -186,10 +199,15 @@ def shell_play(
     task: dict[str, Any] = {
         "name": Unsafe(step.title or step.id),
         "ansible.builtin.shell": {
-            "cmd": Unsafe((STRICT_PRELUDE if strict else "") + spec.command),
+            "cmd": Unsafe(
+                (ENV_PRELUDE if environment else "") + (STRICT_PRELUDE if strict else "") + spec.command
+            ),
             **args,
         },
     }
+    if environment:
+        task["ansible.builtin.shell"]["stdin"] = Unsafe(env_stdin(environment))
+        task["ansible.builtin.shell"]["stdin_add_newline"] = True  # the last line must end
     if spec.expect_exit:
         task["register"] = "rbt_result"
         task["failed_when"] = f"rbt_result.rc != {int(spec.expect_exit)}"
@@ -197,12 +215,19 @@ def shell_play(
         "name": step.id,
         "hosts": fleet.targets,
         "gather_facts": False,
-        "environment": {k: Unsafe(v) for k, v in environment.items()}
-        | ({MARKER_ENV: marker} if marker else {}),
+        "environment": {MARKER_ENV: marker} if marker else {},
         "tasks": [task],
     }
     _play_keywords(play, fleet)
     return [play]
+
+
+def env_stdin(environment: Mapping[str, str]) -> str:
+    """One ``NAME base64(value)`` line per variable: what :data:`ENV_PRELUDE` reads back."""
+    return "\n".join(
+        f"{name} {base64.b64encode(value.encode('utf-8')).decode('ascii')}"
+        for name, value in environment.items()
+    )
 
 
 def stop_command(marker: str) -> str:
