@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -317,3 +318,28 @@ async def test_cancel_stops_a_running_fleet_step_here_and_on_the_hosts(
             break
         await asyncio.sleep(0.1)
     assert nap not in ps
+
+
+def _gone(text: str) -> bool:
+    """True once no process shows ``text`` in its argv (polled: the kill is asynchronous)."""
+    for _ in range(50):
+        ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, check=True).stdout
+        if text not in ps:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_fleet_step_that_times_out_fails_and_stops_the_command_on_the_hosts(
+    tmp_path: Path, fleet_inventory: Path
+) -> None:
+    nap = f"sleep 70.{os.getpid() % 1000:03d}{len(str(tmp_path)) % 10}"
+    path = write_runbook(tmp_path, _runbook(str(fleet_inventory), _shell_step(nap, "timeout: 3s")))
+    done = _run_cli(tmp_path, path)
+    assert done.returncode == 1, done.stdout + done.stderr
+    events = load(_journal(done.stdout)).events
+    step_end = next(e for e in events if isinstance(e, ev.StepFinished))
+    assert step_end.message == "timed out after 3s"
+    results = {e.host: (e.status, e.message) for e in _hosts(events, ev.HostFinished)}  # type: ignore[attr-defined]
+    assert results == dict.fromkeys(("web1", "web2", "web3"), ("failed", "timed out after 3s"))
+    assert _gone(nap)

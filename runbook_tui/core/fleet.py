@@ -368,7 +368,7 @@ class _Collector:
         record.ended = time.time()
         record.tasks += 1
         if self.finish_per_task:
-            self._finish(record)
+            self.finish(record)
 
     def _host_output(self, host: str, res: Mapping[str, Any], status: str) -> None:
         prefix = f"[{host}] "
@@ -382,7 +382,7 @@ class _Collector:
         if msg and status != HostStatus.OK.value and not (out or err):
             self.output([prefix + line for line in _lines(msg)], "stderr")
 
-    def _finish(self, record: _Host) -> None:
+    def finish(self, record: _Host) -> None:
         if record.host in self.finished:
             return
         self.finished[record.host] = record
@@ -402,7 +402,7 @@ class _Collector:
         """At the end: every host that started and has not been reported yet."""
         for record in self.hosts.values():
             if record.ended:
-                self._finish(record)
+                self.finish(record)
 
 
 def _lines(value: Any) -> list[str]:
@@ -548,18 +548,32 @@ async def _run_in_thread(
         await asyncio.wait({future})
         await asyncio.sleep(0)  # deliver the events already queued
         collector.finish_all()
-        running = [h for h in collector.hosts if h not in collector.finished]
-        if marker and running:
-            # Stopping ansible-playbook leaves the remote command running (no SIGHUP
-            # without a pty): stop it there too, by its tag.
-            ctx.output(f"cancelled: stopping the command on {', '.join(running)}", "info")
-            await asyncio.to_thread(_stop_remote, plan.inventory, running, marker, envvars)
+        await _stop_started(ctx, collector, plan, marker, envvars, "cancelled")
         raise
     await asyncio.sleep(0)  # events queued with call_soon_threadsafe run before we judge
     collector.finish_all()
     if status == "timeout":
+        await _stop_started(ctx, collector, plan, marker, envvars, f"timed out after {step.timeout:g}s")
         return StepOutcome.failed(f"timed out after {step.timeout:g}s")
     return _outcome(fleet, plan, collector.finished, rc, tail)
+
+
+async def _stop_started(
+    ctx: StepContext, collector: _Collector, plan: FleetRun, marker: str, envvars: Mapping[str, str], why: str
+) -> None:
+    """After a cancel or a timeout: stop the command on the hosts where it had started.
+
+    Stopping ansible-playbook leaves the remote command running (no SIGHUP without a
+    pty); it is found there by the marker in its environment.
+    """
+    running = [h for h in collector.hosts if h not in collector.finished]
+    if marker and running:
+        ctx.output(f"{why}: stopping the command on {', '.join(running)}", "info")
+        await asyncio.to_thread(_stop_remote, plan.inventory, running, marker, envvars)
+    for host in running:  # a result, so no host looks as if it were still running
+        record = collector.hosts[host]
+        record.status, record.message, record.ended = HostStatus.FAILED.value, why, time.time()
+        collector.finish(record)
 
 
 def _stop_remote(inventory: str, hosts: Sequence[str], marker: str, envvars: Mapping[str, str]) -> None:
