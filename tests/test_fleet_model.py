@@ -269,3 +269,28 @@ def test_inventory_option_must_name_a_file(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "--inventory nope.ini: no such file" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_a_drill_does_not_reach_the_runbooks_own_hosts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from engine_helpers import ScriptedAsker
+
+    from runbook_tui.core.engine import Session
+    from runbook_tui.core.events import StepStatus
+
+    monkeypatch.delenv("RUNBOOK_TUI_INVENTORY", raising=False)
+    steps = """      - id: a
+        title: A
+        kind: shell
+        targets: web
+        command: touch touched"""
+    runbook = load_runbook(write_runbook(tmp_path, RUNBOOK.format(steps=steps)))
+    session = Session(runbook, "main", workdir=tmp_path, ask=ScriptedAsker(), mode="drill")
+    await session.start()
+    assert await session.run_step("a") is StepStatus.FAILED
+    assert (
+        "a drill does not run fleet steps on the runbook's own inventory" in session.state.step("a").message
+    )
+    assert "pass --inventory FILE" in session.state.step("a").message
+    await session.finish()

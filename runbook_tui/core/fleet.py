@@ -426,6 +426,12 @@ class FleetRun:
 
 async def prepare(step: Step, fleet: FleetSpec, ctx: StepContext) -> FleetRun:
     """Resolve the pattern, apply the cap, and pick the hosts without a good result (a retry)."""
+    if ctx.drill and not ctx.env.get(INVENTORY_ENV):
+        # A drill must not reach the hosts the runbook names for real.
+        raise FleetError(
+            f"a drill does not run fleet steps on the runbook's own inventory (targets {fleet.targets!r}); "
+            f"pass --inventory FILE (or set {INVENTORY_ENV}) naming the drill's hosts"
+        )
     inventory = inventory_for(fleet, ctx.env)
     try:
         hosts = await asyncio.to_thread(resolve_hosts, inventory, fleet.targets)
