@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -47,6 +48,30 @@ def _add_param_file_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_inventory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--inventory",
+        metavar="FILE",
+        help="the Ansible inventory for fleet steps (default: the runbook's inventory:, "
+        "or RUNBOOK_TUI_INVENTORY)",
+    )
+
+
+def _use_inventory(args: argparse.Namespace) -> None:
+    """``--inventory FILE`` reaches fleet steps as RUNBOOK_TUI_INVENTORY (it wins over the runbook's)."""
+    inventory = getattr(args, "inventory", None)
+    if not inventory:
+        return
+    from pathlib import Path
+
+    from .core.errors import UsageError
+
+    path = Path(inventory).expanduser()
+    if not path.exists():
+        raise UsageError(f"--inventory {inventory}: no such file; name an Ansible inventory")
+    os.environ["RUNBOOK_TUI_INVENTORY"] = str(path.resolve())
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runbook-tui",
@@ -72,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
     _add_param_file_option(p)
+    _add_inventory_option(p)
 
     p = sub.add_parser("run", help="run a procedure")
     _add_runbooks_option(p)
@@ -96,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", metavar="NAME", help="with --drill: inject a named fault")
     p.add_argument("--keep", action="store_true", help="with --drill: keep the sandbox")
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
+    _add_inventory_option(p)
 
     p = sub.add_parser("validate", help="check runbook files; file:line:col: message per problem")
     p.add_argument("paths", metavar="PATH", nargs="+")
@@ -133,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="keep the sandbox afterwards")
     p.add_argument("--list-faults", action="store_true", help="list the drill's faults and exit")
     _add_param_file_option(p)
+    _add_inventory_option(p)
 
     return parser
 
@@ -158,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     module = importlib.import_module(_MODULES[args.command])
     try:
+        _use_inventory(args)
         return int(module.run(args))
     except RunbookTuiError as exc:
         print(f"runbook-tui: {exc}", file=sys.stderr)

@@ -47,6 +47,19 @@ def docker_client() -> Iterator[Any]:
     client.close()
 
 
+@pytest.fixture(scope="session")
+def fleet_inventory() -> Path:
+    """The inventory of the three loopback ssh hosts (web1..web3); skips outside CI without sshd."""
+    from fleet_helpers import inventory_path, sshd_problem
+
+    problem = sshd_problem()
+    if problem is not None:
+        if IN_CI:
+            pytest.fail(f"CI must have sshd on 127.0.0.2-4:2222 (components.sh sshd-start): {problem}")
+        pytest.skip(f"fleet tests need the loopback sshd: {problem}")
+    return inventory_path()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Docker-marked tests skip outside CI when no engine answers; in CI they must run."""
     if IN_CI or not any(item.get_closest_marker("docker") for item in items):

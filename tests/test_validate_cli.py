@@ -54,7 +54,7 @@ def test_problems_are_located_and_exit_1(tmp_path: Path) -> None:
         f"{bad}:1:1: the runbook is missing 'title'",
         f"{bad}:3:1: unknown key 'titel' in the runbook (did you mean 'title'?)",
         f"{bad}:8:{column}: unknown step kind 'manul' (did you mean 'manual'?); kinds: shell, http, docker, "
-        "cargo_features, compose_image, git, manual, confirm, watch",
+        "cargo_features, compose_image, git, manual, confirm, watch, ansible",
     ]
     assert "3 problems in 1 file(s)" in result.stderr
 

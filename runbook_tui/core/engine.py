@@ -58,7 +58,7 @@ from .model import (
 )
 from .state import EditRecord, SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
-from .steps.registry import runner_for
+from .steps.registry import runner_for_step
 from .worklock import WorkLock
 
 try:
@@ -109,7 +109,19 @@ def file_sha256(path: str) -> str:
 class _Context:
     """The :class:`~.steps.base.StepContext` a runner gets: where, with what, and its output sink."""
 
-    __slots__ = ("_emit_line", "_emit_lines", "_session", "_step_id", "backup_dir", "drill", "env", "workdir")
+    __slots__ = (
+        "_emit_line",
+        "_emit_lines",
+        "_session",
+        "_step_id",
+        "backup_dir",
+        "drill",
+        "emit",
+        "env",
+        "host_results",
+        "params",
+        "workdir",
+    )
 
     def __init__(self, session: Session, step_id: str, env: Mapping[str, str] | None = None) -> None:
         self.workdir = session.workdir
@@ -120,6 +132,13 @@ class _Context:
         self._session = session
         self._emit_line = session._output
         self._emit_lines = session._output_lines
+        # Fleet steps (core/fleet.py): per-host events, the parameters for the task's
+        # environment, and each host's result so far (a retry runs only the unfinished).
+        self.emit: Callable[[ev.Event], None] = session._emit
+        self.params: Mapping[str, str] = session._values
+        earlier = session.state.step(step_id)
+        # Running a passed step again means every host again; otherwise only those not done.
+        self.host_results = earlier.hosts if earlier.status is not StepStatus.PASSED else {}
 
     def output(self, text: str, stream: str = "stdout") -> None:
         self._emit_line(self._step_id, text, stream)
@@ -1061,10 +1080,16 @@ class Session:
         if step.kind is StepKind.MANUAL:
             return await self._manual_step(step, rendered, phase)
         try:
-            runner = runner_for(step.kind)
+            runner = runner_for_step(step)
         except RunbookTuiError as exc:
             return self._fail_before_start(step, str(exc))
         ctx = _Context(self, step.id, self._step_env(step))
+        preflight = getattr(runner, "preflight", None)  # fleet steps: hosts resolved and capped
+        if preflight is not None:
+            try:
+                await preflight(rendered, ctx)
+            except RunbookTuiError as exc:
+                return self._fail_before_start(step, str(exc))
         gate = await self._gate_for(step, rendered, runner, ctx)
         if isinstance(gate, StepStatus):
             return gate

@@ -344,6 +344,39 @@ class EditReconciled(Event):
     sha256: str  # the file's sha256 when it was checked ("" when it was missing)
 
 
+class HostStatus(StrEnum):
+    """How one host of a fleet step ended (Ansible's words)."""
+
+    OK = "ok"
+    FAILED = "failed"
+    UNREACHABLE = "unreachable"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class HostStarted(Event):
+    """A fleet step began its task on one host (``batch`` counts from 1, as ``serial`` cuts them)."""
+
+    kind: ClassVar[str] = "host_started"
+    step_id: str
+    host: str
+    batch: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class HostFinished(Event):
+    """One host of a fleet step is done: ok, failed, unreachable or skipped."""
+
+    kind: ClassVar[str] = "host_finished"
+    step_id: str
+    host: str
+    status: str
+    batch: int = 1
+    duration: float = 0.0
+    rc: int | None = None
+    message: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -373,6 +406,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DamagedLineAccepted,
         EditPlanned,
         EditReconciled,
+        HostStarted,
+        HostFinished,
     )
 }
 

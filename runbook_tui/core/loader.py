@@ -27,6 +27,7 @@ from .errors import Location, Problem, RunbookLoadError
 from .model import (
     FORMAT_VERSION,
     AlertThreshold,
+    AnsibleSpec,
     CargoFeaturesSpec,
     Checklist,
     ChecklistItem,
@@ -38,6 +39,7 @@ from .model import (
     DockerAction,
     DockerSpec,
     EscalationLevel,
+    FleetSpec,
     GitAction,
     GitSpec,
     HttpSpec,
@@ -312,6 +314,8 @@ class _Builder:
         self.step_nodes: list[Node] = []
         self.procedure_refs: list[tuple[str, Node]] = []
         self.shell_maps: list[tuple[_Map, str]] = []  # shell/watch steps: checked once params are known
+        self.inventory = ""  # the runbook's inventory:, absolute; read before its steps
+        self.max_hosts: int | None = None
 
     # -- generic readers --
 
@@ -521,6 +525,7 @@ class _Builder:
         m = self.mapping(root, "the runbook", _TOP_KEYS, ("id", "title", "procedures"))
         if m is None:
             return None
+        self.fleet_defaults(m)
         procedures = self.procedures(m.get("procedures"))
         parameters = self.parameters(m.get("parameters"))
         runbook = Runbook(
@@ -543,6 +548,8 @@ class _Builder:
             reference=self.sections(m.get("reference")),
             version=FORMAT_VERSION,
             location=ctx.at(root),
+            inventory=self.inventory,
+            max_hosts=self.max_hosts,
         )
         self._check_references(procedures)
         self._check_placeholders(parameters)
@@ -860,6 +867,7 @@ class _Builder:
             milestone=self.choice(m, "milestone", what, Milestone),
             role=self.opt_text(m, "role", what),
             location=self.ctx.at(node),
+            fleet=self.fleet(m, what, kind),
         )
 
     def _step_kind(self, node: MappingNode) -> StepKind | None:
@@ -1000,6 +1008,91 @@ class _Builder:
             cwd=self.opt_text(m, "cwd", what),
             env=self.text_map(m, "env", what),
         )
+
+    # -- fleet steps (Ansible): inventory, targets, batches, the blast-radius cap --
+
+    def fleet_defaults(self, m: _Map) -> None:
+        """The runbook's ``inventory:`` (relative to the runbook file) and default ``max_hosts``."""
+        inventory = self.text(m, "inventory", "the runbook")
+        if inventory:
+            base = Path(self.ctx.file).parent if self.ctx.file else Path.cwd()
+            self.inventory = str((base / inventory).resolve())
+        self.max_hosts = self._max_hosts(m, "the runbook")
+
+    def _max_hosts(self, m: _Map, what: str) -> int | None:
+        value = self.integer(m, "max_hosts", what)
+        node = m.get("max_hosts")
+        if value is not None and node is not None and value < 1:
+            self.ctx.error(node, f"'max_hosts' of {what} must be 1 or more, found {value}")
+            return None
+        return value
+
+    def fleet(self, m: _Map, what: str, kind: StepKind) -> FleetSpec | None:
+        """The step's fleet keys, or None for a step that runs here (no ``targets``)."""
+        if "targets" not in m:
+            return None
+        targets = self.text(m, "targets", what).strip()
+        if not targets:
+            self.ctx.error(m.keys["targets"], f"'targets' of {what} is empty; name an Ansible host pattern")
+        forks = self.integer(m, "forks", what)
+        if forks is not None and forks < 1:
+            self.ctx.error(m.keys["forks"], f"'forks' of {what} must be 1 or more, found {forks}")
+            forks = None
+        step_cap = self._max_hosts(m, what)
+        if kind is StepKind.ANSIBLE:
+            for key in ("serial", "max_fail_percentage"):
+                if key in m:
+                    self.ctx.error(
+                        m.keys[key],
+                        f"{key!r} of {what} is a play keyword: set it on the plays of the playbook itself",
+                    )
+        return FleetSpec(
+            targets=targets,
+            serial=self._serial(m, what),
+            max_fail_percentage=self._percentage(m, what),
+            become=self.boolean(m, "become", what),
+            forks=forks,
+            max_hosts=step_cap if step_cap is not None else self.max_hosts,
+            inventory=self.inventory,
+        )
+
+    def _serial(self, m: _Map, what: str) -> tuple[str, ...]:
+        """``serial`` as Ansible reads it: a number, a percentage, or a list of them."""
+        node = m.get("serial")
+        if node is None:
+            return ()
+        items = list(node.value) if isinstance(node, SequenceNode) else [node]
+        out: list[str] = []
+        for item in items:
+            value = str(item.value).strip() if isinstance(item, ScalarNode) else ""
+            if not _BATCH.match(value) or value.rstrip("%") in ("0", ""):
+                self.ctx.error(
+                    item,
+                    f"'serial' of {what} takes batch sizes like 1, 3 or '30%' (or a list of them), "
+                    f"found {_describe(item)}",
+                )
+                continue
+            out.append(value)
+        return tuple(out)
+
+    def _percentage(self, m: _Map, what: str) -> float | None:
+        node = m.get("max_fail_percentage")
+        if node is None:
+            return None
+        if isinstance(node, ScalarNode) and node.tag in (_INT, _FLOAT):
+            value = float(str(node.value).replace("_", ""))
+            if 0 <= value <= 100:
+                return value
+        self.ctx.error(
+            node, f"'max_fail_percentage' of {what} must be a number from 0 to 100, found {_describe(node)}"
+        )
+        return None
+
+    def ansible_spec(self, m: _Map, what: str) -> StepSpec | None:
+        playbook = self.text(m, "playbook", what).strip()
+        if playbook and "{{" not in playbook and self.ctx.file and not Path(playbook).is_absolute():
+            playbook = str((Path(self.ctx.file).parent / playbook).resolve())
+        return AnsibleSpec(playbook=playbook)
 
     # -- people, thresholds, checklists, templates, reference --
 
@@ -1170,6 +1263,8 @@ _TOP_KEYS = frozenset(
         "checklists",
         "templates",
         "reference",
+        "inventory",
+        "max_hosts",
     }
 )
 _PARAM_KEYS = frozenset(
@@ -1243,6 +1338,15 @@ _KIND_REQUIRED: Mapping[StepKind, tuple[str, ...]] = {
     StepKind.CONFIRM: ("message",),
     StepKind.WATCH: ("command", "duration"),
 }
+# Fleet steps: a shell step with targets, or an ansible step (a playbook against a pattern).
+_FLEET_KEYS = frozenset({"targets", "serial", "max_fail_percentage", "become", "forks", "max_hosts"})
+_BATCH = re.compile(r"^[0-9]+%?$")
+_KIND_KEYS = {
+    **_KIND_KEYS,
+    StepKind.SHELL: _KIND_KEYS[StepKind.SHELL] | _FLEET_KEYS,
+    StepKind.ANSIBLE: frozenset({"playbook"}) | _FLEET_KEYS,
+}
+_KIND_REQUIRED = {**_KIND_REQUIRED, StepKind.ANSIBLE: ("playbook", "targets")}
 _KIND_VALUES = tuple(kind.value for kind in StepKind)
 _ALL_KIND_KEYS = frozenset().union(*_KIND_KEYS.values())
 _SPEC_BUILDERS: Mapping[StepKind, Callable[[_Builder, _Map, str], StepSpec | None]] = {
@@ -1255,6 +1359,7 @@ _SPEC_BUILDERS: Mapping[StepKind, Callable[[_Builder, _Map, str], StepSpec | Non
     StepKind.MANUAL: _Builder.manual_spec,
     StepKind.CONFIRM: _Builder.confirm_spec,
     StepKind.WATCH: _Builder.watch_spec,
+    StepKind.ANSIBLE: _Builder.ansible_spec,
 }
 
 

@@ -30,6 +30,7 @@ class StepKind(StrEnum):
     MANUAL = "manual"
     CONFIRM = "confirm"
     WATCH = "watch"
+    ANSIBLE = "ansible"
 
 
 class Milestone(StrEnum):
@@ -155,6 +156,32 @@ class WatchSpec:
     env: Mapping[str, str] = field(default_factory=_frozen_map)
 
 
+@dataclass(frozen=True, slots=True)
+class AnsibleSpec:
+    """Run an Ansible playbook file (a path relative to the runbook) against the step's targets."""
+
+    playbook: str
+
+
+@dataclass(frozen=True, slots=True)
+class FleetSpec:
+    """Where a fleet step runs: an Ansible host pattern, in batches, under a blast-radius cap.
+
+    ``serial`` holds Ansible's batch sizes as written ("1", "30%"; the last repeats);
+    empty means every host at once. ``inventory`` is an absolute path from the
+    runbook's ``inventory:`` ("" when it has none); ``max_hosts`` is the step's own
+    cap or the runbook's default (None: no cap).
+    """
+
+    targets: str
+    serial: tuple[str, ...] = ()
+    max_fail_percentage: float | None = None
+    become: bool = False
+    forks: int | None = None
+    max_hosts: int | None = None
+    inventory: str = ""
+
+
 StepSpec = (
     ShellSpec
     | HttpSpec
@@ -165,6 +192,7 @@ StepSpec = (
     | ManualSpec
     | ConfirmSpec
     | WatchSpec
+    | AnsibleSpec
 )
 
 SPEC_FOR_KIND: Mapping[StepKind, type] = MappingProxyType(
@@ -178,6 +206,7 @@ SPEC_FOR_KIND: Mapping[StepKind, type] = MappingProxyType(
         StepKind.MANUAL: ManualSpec,
         StepKind.CONFIRM: ConfirmSpec,
         StepKind.WATCH: WatchSpec,
+        StepKind.ANSIBLE: AnsibleSpec,
     }
 )
 
@@ -198,6 +227,7 @@ class Step:
     milestone: Milestone | None = None
     role: str | None = None
     location: Location = NOWHERE
+    fleet: FleetSpec | None = None  # set: the step runs on the hosts of an Ansible inventory
 
     @property
     def is_edit(self) -> bool:
@@ -382,6 +412,8 @@ class Runbook:
     reference: tuple[Section, ...] = ()
     version: int = FORMAT_VERSION
     location: Location = NOWHERE
+    inventory: str = ""  # the runbook's Ansible inventory, absolute ("" when it names none)
+    max_hosts: int | None = None  # the default blast-radius cap of its fleet steps
 
     def procedure(self, key: str) -> Procedure | None:
         """The procedure with id ``key``, or whose 1-based position is ``key``."""

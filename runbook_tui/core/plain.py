@@ -185,6 +185,12 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.EditReconciled: lambda e: (
         f"{e.path}: planned edit checked against the file: {e.found.replace('_', ' ')}"
     ),
+    ev.HostStarted: lambda e: f"{e.host}: started (batch {e.batch})",
+    ev.HostFinished: lambda e: (
+        f"{e.host}: {e.status} after {_seconds(e.duration)}"
+        + (f" (rc {e.rc})" if e.rc is not None else "")
+        + (f": {e.message}" if e.message and e.status != "ok" else "")
+    ),
 }
 
 

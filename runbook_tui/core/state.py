@@ -52,6 +52,20 @@ class EditRecord:
     undone_at: float | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class HostResult:
+    """The latest result of one host of a fleet step; ``status`` is "running" until it ends."""
+
+    host: str
+    batch: int = 1
+    status: str = "running"
+    started_at: float | None = None
+    duration: float | None = None
+    rc: int | None = None
+    message: str = ""
+    attempt: int = 1
+
+
 def _empty() -> Mapping[str, Any]:
     return MappingProxyType({})
 
@@ -84,6 +98,7 @@ class StepState:
     data: Mapping[str, Any] = field(default_factory=_empty)
     # Edits journalled as planned (write-ahead) with no file_edited or edit_reconciled yet.
     planned_edits: tuple[EditRecord, ...] = ()
+    hosts: Mapping[str, HostResult] = field(default_factory=_empty)  # fleet steps: host -> latest result
 
     @property
     def active_edit(self) -> EditRecord | None:
@@ -164,6 +179,7 @@ class _StepDraft:
         "exit_code",
         "finished_at",
         "frozen",
+        "hosts",
         "kind",
         "last_seq",
         "message",
@@ -192,6 +208,7 @@ class _StepDraft:
         self.output_lines, self.last_seq = s.output_lines, s.last_seq
         self.tail: deque[TailLine] = deque(s.tail, maxlen=TAIL_LINES)
         self.data = s.data
+        self.hosts = dict(s.hosts)
         self.frozen: StepState | None = s
 
     def freeze(self) -> StepState:
@@ -220,6 +237,7 @@ class _StepDraft:
                 tail=tuple(self.tail),
                 data=self.data,
                 planned_edits=tuple(self.planned_edits),
+                hosts=MappingProxyType(dict(self.hosts)),
             )
         return self.frozen
 
@@ -468,6 +486,25 @@ class StateFolder:
     def _template_filled(self, e: ev.TemplateFilled) -> None:
         self._templates[e.template_id] = e.text
 
+    def _host_started(self, e: ev.HostStarted) -> None:
+        # A retry runs only some hosts again: the others keep their earlier result.
+        draft = self._touch(e.step_id)
+        draft.hosts[e.host] = HostResult(e.host, e.batch, "running", e.at, attempt=max(draft.attempts, 1))
+
+    def _host_finished(self, e: ev.HostFinished) -> None:
+        draft = self._touch(e.step_id)
+        before = draft.hosts.get(e.host)
+        draft.hosts[e.host] = HostResult(
+            e.host,
+            e.batch,
+            e.status,
+            before.started_at if before else None,
+            e.duration,
+            e.rc,
+            e.message,
+            max(draft.attempts, 1),
+        )
+
     def _checklist_ticked(self, e: ev.ChecklistTicked) -> None:
         ticks = self._checklist.setdefault(e.checklist_id, set())
         if e.done:
@@ -515,6 +552,8 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.ChecklistTicked: StateFolder._checklist_ticked,
     ev.EditPlanned: StateFolder._edit_planned,
     ev.EditReconciled: StateFolder._edit_reconciled,
+    ev.HostStarted: StateFolder._host_started,
+    ev.HostFinished: StateFolder._host_finished,
 }
 
 

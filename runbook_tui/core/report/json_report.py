@@ -63,6 +63,26 @@ def to_data(report: Report, context: ReportContext = EMPTY) -> dict[str, Any]:
             for p in report.parameters
         ],
         "steps": [_attempt(report, a) for a in report.attempts],
+        "hosts": [
+            {
+                "step_id": f.step_id,
+                "title": f.title,
+                "pattern": f.pattern,
+                "hosts": [
+                    {
+                        "host": h.host,
+                        "status": h.status,
+                        "batch": h.batch,
+                        "duration_seconds": _secs(h.duration),
+                        "rc": h.rc,
+                        "attempt": h.attempt,
+                        "message": h.message,
+                    }
+                    for h in f.hosts
+                ],
+            }
+            for f in report.fleet
+        ],
         "skipped": [
             {"step_id": s.step_id, "title": s.title, "reason": s.reason, "at": iso_utc(s.at)}
             for s in report.skips

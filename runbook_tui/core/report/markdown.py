@@ -26,6 +26,7 @@ def render(report: Report, context: ReportContext = EMPTY) -> str:
     parts: list[str] = [_title(report), *_warnings(report, context), _summary(report), _metrics(report)]
     parts.append(_timeline(report))
     parts.append(_steps(report))
+    parts.extend(_fleet(report))
     parts.extend(_failed(report))
     parts.extend(_skipped(report))
     parts.extend(_edits(report))
@@ -196,6 +197,32 @@ def _steps(report: Report) -> str:
         for a in report.attempts
     )
     return "## Steps\n\n" + table(("Phase", "Step", "Attempt", "Status", "Duration", "Started", "Role"), rows)
+
+
+def _fleet(report: Report) -> list[str]:
+    """One per-host table for each step that ran on a fleet, failed hosts first."""
+    out: list[str] = []
+    for f in report.fleet:
+        order = {"failed": 0, "unreachable": 1, "not run": 2, "running": 3}
+        hosts = sorted(f.hosts, key=lambda h: order.get(h.status, 4))
+        rows = [
+            (
+                h.host,
+                h.batch if h.batch is not None else "",
+                h.status,
+                _dur(h.duration) if h.duration is not None else "",
+                "" if h.rc is None else h.rc,
+                h.attempt if h.attempt is not None else "",
+                h.message,
+            )
+            for h in hosts
+        ]
+        pattern = f" on `{f.pattern}`" if f.pattern else ""
+        head = f"### {cell(f.title)} (`{f.step_id}`){pattern}: {len(f.hosts)} hosts"
+        out.append(
+            head + "\n\n" + table(("Host", "Batch", "Result", "Duration", "Exit", "Attempt", "Message"), rows)
+        )
+    return ["## Hosts", *out] if out else []
 
 
 def _failed(report: Report) -> list[str]:

@@ -82,6 +82,29 @@ class Attempt:
 
 
 @dataclass(frozen=True, slots=True)
+class HostRow:
+    """One host of a fleet step: its latest result ("not run" when it never started)."""
+
+    host: str
+    status: str
+    batch: int | None = None
+    duration: float | None = None
+    rc: int | None = None
+    message: str = ""
+    attempt: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FleetStep:
+    """A step that ran on a fleet: the pattern, and every matched host's row."""
+
+    step_id: str
+    title: str
+    pattern: str
+    hosts: tuple[HostRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class Skip:
     step_id: str
     title: str
@@ -212,6 +235,7 @@ class Report:
     torn_tail: bool
     problems: tuple[str, ...]
     output_lines: int
+    fleet: tuple[FleetStep, ...] = ()  # per-host tables of the steps that ran on a fleet
 
     @property
     def ticked(self) -> tuple[Attempt, ...]:
@@ -302,6 +326,8 @@ class _Builder:
         self.warnings: list[Breach] = []
         self.problems: list[str] = []
         self.output_lines = 0
+        self.fleet_rows: dict[str, dict[str, HostRow]] = {}  # step id -> host -> latest row
+        self.fleet_matched: dict[str, tuple[str, list[str]]] = {}  # step id -> (pattern, hosts)
 
     def feed(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
@@ -418,9 +444,37 @@ class _Builder:
         open_ = self.current.get(e.step_id)
         if open_ is not None and open_.finished is None:
             open_.finished = e
+        hosts = e.data.get("hosts") if isinstance(e.data, dict) else None
+        if isinstance(hosts, list):
+            self.fleet_matched[e.step_id] = (str(e.data.get("pattern", "")), [str(h) for h in hosts])
         phase = open_.started.phase if open_ else "step"
         noun = _noun(phase, self._title(e.step_id))
         self._row(e, _category(phase), _finished_text(noun, e), e.step_id)
+
+    def _on_host_started(self, e: ev.HostStarted) -> None:
+        attempt = self.current[e.step_id].started.attempt if e.step_id in self.current else None
+        rows = self.fleet_rows.setdefault(e.step_id, {})
+        rows[e.host] = HostRow(e.host, "running", e.batch, attempt=attempt)
+
+    def _on_host_finished(self, e: ev.HostFinished) -> None:
+        attempt = self.current[e.step_id].started.attempt if e.step_id in self.current else None
+        rows = self.fleet_rows.setdefault(e.step_id, {})
+        rows[e.host] = HostRow(e.host, e.status, e.batch, e.duration, e.rc, e.message, attempt)
+        if e.status != "ok":
+            detail = f" (rc {e.rc})" if e.rc is not None else ""
+            self._row(
+                e, "step", f"Host {e.host} {e.status}{detail} in “{self._title(e.step_id)}”.", e.step_id
+            )
+
+    def _fleet(self) -> tuple[FleetStep, ...]:
+        out: list[FleetStep] = []
+        for step_id in dict.fromkeys([*self.fleet_matched, *self.fleet_rows]):
+            pattern, matched = self.fleet_matched.get(step_id, ("", []))
+            rows = self.fleet_rows.get(step_id, {})
+            names = list(dict.fromkeys([*matched, *rows]))
+            hosts = tuple(rows.get(h) or HostRow(h, "not run") for h in names)
+            out.append(FleetStep(step_id, self._title(step_id), pattern, hosts))
+        return tuple(out)
 
     def _on_step_skipped(self, e: ev.StepSkipped) -> None:
         self.skips.append(Skip(e.step_id, self._title(e.step_id), e.reason, e.at))
@@ -589,6 +643,7 @@ class _Builder:
             torn_tail=status.torn_tail,
             problems=tuple(problems),
             output_lines=self.output_lines,
+            fleet=self._fleet(),
         )
 
     def _attempt(self, o: _Open) -> Attempt:

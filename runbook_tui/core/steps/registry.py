@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 
 from ..errors import RunbookTuiError
-from ..model import StepKind
+from ..model import Step, StepKind
 from .base import StepRunner
 
 _RUNNERS: dict[StepKind, tuple[str, str]] = {
@@ -16,6 +16,7 @@ _RUNNERS: dict[StepKind, tuple[str, str]] = {
     StepKind.CARGO_FEATURES: ("cargo_features", "CargoFeaturesRunner"),
     StepKind.COMPOSE_IMAGE: ("compose_image", "ComposeImageRunner"),
     StepKind.GIT: ("git", "GitRunner"),
+    StepKind.ANSIBLE: ("ansible", "AnsibleRunner"),
 }
 _cache: dict[StepKind, StepRunner] = {}
 
@@ -41,3 +42,12 @@ def runner_for(kind: StepKind) -> StepRunner:
         raise StepKindUnavailable(f"{kind.value} steps cannot run in this build: {exc}") from exc
     _cache[kind] = runner
     return runner
+
+
+def runner_for_step(step: Step) -> StepRunner:
+    """The runner for ``step``: a shell step with ``targets`` runs on a fleet through Ansible."""
+    if step.fleet is not None and step.kind is StepKind.SHELL:
+        from ..fleet import FleetShellRunner
+
+        return FleetShellRunner()
+    return runner_for(step.kind)
