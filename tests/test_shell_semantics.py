@@ -7,12 +7,19 @@ still handle failures; ``strict: false`` opts out.
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+from engine_helpers import write_runbook
 from test_step_shell import Ctx, run, shell_step
 
+from runbook_tui.core.errors import RunbookTuiError
 from runbook_tui.core.events import StepStatus
-from runbook_tui.core.model import Step, StepKind, WatchSpec
+from runbook_tui.core.loader import load_runbook
+from runbook_tui.core.model import ShellSpec, Step, StepKind, WatchSpec
 from runbook_tui.core.steps.shell import ShellRunner
 from runbook_tui.core.steps.watch import WatchRunner
 
@@ -113,3 +120,56 @@ async def test_a_watch_fails_closed_too(tmp_path: Path) -> None:
     assert outcome.status is StepStatus.FAILED
     assert "second" not in ctx.texts()
     assert "line 1" in outcome.message
+
+
+def test_the_loader_reads_strict_and_show_makes_it_visible(tmp_path: Path) -> None:
+    text = """
+    runbook: 1
+    id: loose
+    title: Loose
+    procedures:
+      - id: main
+        title: Main
+        steps:
+          - id: tolerant
+            title: Tolerant
+            kind: shell
+            command: "false; echo second"
+            strict: false
+          - id: normal
+            title: Normal
+            kind: shell
+            command: "true"
+    """
+    path = write_runbook(tmp_path, text)
+    runbook = load_runbook(path)
+    steps = runbook.procedures[0].steps
+    assert isinstance(steps[0].spec, ShellSpec) and steps[0].spec.strict is False
+    assert isinstance(steps[1].spec, ShellSpec) and steps[1].spec.strict is True
+    show = [sys.executable, "-m", "runbook_tui", "show", str(path)]
+    outline = subprocess.run(show, capture_output=True, text=True, check=True).stdout
+    assert "tolerant: Tolerant  (strict: false)" in outline
+    assert "normal: Normal\n" in outline
+    as_json = json.loads(subprocess.run([*show, "--json"], capture_output=True, text=True, check=True).stdout)
+    shown = {s["id"]: s["strict"] for s in as_json["procedures"][0]["steps"]}
+    assert shown == {"tolerant": False, "normal": True}
+
+
+def test_a_strict_value_that_is_not_a_boolean_is_a_load_error(tmp_path: Path) -> None:
+
+    text = """
+    runbook: 1
+    id: loose
+    title: Loose
+    procedures:
+      - id: main
+        title: Main
+        steps:
+          - id: tolerant
+            title: Tolerant
+            kind: shell
+            command: "true"
+            strict: maybe
+    """
+    with pytest.raises(RunbookTuiError, match=r"'strict' of .* must be true or false"):
+        load_runbook(write_runbook(tmp_path, text))
