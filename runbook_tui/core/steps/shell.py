@@ -1,10 +1,10 @@
 """Shell steps: a command in its own process group, its output streamed line by line.
 
-``run_command`` is the reusable part (docker, git and parameter choices use it too):
-it starts ``bash -c`` (or ``sh -c``), hands every stdout/stderr line to a callback as
-it arrives, and on timeout or cancellation stops the whole group with SIGINT, then
-SIGTERM, then SIGKILL. Output is never accumulated, so memory stays flat however
-much a command prints.
+``run_command`` is the reusable part (watch steps and parameter choices use it too):
+it starts bash (``-e -o pipefail`` for strict steps) with stdout on a pseudo-terminal
+and stderr on a pipe, hands every line to a callback as it arrives, and on timeout or
+cancellation stops the whole group with SIGINT, then SIGTERM, then SIGKILL. Output is
+never accumulated, so memory stays flat however much a command prints.
 """
 
 from __future__ import annotations
@@ -551,6 +551,9 @@ async def _run_on_pty(
     except OSError as exc:
         reader.close()
         return CommandResult(error=f"could not start {SHELL}: {exc.strerror or exc}")
+    except BaseException:  # cancelled while starting: nothing of ours stays open
+        reader.close()
+        raise
     finally:
         os.close(slave)  # only the child holds it now: its end is our end of file (EIO)
     reader.resume_reading()
