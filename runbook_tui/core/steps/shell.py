@@ -527,12 +527,12 @@ async def _run_on_pty(
     loop = asyncio.get_running_loop()
     protocol = _CommandProtocol(on_lines or _one_by_one(on_line))
     master, slave = _open_pty()
+    master_file = open(master, "rb", buffering=0, closefd=True)  # noqa: SIM115 - the transport closes it
     try:
         # Read the master before the child starts: nothing it writes can race the reader.
-        master_file = open(master, "rb", buffering=0, closefd=True)  # noqa: SIM115 - the transport closes it
         reader, _ = await loop.connect_read_pipe(lambda: _PtyReader(protocol), master_file)
     except BaseException:
-        os.close(master)
+        master_file.close()
         os.close(slave)
         raise
     protocol.pty = reader
