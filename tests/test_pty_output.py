@@ -5,9 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from test_output_batching import _run, _script, _session
 from test_step_shell import run
 
+from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
+from runbook_tui.core.journal import load
 
 SLOW = f"""{sys.executable} -c 'import time
 for i in range(3):
@@ -83,3 +86,25 @@ async def test_a_last_line_without_newline_arrives(tmp_path: Path) -> None:
     ctx, status, _, _ = await run("printf 'no newline'", tmp_path)
     assert status is StepStatus.PASSED
     assert ctx.texts() == ["no newline"]
+
+
+async def test_the_journal_stamps_lines_as_they_arrive_and_keeps_them_plain(
+    tmp_path: Path,
+) -> None:
+    body = (
+        "import sys, time\n"
+        "for i in range(3):\n"
+        "    print(f'\\x1b[32mline {i}\\x1b[0m' if sys.stdout.isatty() else f'pipe {i}')\n"
+        "    time.sleep(1)\n"
+    )
+    session, rec = _session(tmp_path, _script(tmp_path, body))
+    assert await _run(session) is StepStatus.PASSED
+    lines = rec.output("big")
+    assert [e.text for e in lines] == ["line 0", "line 1", "line 2"]  # a terminal: it coloured them
+    assert [e.ansi for e in lines] == [f"\x1b[32mline {i}\x1b[0m" for i in range(3)]
+    assert session.journal_path is not None
+    journaled = [e for e in load(session.journal_path).events if isinstance(e, ev.OutputLine)]
+    assert [e.text for e in journaled] == ["line 0", "line 1", "line 2"]
+    assert all(e.ansi == "" for e in journaled)  # colour is for display, never journalled
+    # Loose: stamped as they came, about a second apart, not all at the end together.
+    assert journaled[1].at - journaled[0].at > 0.7 and journaled[2].at - journaled[1].at > 0.7
