@@ -51,6 +51,7 @@ PTY_COLUMNS, PTY_ROWS = 250, 50  # a fixed wide window: tools do not cut or wrap
 # its output (``git tag`` would show one screen of tags in ``less`` and pass).
 PTY_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "SYSTEMD_PAGER": "cat"}
 SIGPIPE_STATUS = 128 + signal.SIGPIPE
+PTY_READ = 64 * 1024  # the most pty bytes read in one callback (a pipe's read size)
 NOT_STRICT = " (strict: false, a failed line does not stop it)"  # said where the choice shows
 MAX_SHOWN = 200  # the most characters of a failing line an outcome message quotes
 
@@ -335,24 +336,76 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
             self.settled.set()
 
 
-class _PtyReader(asyncio.Protocol):
-    """The pty's master side, handed to the command protocol as if it were the stdout pipe.
+class _PtyReader(asyncio.ReadTransport):
+    """Reads the pty's master side for the command protocol, as if it were the stdout pipe.
 
-    When the last holder of the terminal side closes it, reading the master fails
-    with EIO instead of returning end of file; asyncio closes the transport quietly
-    on EIO, which is this stream's end of file.
+    A pty hands over at most 4 KiB per read; one readiness callback reads on until
+    ``PTY_READ`` bytes or nothing is left, so a flood arrives in chunks as large as
+    a pipe's (and goes through the same slicing and pausing). When the last holder
+    of the terminal side closes it, reading the master fails with EIO instead of
+    returning end of file: that EIO is this stream's end.
     """
 
-    def __init__(self, protocol: _CommandProtocol) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, protocol: _CommandProtocol) -> None:
+        super().__init__()
+        self._loop = loop
+        self._fd = fd
         self._protocol = protocol
+        self._paused = False
+        self._closed = False
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._ready)
 
-    def data_received(self, data: bytes) -> None:
-        self._protocol.pipe_data_received(1, data)
+    def fileno(self) -> int:
+        return self._fd
 
-    def eof_received(self) -> bool | None:
-        return None
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self if name == "pipe" else default  # _unread_bytes asks the fd for FIONREAD
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def _ready(self) -> None:
+        chunks: list[bytes] = []
+        size, ended = 0, False
+        while size < PTY_READ:
+            try:
+                data = os.read(self._fd, PTY_READ)
+            except BlockingIOError:
+                break
+            except OSError:  # EIO: every writer has closed the terminal side
+                ended = True
+                break
+            if not data:
+                ended = True
+                break
+            chunks.append(data)
+            size += len(data)
+        if chunks:
+            self._protocol.pipe_data_received(1, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if ended:
+            self.close()
+
+    def is_reading(self) -> bool:
+        return not self._paused and not self._closed
+
+    def pause_reading(self) -> None:
+        if self.is_reading():
+            self._loop.remove_reader(self._fd)
+            self._paused = True
+
+    def resume_reading(self) -> None:
+        if self._paused and not self._closed:
+            self._paused = False
+            self._loop.add_reader(self._fd, self._ready)
+
+    def is_closing(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop reading, close the master, and tell the protocol stdout has ended (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._fd)
+        os.close(self._fd)
         self._protocol.pipe_connection_lost(1, None)
 
 
@@ -527,14 +580,8 @@ async def _run_on_pty(
     loop = asyncio.get_running_loop()
     protocol = _CommandProtocol(on_lines or _one_by_one(on_line))
     master, slave = _open_pty()
-    master_file = open(master, "rb", buffering=0, closefd=True)  # noqa: SIM115 - the transport closes it
-    try:
-        # Read the master before the child starts: nothing it writes can race the reader.
-        reader, _ = await loop.connect_read_pipe(lambda: _PtyReader(protocol), master_file)
-    except BaseException:
-        master_file.close()
-        os.close(slave)
-        raise
+    # Read the master before the child starts: nothing it writes can race the reader.
+    reader = _PtyReader(loop, master, protocol)
     protocol.pty = reader
     reader.pause_reading()  # until the spawn is done: output must not outrun it (a cancel then has a pid)
     try:
