@@ -108,3 +108,12 @@ async def test_the_journal_stamps_lines_as_they_arrive_and_keeps_them_plain(
     assert all(e.ansi == "" for e in journaled)  # colour is for display, never journalled
     # Loose: stamped as they came, about a second apart, not all at the end together.
     assert journaled[1].at - journaled[0].at > 0.7 and journaled[2].at - journaled[1].at > 0.7
+
+
+async def test_stdout_written_before_stderr_is_delivered_first(tmp_path: Path) -> None:
+    # stdout waits a moment in the pty while stderr's pipe is read at once: the runner
+    # reads the pty before it hands on stderr. (Across two streams order is only as
+    # good as the reads: "three" comes a moment later so it cannot share a read.)
+    ctx, status, _, _ = await run("echo one\necho two >&2\nsleep 0.2\necho three", tmp_path)
+    assert status is StepStatus.PASSED
+    assert ctx.lines == [("stdout", "one"), ("stderr", "two"), ("stdout", "three")]

@@ -208,7 +208,7 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
             2: LineSplitter(_never, emit_many=lambda lines: self._deliver(lines, "stderr")),
         }
         self._transport: asyncio.SubprocessTransport | None = None
-        self.pty: asyncio.ReadTransport | None = None  # stdout's reader: the pty's master side
+        self.pty: _PtyReader | None = None  # stdout's reader: the pty's master side
         self._queue: deque[tuple[int, bytes | None]] = deque()  # (fd, data); None = end of file
         self._paused: set[int] = set()
         self._scheduled = False
@@ -231,6 +231,11 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
         if fd not in self._splitters or self._finished:
             return
+        if fd == 2 and self.pty is not None:
+            # stdout written before this stderr may wait in the pty (its reader's turn
+            # comes later in this loop iteration): deliver it first, so lines keep the
+            # order the program wrote them in.
+            self.pty.read_now()
         chunk = data if isinstance(data, bytes) else data.encode()
         self.progress += 1
         if self._owed is not None and fd in self._owed:
@@ -382,6 +387,11 @@ class _PtyReader(asyncio.ReadTransport):
             self._protocol.pipe_data_received(1, chunks[0] if len(chunks) == 1 else b"".join(chunks))
         if ended:
             self.close()
+
+    def read_now(self) -> None:
+        """Read what is waiting now (unless paused or closed), as if the loop said it is ready."""
+        if self.is_reading():
+            self._ready()
 
     def is_reading(self) -> bool:
         return not self._paused and not self._closed
