@@ -147,7 +147,7 @@ async def test_cancel_stops_a_plain_command_with_sigint(tmp_path: Path) -> None:
 
 
 async def test_cancel_escalates_to_sigkill_when_signals_are_trapped(tmp_path: Path) -> None:
-    script = "trap 'echo got-int' INT; trap 'echo got-term' TERM; echo $$; while :; do sleep 0.1; done"
+    script = "trap 'echo got-int' INT; trap 'echo got-term' TERM; echo $$; while :; do sleep 0.1 || :; done"
     ctx = Ctx(tmp_path)
     task = asyncio.create_task(ShellRunner().run(shell_step(script), ctx))
     while not ctx.lines:

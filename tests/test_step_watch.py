@@ -92,7 +92,7 @@ async def test_cancelling_a_background_watch_stops_it(tmp_path: Path) -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    assert ctx.texts("info") == ["cancelled: sent SIGINT to the process group"]
+    assert ctx.texts("info") == ["cancelled: sent SIGINT to the process group"], ctx.lines
     assert not group_alive(int(ctx.texts()[0]))
 
 

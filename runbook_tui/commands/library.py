@@ -81,7 +81,14 @@ def step_json(step: Step, phase: str) -> dict[str, Any]:
         "phase": phase,
         "destructive": step.destructive,
         "line": step.location.line or None,
+        **_strict_json(step),
     }
+
+
+def _strict_json(step: Step) -> dict[str, Any]:
+    """``"strict"`` for the steps that run bash: whether a failed line stops them (-e/pipefail)."""
+    strict = getattr(step.spec, "strict", None)
+    return {"strict": strict} if isinstance(strict, bool) else {}
 
 
 def procedure_json(proc: Procedure) -> dict[str, Any]:
@@ -206,7 +213,8 @@ def outline(rb: Runbook) -> Iterable[str]:
             for step in getattr(proc, attr):
                 label = {"precheck": "check", "step": "step", "verification": "verify"}[phase]
                 mark = "!" if step.destructive else " "
-                yield f"   {label:<6} {mark}{step.kind.value:<14} {step.id}: {step.title}"
+                loose = "  (strict: false)" if getattr(step.spec, "strict", True) is False else ""
+                yield f"   {label:<6} {mark}{step.kind.value:<14} {step.id}: {step.title}{loose}"
 
 
 def _param_note(param: Parameter) -> str:

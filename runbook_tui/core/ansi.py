@@ -1,4 +1,18 @@
-"""Terminal escape sequences: removed for the journal, kept for display."""
+"""Terminal escape sequences: the one place that strips them, and that makes them inert.
+
+Three forms of a line of step output:
+
+- ``strip_ansi``: no escape sequences at all; what the journal keeps.
+- ``display_ansi``: SGR colour kept, every other control made visible text
+  (ESC shown as ``␛``, other C0 controls as their Control Pictures); what the
+  app's log pane renders.
+- ``inert(text, colour=...)``: the same for a terminal, with colour only when asked
+  (``--plain`` asks on a tty without ``NO_COLOR``).
+
+A step's output must never drive the engineer's terminal: OSC 52 writes the
+clipboard, OSC 0 the title, CSI moves the cursor or clears the screen, DCS talks
+to the terminal itself. Shown as text, each is harmless and still readable.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +29,10 @@ _ESCAPE = re.compile(
     r")?"
     r"|\x9b[0-?]*[ -/]*[@-~]"
 )
+_SGR = r"\x1b\[[0-9;:]*m"
+# An SGR sequence, or one control character: every C0 but tab, DEL, and C1.
+_TOKEN = re.compile(_SGR + r"|[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # newline excepted: it joins lines
 
 
 def strip_ansi(text: str) -> str:
@@ -22,3 +40,54 @@ def strip_ansi(text: str) -> str:
     if "\x1b" not in text and "\x9b" not in text:
         return text  # the common case costs one scan
     return _ESCAPE.sub("", text)
+
+
+def visible(char: str) -> str:
+    """A control character as text: ESC ``␛``, C0 its Control Picture, DEL ``␡``, C1 ``␛`` + 7-bit form."""
+    code = ord(char)
+    if code == 0x1B:
+        return "␛"
+    if code < 0x20:
+        return chr(0x2400 + code)
+    if code == 0x7F:
+        return "␡"
+    return "␛" + chr(code - 0x40)  # C1: 0x9b (CSI) reads as ␛[
+
+
+def _keep_sgr(match: re.Match[str]) -> str:
+    token = match.group()
+    return token if len(token) > 1 else visible(token)
+
+
+def _drop_sgr(match: re.Match[str]) -> str:
+    token = match.group()
+    return "" if len(token) > 1 else visible(token)
+
+
+def inert(text: str, *, colour: bool) -> str:
+    """``text`` safe for a terminal: SGR kept if ``colour`` (else removed), every other control shown as text.
+
+    Tab passes as it is. The sequence after a neutralised ESC stays as printable
+    text, so ``ESC ] 52 ; ...`` reads ``␛]52;...``.
+    """
+    if text.isprintable():
+        return text  # no control characters (the common case; one C-speed scan)
+    return _TOKEN.sub(_keep_sgr if colour else _drop_sgr, text)
+
+
+def display_ansi(text: str) -> str:
+    """The display form of a line: SGR colour kept, every other control made visible."""
+    return inert(text, colour=True)
+
+
+def split_display(lines: list[str], joined: str) -> tuple[list[str], list[str]]:
+    """Each line's plain text (for the journal) and display form ("" when it is the plain text).
+
+    ``joined`` is the lines joined with newlines: one scan of it tells whether any
+    line has a control character at all, and usually none has.
+    """
+    if _ANY_CONTROL.search(joined) is None:
+        return lines, [""] * len(lines)
+    texts = [strip_ansi(line) for line in lines]
+    shown = [display_ansi(line) for line in lines]
+    return texts, [s if s != t else "" for s, t in zip(shown, texts, strict=True)]

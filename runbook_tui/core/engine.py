@@ -31,6 +31,7 @@ from . import edits, shell_syntax, windows
 from . import events as ev
 from . import params as P
 from . import preflight as pf
+from .ansi import split_display, strip_ansi
 from .asker import Asker, ConfirmRequest, asker_name
 from .edits import PlannedWrite
 from .errors import ParameterError, RunbookTuiError, UsageError
@@ -60,17 +61,6 @@ from .state import EditRecord, SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
 from .steps.registry import runner_for_step
 from .worklock import WorkLock
-
-try:
-    from .ansi import strip_ansi
-except ImportError:  # pragma: no cover - ansi.py is written by another module's owner
-    import re
-
-    _ESC = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
-
-    def strip_ansi(text: str) -> str:
-        return _ESC.sub("", text) if "\x1b" in text else text
-
 
 log = logging.getLogger(__name__)
 
@@ -859,13 +849,8 @@ class Session:
     def _clean_lines(self, lines: list[str]) -> tuple[list[str], list[str]]:
         """The lines ANSI-stripped and redacted, and each line's coloured form ("" when plain)."""
         raw = "\n".join(lines)  # one scan of the chunk tells whether any line needs the work
-        joined = raw
-        if "\x1b" in raw or "\x9b" in raw:
-            texts = [strip_ansi(line) for line in lines]
-            colours = [line if text != line else "" for text, line in zip(texts, lines, strict=True)]
-            joined = "\n".join(texts)
-        else:
-            texts, colours = lines, [""] * len(lines)
+        texts, colours = split_display(lines, raw)  # the display form carries only SGR colour
+        joined = raw if texts is lines else "\n".join(texts)
         if self._has_secrets and self._holds_secret(joined, raw):
             redact = self._redact
             texts = [redact(text) for text in texts]

@@ -910,6 +910,7 @@ class _Builder:
             cwd=self.opt_text(m, "cwd", what),
             env=self.text_map(m, "env", what),
             expect_exit=self.integer(m, "expect_exit", what, 0) or 0,
+            strict=self.boolean(m, "strict", what, True),
         )
 
     def _command(self, m: _Map, what: str) -> str:
@@ -1007,6 +1008,7 @@ class _Builder:
             duration=self.duration(m, "duration", what) or 0.0,
             cwd=self.opt_text(m, "cwd", what),
             env=self.text_map(m, "env", what),
+            strict=self.boolean(m, "strict", what, True),
         )
 
     # -- fleet steps (Ansible): inventory, targets, batches, the blast-radius cap --
@@ -1313,7 +1315,7 @@ _COMMON_STEP_KEYS = frozenset(
     }
 )
 _KIND_KEYS: Mapping[StepKind, frozenset[str]] = {
-    StepKind.SHELL: frozenset({"command", "cwd", "env", "expect_exit"}),
+    StepKind.SHELL: frozenset({"command", "cwd", "env", "expect_exit", "strict"}),
     StepKind.HTTP: frozenset(
         {"url", "expect_status", "expect_json", "method", "request_timeout", "retry_for", "retry_interval"}
     ),
@@ -1325,7 +1327,7 @@ _KIND_KEYS: Mapping[StepKind, frozenset[str]] = {
     StepKind.GIT: frozenset({"action", "tag", "message", "repo", "pattern", "limit"}),
     StepKind.MANUAL: frozenset({"instructions"}),
     StepKind.CONFIRM: frozenset({"message"}),
-    StepKind.WATCH: frozenset({"command", "duration", "cwd", "env"}),
+    StepKind.WATCH: frozenset({"command", "duration", "cwd", "env", "strict"}),
 }
 _KIND_REQUIRED: Mapping[StepKind, tuple[str, ...]] = {
     StepKind.SHELL: ("command",),

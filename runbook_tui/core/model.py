@@ -51,12 +51,13 @@ def _frozen_map(value: Mapping[str, str] | None = None) -> Mapping[str, str]:
 
 @dataclass(frozen=True, slots=True)
 class ShellSpec:
-    """Run ``command`` with ``sh -c`` in its own process group."""
+    """Run ``command`` with bash in its own process group (``-e -o pipefail`` unless not ``strict``)."""
 
     command: str
     cwd: str | None = None
     env: Mapping[str, str] = field(default_factory=_frozen_map)
     expect_exit: int = 0
+    strict: bool = True  # ``strict: false`` runs without -e/pipefail: a failed line does not stop it
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,7 @@ class WatchSpec:
     duration: float
     cwd: str | None = None
     env: Mapping[str, str] = field(default_factory=_frozen_map)
+    strict: bool = True  # as for shell steps
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from .. import __version__
 from . import events as ev
 from . import preflight
+from .ansi import inert
 from .asker import ConfirmRequest, ManualAnswer
 from .durations import format_seconds
 from .engine import Session, check_params, default_operator
@@ -77,6 +78,9 @@ class Printer:
     def __init__(self, out: TextIO, *, tty: bool) -> None:
         self._out = out
         self._tty = tty
+        # SGR colour reaches a terminal unless NO_COLOR says not (https://no-color.org);
+        # every other control sequence from a step is printed as visible text.
+        self._colour = tty and not os.environ.get("NO_COLOR")
         self._clock = _LocalClock()
         # The lines of one chunk share their time, step and stream: their prefix is built once.
         self._prefix_of: tuple[float, str, str] | None = None
@@ -88,13 +92,15 @@ class Printer:
             if key != self._prefix_of:
                 self._prefix_of = key
                 self._prefix = f"{self._clock(event.at)} {event.step_id} {event.stream}| "
-            text = event.ansi if self._tty and event.ansi else event.text
+            text = event.ansi or event.text
+            if not text.isprintable():  # tab, colour or a control sequence: make it inert
+                text = inert(text, colour=self._colour)
             self._out.write(f"{self._prefix}{text}\n")
             if self._tty:
                 self._out.flush()
             return
         step = getattr(event, "step_id", None) or "-"
-        lines = describe(event).split("\n")
+        lines = [inert(line, colour=False) for line in describe(event).split("\n")]
         self._out.write(f"{self._clock(event.at)} {event.kind:<21} {step:<16} {lines[0]}\n")
         for extra in lines[1:]:
             self._out.write(f"{'':>40}{extra}\n")
@@ -102,13 +108,14 @@ class Printer:
 
     def say(self, text: str) -> None:
         """A line from the runner itself (not an event)."""
-        self._out.write(f"{text}\n")
+        shown = "\n".join(inert(line, colour=False) for line in text.split("\n"))
+        self._out.write(f"{shown}\n")
         self._out.flush()
 
     def silence(self) -> None:
         """The terminal is gone: writing to it would fail (EIO), so print nothing more."""
         self._out = io.StringIO()
-        self._tty = False
+        self._tty = self._colour = False
 
 
 def _seconds(value: float | None) -> str:

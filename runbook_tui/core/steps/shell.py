@@ -1,10 +1,10 @@
 """Shell steps: a command in its own process group, its output streamed line by line.
 
-``run_command`` is the reusable part (docker, git and parameter choices use it too):
-it starts ``bash -c`` (or ``sh -c``), hands every stdout/stderr line to a callback as
-it arrives, and on timeout or cancellation stops the whole group with SIGINT, then
-SIGTERM, then SIGKILL. Output is never accumulated, so memory stays flat however
-much a command prints.
+``run_command`` is the reusable part (watch steps and parameter choices use it too):
+it starts bash (``-e -o pipefail`` for strict steps) with stdout on a pseudo-terminal
+and stderr on a pipe, hands every line to a callback as it arrives, and on timeout or
+cancellation stops the whole group with SIGINT, then SIGTERM, then SIGKILL. Output is
+never accumulated, so memory stays flat however much a command prints.
 """
 
 from __future__ import annotations
@@ -13,11 +13,14 @@ import array
 import asyncio
 import codecs
 import contextlib
+import dataclasses
 import fcntl
 import os
 import shlex
 import signal
+import struct
 import subprocess
+import tempfile
 import termios
 import time
 from collections import deque
@@ -43,6 +46,14 @@ SLICE = 8 * 1024  # the most pipe bytes split and delivered in one event-loop ca
 STOP_WAIT = 2.0  # how long each of SIGINT and SIGTERM gets before the next signal
 KILL_WAIT = 5.0  # after SIGKILL, how long to wait for the group to disappear
 _POLL = 0.02
+PTY_COLUMNS, PTY_ROWS = 250, 50  # a fixed wide window: tools do not cut or wrap lines at 80
+# Pagers need a keyboard the step has not got: on the pty they would stop the step or cut
+# its output (``git tag`` would show one screen of tags in ``less`` and pass).
+PTY_ENV = {"PAGER": "cat", "GIT_PAGER": "cat", "SYSTEMD_PAGER": "cat"}
+SIGPIPE_STATUS = 128 + signal.SIGPIPE
+PTY_READ = 64 * 1024  # the most pty bytes read in one callback (a pipe's read size)
+NOT_STRICT = " (strict: false, a failed line does not stop it)"  # said where the choice shows
+MAX_SHOWN = 200  # the most characters of a failing line an outcome message quotes
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,13 +66,18 @@ class CommandResult:
     error: str | None = None  # it could not start: missing directory, no shell
     elapsed: float = 0.0
     pid: int | None = None  # also the process group id
+    failed_at: str | None = None  # strict shell: ``line 3: docker compose down api``
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0 and not self.timed_out and self.error is None
 
     def describe(self, timeout: float | None = None) -> str:
-        """``exited with status 3``, ``killed by SIGTERM``, ``timed out after 5m``, or the error."""
+        """``exited with status 3 at line 2: make deploy``, ``killed by SIGTERM``, ``timed out after 5m``."""
+        text = self._how(timeout)
+        return f"{text} at {self.failed_at}" if self.failed_at and not self.timed_out else text
+
+    def _how(self, timeout: float | None) -> str:
         if self.error is not None:
             return self.error
         if self.timed_out:
@@ -192,6 +208,7 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
             2: LineSplitter(_never, emit_many=lambda lines: self._deliver(lines, "stderr")),
         }
         self._transport: asyncio.SubprocessTransport | None = None
+        self.pty: _PtyReader | None = None  # stdout's reader: the pty's master side
         self._queue: deque[tuple[int, bytes | None]] = deque()  # (fd, data); None = end of file
         self._paused: set[int] = set()
         self._scheduled = False
@@ -214,6 +231,11 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
     def pipe_data_received(self, fd: int, data: bytes | str) -> None:
         if fd not in self._splitters or self._finished:
             return
+        if fd == 2 and self.pty is not None:
+            # stdout written before this stderr may wait in the pty (its reader's turn
+            # comes later in this loop iteration): deliver it first, so lines keep the
+            # order the program wrote them in.
+            self.pty.read_now()
         chunk = data if isinstance(data, bytes) else data.encode()
         self.progress += 1
         if self._owed is not None and fd in self._owed:
@@ -273,8 +295,17 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
         self._paused.clear()
 
     def _pipe(self, fd: int) -> asyncio.ReadTransport | None:
+        if fd == 1 and self.pty is not None:
+            return self.pty
         pipe = self._transport.get_pipe_transport(fd) if self._transport is not None else None
         return pipe if isinstance(pipe, asyncio.ReadTransport) else None
+
+    def close_readers(self) -> None:
+        """Stop reading stdout and stderr (a background child may hold them open for ever)."""
+        for fd in (1, 2):
+            pipe = self._pipe(fd)
+            if pipe is not None:
+                pipe.close()
 
     def close_pipe(self, fd: int) -> None:
         if fd in self._splitters:
@@ -310,6 +341,94 @@ class _CommandProtocol(asyncio.SubprocessProtocol):
             self.settled.set()
 
 
+class _PtyReader(asyncio.ReadTransport):
+    """Reads the pty's master side for the command protocol, as if it were the stdout pipe.
+
+    A pty hands over at most 4 KiB per read; one readiness callback reads on until
+    ``PTY_READ`` bytes or nothing is left, so a flood arrives in chunks as large as
+    a pipe's (and goes through the same slicing and pausing). When the last holder
+    of the terminal side closes it, reading the master fails with EIO instead of
+    returning end of file: that EIO is this stream's end.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, fd: int, protocol: _CommandProtocol) -> None:
+        super().__init__()
+        self._loop = loop
+        self._fd = fd
+        self._protocol = protocol
+        self._paused = False
+        self._closed = False
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._ready)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self if name == "pipe" else default  # _unread_bytes asks the fd for FIONREAD
+
+    def _ready(self) -> None:
+        chunks: list[bytes] = []
+        size, ended = 0, False
+        while size < PTY_READ:
+            try:
+                data = os.read(self._fd, PTY_READ)
+            except BlockingIOError:
+                break
+            except OSError:  # EIO: every writer has closed the terminal side
+                ended = True
+                break
+            if not data:
+                ended = True
+                break
+            chunks.append(data)
+            size += len(data)
+        if chunks:
+            self._protocol.pipe_data_received(1, chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        if ended:
+            self.close()
+
+    def read_now(self) -> None:
+        """Read what is waiting now (unless paused or closed), as if the loop said it is ready."""
+        if self.is_reading():
+            self._ready()
+
+    def is_reading(self) -> bool:
+        return not self._paused and not self._closed
+
+    def pause_reading(self) -> None:
+        if self.is_reading():
+            self._loop.remove_reader(self._fd)
+            self._paused = True
+
+    def resume_reading(self) -> None:
+        if self._paused and not self._closed:
+            self._paused = False
+            self._loop.add_reader(self._fd, self._ready)
+
+    def is_closing(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stop reading, close the master, and tell the protocol stdout has ended (once)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._loop.remove_reader(self._fd)
+        os.close(self._fd)
+        self._protocol.pipe_connection_lost(1, None)
+
+
+def _open_pty() -> tuple[int, int]:
+    """A pty whose terminal side passes output as written (no CRLF) and is wide."""
+    master, slave = os.openpty()
+    attrs = termios.tcgetattr(slave)
+    attrs[1] &= ~termios.OPOST  # no output processing: "\n" stays "\n", never "\r\n"
+    termios.tcsetattr(slave, termios.TCSANOW, attrs)
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", PTY_ROWS, PTY_COLUMNS, 0, 0))
+    return master, slave
+
+
 def _never(_line: str) -> None:  # the splitters above deliver lists
     raise AssertionError("unreachable")
 
@@ -336,36 +455,165 @@ async def run_command(
     on_lines: LinesCallback | None = None,
     timeout: float | None = None,
     timeout_reason: str | None = None,
+    strict: bool = False,
 ) -> CommandResult:
     """Run ``command`` with the shell in its own process group, streaming lines to ``on_line``.
 
-    With ``on_lines`` the output arrives in batches (the lines of one slice of a
-    pipe read) and ``on_line`` gets only the ``info`` lines about stopping.
+    stdout is a pseudo-terminal (line-buffered programs and colours behave as on a
+    terminal; it is not the controlling terminal), stderr a pipe, stdin /dev/null.
+    With ``strict`` the shell runs ``-e -o pipefail`` (see :func:`shell_argv`) and
+    the result names the failing line. With ``on_lines`` the output arrives in
+    batches (the lines of one slice of a read) and ``on_line`` gets only the
+    ``info`` lines about stopping.
 
     On timeout the group is stopped and the result says so; on cancellation the
     group is stopped (SIGINT, SIGTERM, SIGKILL) and ``CancelledError`` re-raised.
     ``timeout_reason`` is what the info line says when the time is up (a watch ending).
     """
-    started = time.monotonic()
     problem = _cwd_problem(cwd)
     if problem is not None:
         return CommandResult(error=problem)
-    loop = asyncio.get_running_loop()
+    with tempfile.TemporaryDirectory(prefix="runbook-tui-shell-") as folder:  # 0700, ours alone
+        argv, extra = shell_argv(command, Path(folder) if strict else None)
+        result = await _run_on_pty(
+            argv,
+            cwd=cwd,
+            env={**env, **PTY_ENV, "TERM": env.get("TERM") or "xterm-256color", **extra},
+            on_line=on_line,
+            on_lines=on_lines,
+            timeout=timeout,
+            timeout_reason=timeout_reason,
+        )
+        report = Path(folder) / "report"
+        if strict and result.exit_code not in (None, 0) and not result.timed_out and report.exists():
+            return _with_failed_line(result, report.read_text(errors="replace"), command)
+        return result
+
+
+# The ERR trap of strict shell steps, sourced through BASH_ENV (so the command's own
+# lines keep their numbers, in our report and in bash's messages alike). It runs where
+# -e would stop the shell and writes one record to the report file (a channel of its
+# own, never the step's stderr):
+# "E rc pipestatus line subshell command" for a failure. A pipeline whose only
+# failures are SIGPIPE (``yes | head -5``: the consumer stopped reading) is no failure:
+# -e is suspended for that one command ("P") and back on at the next simple command
+# (from a DEBUG trap). While suspended, a real failure exits by itself: the
+# DEBUG trap does not fire in the shell for a pipeline, so -e may still be off.
+_PRELUDE = r"""unset BASH_ENV  # the step's own scripts must not source this again
+__rbt_err() {
+  local rc=$? ps="${PIPESTATUS[*]}"
+  [[ $- == *e* || -n $__rbt_held ]] || return 1
+  if [[ $rc == SIGPIPE_STATUS && " $ps " =~ ^(\ (0|SIGPIPE_STATUS))+\ $ ]]; then
+    printf 'P\n' >>REPORT; return 0
+  fi
+  printf 'E\t%s\t%s\t%s\t%s\t%s\n' "$rc" "$ps" "${BASH_LINENO[0]}" "$BASH_SUBSHELL" \
+    "${BASH_COMMAND//[$'\t\n']/ }" >>REPORT
+  [[ -z $__rbt_held ]] || exit "$rc"
+  return 1
+}
+__rbt_rearm() { trap - DEBUG; __rbt_held=; set -e; }
+trap '__rbt_err && { trap - DEBUG; set +e; __rbt_held=1; trap __rbt_rearm DEBUG; }' ERR
+"""
+
+
+def shell_argv(command: str, folder: Path | None) -> tuple[list[str], dict[str, str]]:
+    """The shell's argv and extra environment: ``bash -E -e -o pipefail -O inherit_errexit -c``.
+
+    GitHub Actions runs ``shell: bash`` as ``bash -e -o pipefail``; -E hands the ERR
+    trap to functions and subshells, inherit_errexit makes a failure inside
+    ``$(...)`` count. The trap is written to ``folder`` and reports there. Without
+    ``folder`` (``strict: false``) it is plain ``bash -c``.
+    """
+    if folder is None:
+        return [SHELL, "-c", command], {}
+    if not SHELL.endswith("bash"):
+        return [SHELL, "-e", "-c", command], {}  # a plain sh has no pipefail or ERR trap to rely on
+    report = shlex.quote(str(folder / "report"))
+    prelude = folder / "prelude.sh"
+    prelude.write_text(_PRELUDE.replace("REPORT", report).replace("SIGPIPE_STATUS", str(SIGPIPE_STATUS)))
+    argv = [SHELL, "-E", "-e", "-o", "pipefail", "-O", "inherit_errexit", "-c", command]
+    return argv, {"BASH_ENV": str(prelude)}
+
+
+def _with_failed_line(result: CommandResult, report: str, command: str) -> CommandResult:
+    """The result with the failing line named, or passed when SIGPIPE was the last thing that happened."""
+    records = [line.split("\t") for line in report.splitlines() if line]
+    if result.exit_code == SIGPIPE_STATUS and records and records[-1][0] == "P":
+        # Nothing failed after it: the shell ended with the status of its last pipeline.
+        return dataclasses.replace(result, exit_code=0)
+    errors = [(i, r) for i, r in enumerate(records) if r[0] == "E" and len(r) == 6]
+    if not errors:
+        return result
+    where, last = errors[-1]
+    site = _site(last, command)
+    if len(errors) > 1:
+        before, inner = errors[-2]
+        # The failure began in a subshell (``x=$(false)``): name that line too.
+        if before == where - 1 and _int(inner[4]) > _int(last[4]) and inner[5] != last[5]:
+            site += f"; inside it, {_site(inner, command)}"
+    return dataclasses.replace(result, failed_at=site)
+
+
+def _site(record: list[str], command: str) -> str:
+    """``line 3: missing-command | head -5 (pipeline statuses 127 0)``."""
+    _, _rc, statuses, line, _sub, running = record
+    number = _int(line)
+    lines = command.splitlines()
+    text = lines[number - 1].strip() if 1 <= number <= len(lines) else ""
+    text = text or running
+    if running and running not in text:
+        text += f" (running {running})"
+    if len(text) > MAX_SHOWN:
+        text = text[: MAX_SHOWN - 1] + "…"
+    pipeline = f" (pipeline statuses {statuses})" if " " in statuses else ""
+    return f"line {number}: {text}{pipeline}"
+
+
+def _int(text: str) -> int:
     try:
-        transport, protocol = await loop.subprocess_exec(
-            lambda: _CommandProtocol(on_lines or _one_by_one(on_line)),
-            SHELL,
-            "-c",
-            command,
+        return int(text)
+    except ValueError:
+        return 0
+
+
+async def _run_on_pty(
+    argv: list[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    on_line: LineCallback,
+    on_lines: LinesCallback | None,
+    timeout: float | None,
+    timeout_reason: str | None,
+) -> CommandResult:
+    started = time.monotonic()
+    loop = asyncio.get_running_loop()
+    protocol = _CommandProtocol(on_lines or _one_by_one(on_line))
+    master, slave = _open_pty()
+    # Read the master before the child starts: nothing it writes can race the reader.
+    reader = _PtyReader(loop, master, protocol)
+    protocol.pty = reader
+    reader.pause_reading()  # until the spawn is done: output must not outrun it (a cancel then has a pid)
+    try:
+        transport, _ = await loop.subprocess_exec(
+            lambda: protocol,
+            *argv,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
+            stdout=slave,
             stderr=subprocess.PIPE,
             cwd=str(cwd),
             env=dict(env),
-            start_new_session=True,
+            start_new_session=True,  # a new session without a controlling terminal
         )
     except OSError as exc:
+        reader.close()
         return CommandResult(error=f"could not start {SHELL}: {exc.strerror or exc}")
+    except BaseException:  # cancelled while starting: nothing of ours stays open
+        reader.close()
+        raise
+    finally:
+        os.close(slave)  # only the child holds it now: its end is our end of file (EIO)
+    reader.resume_reading()
     pid = transport.get_pid()
     timed_out = False
     try:
@@ -379,11 +627,12 @@ async def run_command(
         except asyncio.CancelledError:
             await stop_group(pid, protocol.exited, on_line, "cancelled")
             raise
-        await _drain(transport, protocol)
+        await _drain(protocol)
     finally:
         if not protocol.exited.is_set():
             _signal_group(pid, signal.SIGKILL)  # a second cancel during the stop: no survivors
         protocol.finish()  # what was read is delivered now, never after we return
+        protocol.close_readers()
         transport.close()
     if protocol.callback_error is not None:
         raise protocol.callback_error
@@ -410,7 +659,7 @@ def _one_by_one(on_line: LineCallback) -> LinesCallback:
     return each
 
 
-async def _drain(transport: asyncio.SubprocessTransport, protocol: _CommandProtocol) -> None:
+async def _drain(protocol: _CommandProtocol) -> None:
     """Deliver all the process wrote; a background child still holding the pipes does not hold the step.
 
     The grace counts from the last data: while what the process wrote before it
@@ -425,10 +674,7 @@ async def _drain(transport: asyncio.SubprocessTransport, protocol: _CommandProto
         await asyncio.wait_for(protocol.pipes_done.wait(), PIPE_GRACE)
     except TimeoutError:
         protocol.finish()
-        for fd in (1, 2):
-            pipe = transport.get_pipe_transport(fd)
-            if pipe is not None:
-                pipe.close()
+        protocol.close_readers()
 
 
 async def stop_group(pid: int, exited: asyncio.Event, on_line: LineCallback, reason: str) -> None:
@@ -523,6 +769,7 @@ class ShellRunner(StepRunner):
             on_line=ctx.output,
             on_lines=lines_sink(ctx),
             timeout=step.timeout,
+            strict=spec.strict,
         )
         message = result.describe(step.timeout)
         data = {"elapsed": round(result.elapsed, 3)}
@@ -537,4 +784,4 @@ class ShellRunner(StepRunner):
         if not isinstance(spec, ShellSpec):
             return step.title
         where = f" (in {shlex.quote(spec.cwd)})" if spec.cwd else ""
-        return f"run: {spec.command}{where}"
+        return f"run{NOT_STRICT if not spec.strict else ''}: {spec.command}{where}"

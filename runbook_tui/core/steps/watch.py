@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..events import StepStatus
 from ..model import Step, StepKind, WatchSpec
 from .base import StepContext, StepOutcome, StepRunner, lines_sink
-from .shell import format_timeout, run_command, step_cwd, step_env
+from .shell import NOT_STRICT, format_timeout, run_command, step_cwd, step_env
 
 
 class WatchRunner(StepRunner):
@@ -30,6 +30,7 @@ class WatchRunner(StepRunner):
             on_lines=lines_sink(ctx),
             timeout=spec.duration,
             timeout_reason=f"watch of {span} ended",
+            strict=spec.strict,
         )
         data = {"elapsed": round(result.elapsed, 3), "duration": spec.duration}
         if result.error is not None:
@@ -47,4 +48,5 @@ class WatchRunner(StepRunner):
         spec = step.spec
         if not isinstance(spec, WatchSpec):
             return step.title
-        return f"watch for {format_timeout(spec.duration)}: {spec.command}"
+        strict = NOT_STRICT if not spec.strict else ""
+        return f"watch for {format_timeout(spec.duration)}{strict}: {spec.command}"
