@@ -149,3 +149,27 @@ def test_accept_preflight_runs_and_journals_it(tmp_path: Path) -> None:
     event = next(r for r in records if r["kind"] == "preflight")
     assert event["accepted"] is True and event["by"] == "--accept-preflight"
     assert "NAMESPACE_XYZ" in event["findings"][0]
+
+
+def test_a_fleet_step_is_checked_on_its_hosts_not_here(tmp_path: Path) -> None:
+    text = """
+    runbook: 1
+    id: pf
+    title: Pre-flight
+    procedures:
+      - id: main
+        title: Main
+        steps:
+          - id: remote
+            title: On the web hosts
+            kind: shell
+            targets: web
+            command: "echo $SSH_CONNECTION; host-only-tool --restart"
+          - id: local
+            title: Here
+            kind: shell
+            command: "echo $SSH_CONNECTION"
+    """
+    runbook = runbook_from(tmp_path, text)
+    found = check(runbook, runbook.procedures[0], env=ENV, workdir=tmp_path)
+    assert [(f.step_id, f.kind, f.name) for f in found] == [("local", "variable", "SSH_CONNECTION")]

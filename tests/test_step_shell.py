@@ -267,7 +267,9 @@ async def test_a_hostile_parameter_stays_one_inert_argument(tmp_path: Path) -> N
     canary.parent.mkdir()
     canary.write_text("still here")
     command = params.render('for a in {{tag}}; do echo "[$a]"; done', {"tag": "v1; rm -rf ~"}, shell=True)
-    ctx = Ctx(tmp_path, env={"PATH": os.environ["PATH"], "HOME": str(canary.parent)})
+    # Parameters reach the shell as environment variables; the command only references them.
+    env = {"PATH": os.environ["PATH"], "HOME": str(canary.parent), "tag": "v1; rm -rf ~"}
+    ctx = Ctx(tmp_path, env=env)
     outcome = await ShellRunner().run(shell_step(command), ctx)
     assert outcome.status is StepStatus.PASSED
     assert ctx.texts() == ["[v1; rm -rf ~]"]

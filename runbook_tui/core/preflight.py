@@ -191,7 +191,7 @@ def check(
 
     ``env`` is the environment steps get (without parameters); ``known`` are further
     names that will be set (carried variables, once they exist). Steps that run on other
-    hosts (fleet steps, once they exist) are checked there, not here.
+    hosts (fleet steps, ``targets:``) are checked there, not here.
     """
     declared = {p.name for p in runbook.parameters} | set(known)
     findings: list[Finding] = []
@@ -202,8 +202,8 @@ def check(
 
 def _check_step(step: Step, env: Mapping[str, str], workdir: Path, declared: set[str]) -> list[Finding]:
     spec = step.spec
-    if not isinstance(spec, ShellSpec | WatchSpec):
-        return []
+    if not isinstance(spec, ShellSpec | WatchSpec) or step.fleet is not None:
+        return []  # a fleet step's programs and variables are those of its hosts, not this machine's
     try:
         command = P.shell_command(spec.command)  # "${x}" where it says {{x}}
     except Exception:
