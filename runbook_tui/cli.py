@@ -38,6 +38,24 @@ def _add_runbooks_option(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_display_options(p: argparse.ArgumentParser) -> None:
+    """How much the app writes to the terminal (over a slow SSH link)."""
+    from .config import refresh_rate
+
+    p.add_argument(
+        "--refresh",
+        metavar="N",
+        type=refresh_rate,
+        help="log pane repaints a second while output floods (default 10; config: refresh)",
+    )
+    p.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        default=None,
+        help="for the slowest links: fewer repaints, no animations, newest log line only while following",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runbook-tui",
@@ -62,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("procedure", metavar="PROCEDURE", nargs="?")
     p.add_argument("--drill", action="store_true", help="run it in a drill sandbox")
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
+    _add_display_options(p)
 
     p = sub.add_parser("run", help="run a procedure")
     _add_runbooks_option(p)
@@ -93,6 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("session", metavar="SESSION", nargs="?", help="default: the latest unfinished")
     p.add_argument("--plain", action="store_true", help="headless")
     p.add_argument("--yes", action="store_true")
+    _add_display_options(p)
 
     p = sub.add_parser("report", help="the post-incident report of a session")
     p.add_argument("session", metavar="SESSION")
@@ -106,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fault", metavar="NAME", help="a named fault, or 'random'")
     p.add_argument("--keep", action="store_true", help="keep the sandbox afterwards")
     p.add_argument("--list-faults", action="store_true", help="list the drill's faults and exit")
+    _add_display_options(p)
 
     return parser
 

@@ -9,8 +9,21 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..core.errors import UsageError
+
+
+def display_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``refresh_rate`` and ``low_bandwidth`` for ``AppOptions``: the flags, else the config file."""
+    from ..config import load_config
+
+    config = load_config()
+    low = getattr(args, "low_bandwidth", None)
+    return {
+        "refresh_rate": getattr(args, "refresh", None) or config.refresh,
+        "low_bandwidth": config.low_bandwidth if low is None else bool(low),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         workdir=workdir,
         resume_session=Path(resume) if resume else None,
         freeze_gc=True,
+        **display_options(args),
     )
     sandbox = None
     if drill and runbook is not None:

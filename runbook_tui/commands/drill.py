@@ -62,8 +62,15 @@ def _announce(sandbox: Sandbox) -> None:
 
 def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sandbox: Sandbox) -> int:
     from ..ui.app import AppOptions, RunbookApp
+    from .app import display_options
 
-    options = AppOptions(runbook_dirs=tuple(dirs), runbook=runbook, procedure=args.procedure, freeze_gc=True)
+    options = AppOptions(
+        runbook_dirs=tuple(dirs),
+        runbook=runbook,
+        procedure=args.procedure,
+        freeze_gc=True,
+        **display_options(args),
+    )
     return int(RunbookApp(drill_options(options, sandbox)).run() or 0)
 
 

@@ -56,6 +56,12 @@ class AppOptions:
     # Freeze start-up objects out of the GC: only for the one app of a process (the commands);
     # tests run many apps in one process, and frozen cycles of finished apps are never freed.
     freeze_gc: bool = False
+    # Over a slow link: the log pane repaints at most this often while output floods
+    # (config ``refresh``, ``--refresh``); None: the pane's default.
+    refresh_rate: float | None = None
+    # ``--low-bandwidth`` (config ``low_bandwidth``): a lower budget, no animations, and a log
+    # pane that shows only its newest line and a count while it follows a running step.
+    low_bandwidth: bool = False
 
 
 class RunbookApp(App[int]):
@@ -111,7 +117,18 @@ class RunbookApp(App[int]):
     def workdir(self) -> Path:
         return self.options.workdir or Path.cwd()
 
+    @property
+    def refresh_rate(self) -> float:
+        """Log pane repaints a second while output floods (the budget)."""
+        from .widgets.log_view import DEFAULT_REFRESH_RATE, LOW_BANDWIDTH_REFRESH_RATE
+
+        if self.options.refresh_rate is not None:
+            return self.options.refresh_rate
+        return LOW_BANDWIDTH_REFRESH_RATE if self.options.low_bandwidth else DEFAULT_REFRESH_RATE
+
     def on_mount(self) -> None:
+        if self.options.low_bandwidth:
+            self.animation_level = "none"  # every animated frame is bytes on the link
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_hang_up, signum)

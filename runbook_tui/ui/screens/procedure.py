@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from typing import Any, ClassVar
 
@@ -37,6 +38,11 @@ from ..widgets.step_list import StepList
 from .base import BaseScreen
 
 FLUSH_SECONDS = 0.05
+# No output for this long: the stream stopped (or paused), so its last lines show at once
+# instead of waiting for the log pane's refresh budget.
+QUIET_SECONDS = 0.03
+# While output floods, the "N lines" note under the log is rewritten at most this often.
+NOTE_SECONDS = 1.0
 # What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
 LEFT_OPEN_WHY = "the engineer quit, leaving the session open"
 LOG_MAX_LINES = 20_000
@@ -88,6 +94,9 @@ class ProcedureScreen(BaseScreen):
         self._pending: list[ev.OutputLine] = []
         self.watch_step: str | None = None
         self.foreground: Worker[None] | None = None
+        self._last_line_at = 0.0
+        self._quiet: asyncio.TimerHandle | None = None
+        self._note_at = 0.0
         self.events: list[ev.Event] = []  # every non-output event seen, for tests and the summary
         self.finished = False
         self.quitting = False
@@ -103,14 +112,18 @@ class ProcedureScreen(BaseScreen):
             with Vertical(id="detail-box"):
                 yield Static(id="step-title")
                 yield Static(id="step-command")
-                yield LogView(max_lines=LOG_MAX_LINES, id="log")
+                yield LogView(max_lines=LOG_MAX_LINES, id="log", **self._log_options())
                 with Horizontal(id="search-bar"):
                     yield Static("find", id="search-label")
                     yield Input(placeholder="text in the output; enter = next, escape = close", id="search")
                 yield Static(id="log-note")
                 with Vertical(id="watch-box"):
-                    yield LogView(max_lines=LOG_MAX_LINES, id="watch-log")
+                    yield LogView(max_lines=LOG_MAX_LINES, id="watch-log", **self._log_options())
         yield from self.compose_footer()
+
+    def _log_options(self) -> dict[str, Any]:
+        app = self.rb_app
+        return {"refresh_rate": app.refresh_rate, "low_bandwidth": app.options.low_bandwidth}
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -208,12 +221,38 @@ class ProcedureScreen(BaseScreen):
         # Runs in the event loop, called by the engine: keep it tiny.
         if type(event) is ev.OutputLine:
             self._pending.append(event)
+            self._last_line_at = time.monotonic()
+            if self._quiet is None:
+                self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
             return
         if isinstance(event, ev.StepStarted):
             # In order with the output: earlier lines belong to the previous attempt.
             self._flush_output()
             self.output[event.step_id] = deque(maxlen=LOG_MAX_LINES)
         self.post_message(SessionEvent(event))
+
+    def _quiet_check(self) -> None:
+        """The stream went quiet: its last lines go on screen now, past the refresh budget."""
+        idle = time.monotonic() - self._last_line_at
+        if idle < QUIET_SECONDS:
+            self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS - idle, self._quiet_check)
+            return
+        self._quiet = None
+        if not self.is_attached:
+            return
+        self._flush_output()
+        self.query_one("#log", LogView).flush()
+        self.query_one("#watch-log", LogView).flush()
+        self._update_note(force=True)
+
+    def _update_note(self, *, force: bool = False) -> None:
+        """The line count under the log: at most once a second while output floods."""
+        now = time.monotonic()
+        step = self.selected
+        if step is None or (not force and now - self._note_at < NOTE_SECONDS):
+            return
+        self._note_at = now
+        self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
 
     def _flush_output(self) -> None:
         """Move buffered output lines into the step buffers and the visible panes."""
@@ -240,9 +279,7 @@ class ProcedureScreen(BaseScreen):
                 to_watch.append(text)
         if to_log:
             self.query_one("#log", LogView).write_lines(to_log)
-            step = self.selected
-            if step is not None:
-                self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
+            self._update_note()
         if to_watch:
             self.query_one("#watch-log", LogView).write_lines(to_watch)
 
@@ -343,8 +380,10 @@ class ProcedureScreen(BaseScreen):
         log = self.query_one("#log", LogView)
         log.clear()
         step_id = self.selected_id
+        log.set_streaming(step_id is not None and self.state.step(step_id).status is StepStatus.RUNNING)
         if step_id and step_id in self.output:
             log.write_lines(list(self.output[step_id]))
+        log.flush()  # the engineer chose this step: show it now, not on the budget
 
     @on(OptionList.OptionSelected, "#steps")
     def _chosen(self) -> None:
@@ -356,6 +395,7 @@ class ProcedureScreen(BaseScreen):
         if step is None:
             return
         st = self.state.step(step.id)
+        self.query_one("#log", LogView).set_streaming(st.status is StepStatus.RUNNING)
         self.query_one("#step-title", Static).update(_title_line(step, st))
         self.query_one("#step-command", Static).update(_command_block(step, st, self.state))
         self.query_one("#log-note", Static).update(self._log_note(step, st))
