@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from ..core.errors import RunbookTuiError
@@ -288,6 +289,19 @@ class RunbookApp(App[int]):
         watchdog.daemon = True
         watchdog.start()
         self.exit(130)  # as the headless runner: stopped before the end, the session left open
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: messages carry step titles, values, error lines
+        and command output, none of which may be read as markup (``[@click=app.quit]X[/]``)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     async def action_quit(self) -> None:
         """Quit, but ask first if a step is running (and record what happened)."""

@@ -70,7 +70,7 @@ class ParameterModal(ModalScreen[str | None]):
                 yield Static(
                     Content("choices (↓ to pick):").stylize("$text-muted"), id="parameter-choices-label"
                 )
-                yield OptionList(*[Option(c, id=c) for c in self.choices], id="parameter-choices")
+                yield OptionList(*[Option(Content(c), id=c) for c in self.choices], id="parameter-choices")
             yield Static(
                 Content.assemble(
                     ("enter", "bold $accent"), " use this value   ", ("escape", "bold $accent"), " cancel"
@@ -102,7 +102,7 @@ class ParameterModal(ModalScreen[str | None]):
         try:
             good = validate(self.param, value.strip(), choices=self.extra_choices)
         except ParameterError as exc:
-            self.query_one("#modal-error", Static).update(str(exc))
+            self.query_one("#modal-error", Static).update(Content(str(exc)))
             return
         self.dismiss(good)
 

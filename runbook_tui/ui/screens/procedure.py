@@ -20,8 +20,9 @@ from typing import Any, ClassVar
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.events import Resize
 from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
@@ -65,6 +66,7 @@ class ProcedureScreen(BaseScreen):
         Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),
         Binding("f", "follow", "Follow", show=False, id="run.follow"),
         Binding("l", "focus_log", "Log", show=False, id="run.focus_log"),
+        Binding("v", "view_command", "Command", show=False, id="run.view_command"),
         Binding("w", "focus_watch", "Watch pane", show=False, id="run.focus_watch"),
         Binding("e", "end", "End", tooltip="End the session (recorded)", id="run.end"),
         # Last and short: at 80 columns the footer cuts from the right, and End matters more.
@@ -111,7 +113,9 @@ class ProcedureScreen(BaseScreen):
                 yield StepList(self.procedure, id="steps")
             with Vertical(id="detail-box"):
                 yield Static(id="step-title")
-                yield Static(id="step-command")
+                with VerticalScroll(id="step-command-box", can_focus=False):
+                    yield Static(id="step-command")
+                yield Static(id="command-cut")
                 yield LogView(max_lines=LOG_MAX_LINES, id="log", **self._log_options())
                 with Horizontal(id="search-bar"):
                     yield Static("find", id="search-label")
@@ -132,7 +136,7 @@ class ProcedureScreen(BaseScreen):
         self.query_one("#watch-box").display = False
         self.query_one("#search-bar").display = False
         window = window_text(self.procedure.window)
-        self.query_one("#checklist-box").border_subtitle = f"window {window}"
+        self.query_one("#checklist-box").border_subtitle = Content(f"window {window}")
         self.query_one("#clock", RecoveryClock).target = self.procedure.target_seconds
         self.query_one("#steps", StepList).focus()
         self.set_interval(FLUSH_SECONDS, self._flush_output)
@@ -184,7 +188,7 @@ class ProcedureScreen(BaseScreen):
         if decision is not None and decision.deadline_seconds:
             clock.deadlines = (Countdown(decision.row_id, "decide", decision.at, decision.deadline_seconds),)
         self.set_class(state.mode == "drill" or self.rb_app.drill, "-drill")
-        self.query_one("#checklist-box").border_title = f"Checklist · {state.mode} · resumed"
+        self.query_one("#checklist-box").border_title = Content(f"Checklist · {state.mode} · resumed")
         for warning in getattr(self.session, "warnings", ()):
             self.notify(warning, title="Resumed", severity="warning", timeout=30, markup=False)
         focus = next(
@@ -294,7 +298,7 @@ class ProcedureScreen(BaseScreen):
             self.query_one("#steps", StepList).show_state(state.step(step_id))
         if isinstance(event, ev.SessionStarted):
             self.query_one("#clock", RecoveryClock).session_started = event.at
-            self.query_one("#checklist-box").border_title = f"Checklist · {event.mode}"
+            self.query_one("#checklist-box").border_title = Content(f"Checklist · {event.mode}")
         elif isinstance(event, ev.DecisionMade) and event.deadline_seconds:
             clock = self.query_one("#clock", RecoveryClock)
             clock.deadlines = (Countdown(event.row_id, "decide", event.at, event.deadline_seconds),)
@@ -321,7 +325,7 @@ class ProcedureScreen(BaseScreen):
             self.watch_step = event.step_id
             box = self.query_one("#watch-box")
             box.display = True
-            box.border_title = f"watch · {event.title}"
+            box.border_title = Content(f"watch · {event.title}")
             watch = self.query_one("#watch-log", LogView)
             watch.clear()
             watch.write_lines(list(self.output.get(event.step_id, ())))
@@ -336,7 +340,7 @@ class ProcedureScreen(BaseScreen):
         title = self.steps[event.step_id].title if event.step_id in self.steps else event.step_id
         status = StepStatus(event.status)
         if event.step_id == self.watch_step:
-            self.query_one("#watch-box").border_title = f"watch · {title} · {LABEL[status]}"
+            self.query_one("#watch-box").border_title = Content(f"watch · {title} · {LABEL[status]}")
         if status is StepStatus.FAILED:
             self.notify(event.message or "failed", title=f"✘ {title}", severity="error", timeout=10)
 
@@ -399,9 +403,40 @@ class ProcedureScreen(BaseScreen):
         self.query_one("#step-title", Static).update(_title_line(step, st))
         self.query_one("#step-command", Static).update(_command_block(step, st, self.state))
         self.query_one("#log-note", Static).update(self._log_note(step, st))
+        self.call_after_refresh(self._mark_cut)
         self.query_one(
             "#detail-box"
         ).border_title = f"Step {self.query_one('#steps', StepList).numbers[step.id]}"
+
+    def _mark_cut(self) -> None:
+        """Say so when the step detail cannot show the whole command at this size."""
+        if not self.is_attached:
+            return
+        box = self.query_one("#step-command-box", VerticalScroll)
+        cut = box.max_scroll_y > 0
+        below = box.max_scroll_y - round(box.scroll_y)
+        note = self.query_one("#command-cut", Static)
+        note.set_class(cut, "-cut")
+        if cut:
+            where = f"▼ {below} more line{'s' if below != 1 else ''} below" if below else "▲ lines above"
+            note.update(Content(f"{where} · v shows the whole command"))
+
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
+        self.call_after_refresh(self._mark_cut)
+
+    def action_view_command(self) -> None:
+        """The selected step's whole command (or what it asks), scrollable."""
+        step = self.selected
+        if step is None:
+            return
+        from .command import CommandModal
+
+        st = self.state.step(step.id)
+        text = st.command or _planned(step, self.state)
+        self.app.push_screen(
+            CommandModal(f"Step {self.query_one('#steps', StepList).numbers[step.id]}: {step.title}", text)
+        )
 
     def _log_note(self, step: Step, st: StepState) -> Content:
         log = self.query_one("#log", LogView)
@@ -768,11 +803,9 @@ def _title_line(step: Step, st: StepState) -> Content:
 
 
 def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
+    # The command first and whole (every line, wrapped, never markup): what will run is what
+    # is seen. The description after it, shortened, as it only explains.
     parts: list[str | tuple[str, str]] = []
-    desc = " ".join(step.description.split())
-    if desc:
-        parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
-        parts.append("\n")
     if step.kind in (StepKind.MANUAL, StepKind.CONFIRM):
         # Nothing is executed: show what the engineer is asked, not a "command".
         parts.append((_planned(step, state), "italic"))
@@ -781,6 +814,10 @@ def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
         if command:
             parts.append(("$ ", "bold $accent"))
             parts.append(command)
+    desc = " ".join(step.description.split())
+    if desc:
+        parts.append("\n" if parts else "")
+        parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
     if st.notes:
         parts.append((f"\nnote: {st.notes[-1]}", "italic $text-muted"))
     return Content.assemble(*parts)
