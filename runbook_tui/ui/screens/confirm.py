@@ -113,7 +113,7 @@ class ConfirmModal(ModalScreen[bool]):
             more.update(
                 Content.assemble(
                     (f"▼ {left} more line{'s' if left != 1 else ''} below", "bold $warning"),
-                    " · scroll to the end (↓, pgdn, end) before answering yes",
+                    " · read to the end (↓ pgdn end) before yes",
                 )
             )
 
