@@ -322,3 +322,38 @@ def test_the_flags_override_the_config_file(tmp_path: Path, monkeypatch: pytest.
     assert display_options(args)["low_bandwidth"] is True
     with pytest.raises(SystemExit):
         parser.parse_args(["open", "x", "--refresh", "0"])
+
+
+# --- without colour --------------------------------------------------------------------
+
+
+def test_every_status_has_a_glyph_and_a_word_even_one_the_tables_do_not_list() -> None:
+    from runbook_tui.ui import format as fmt
+
+    for status in StepStatus:
+        assert fmt.GLYPH[status] and fmt.LABEL[status]
+    words = {fmt.LABEL[s] for s in StepStatus}
+    assert {"passed", "failed", "running", "skipped"} <= words
+
+    class Later(str):
+        value = "ticked_by_hand"
+
+    assert fmt.LABEL[Later("x")] == "ticked by hand"  # type: ignore[index]
+    assert fmt.GLYPH[Later("x")] == "·"  # type: ignore[index]
+
+
+async def test_without_colour_a_failed_step_says_so_in_words_and_glyphs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    runbook = load_runbook(write_runbook(tmp_path, "echo no; exit 4"))
+    app = RunbookApp(AppOptions(runbook=runbook, procedure="main", workdir=tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        assert app.no_color
+        screen = await run_screen(pilot)
+        await pilot.press("r")
+        await until(pilot, lambda: screen.state.step("cmd").status is StepStatus.FAILED)
+        await pilot.pause(0.1)
+        assert str(screen.query_one("#step-title", Static).render()).startswith("failed")
+        strips = app.screen._compositor.render_strips()
+        assert any("✘" in strip.text and "Roll back" in strip.text for strip in strips)
