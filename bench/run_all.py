@@ -21,6 +21,7 @@ SCRIPTS = {
     "bench_import.py": ["--lines", "5000", "--runs", "1"],
     "bench_report.py": ["--lines", "100000", "--runs", "1"],
     "bench_resume.py": ["--lines", "100000", "--runs", "1"],
+    "bench_bandwidth.py": ["--seconds", "3"],
 }
 
 

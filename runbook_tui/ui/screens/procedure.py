@@ -41,7 +41,7 @@ from .base import BaseScreen
 FLUSH_SECONDS = 0.05
 # No output for this long: the stream stopped (or paused), so its last lines show at once
 # instead of waiting for the log pane's refresh budget.
-QUIET_SECONDS = 0.03
+QUIET_SECONDS = 0.02
 # While output floods, the "N lines" note under the log is rewritten at most this often.
 NOTE_SECONDS = 1.0
 # What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
