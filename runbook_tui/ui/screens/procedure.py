@@ -96,7 +96,8 @@ class ProcedureScreen(BaseScreen):
         self._pending: list[ev.OutputLine] = []
         self.watch_step: str | None = None
         self.foreground: Worker[None] | None = None
-        self._last_line_at = 0.0
+        self._lines_seen = 0  # output lines moved out of _pending so far
+        self._quiet_mark = -1  # lines seen when the quiet check last looked
         self._quiet: asyncio.TimerHandle | None = None
         self._note_at = 0.0
         self.events: list[ev.Event] = []  # every non-output event seen, for tests and the summary
@@ -225,8 +226,7 @@ class ProcedureScreen(BaseScreen):
         # Runs in the event loop, called by the engine: keep it tiny.
         if type(event) is ev.OutputLine:
             self._pending.append(event)
-            self._last_line_at = time.monotonic()
-            if self._quiet is None:
+            if self._quiet is None:  # per line only this check: a flood is millions of lines
                 self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
             return
         if isinstance(event, ev.StepStarted):
@@ -237,9 +237,11 @@ class ProcedureScreen(BaseScreen):
 
     def _quiet_check(self) -> None:
         """The stream went quiet: its last lines go on screen now, past the refresh budget."""
-        idle = time.monotonic() - self._last_line_at
-        if idle < QUIET_SECONDS:
-            self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS - idle, self._quiet_check)
+        # Lines still arriving since the last look: look again later (the stream goes on).
+        arrived = self._lines_seen + len(self._pending)
+        if arrived != self._quiet_mark:
+            self._quiet_mark = arrived
+            self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
             return
         self._quiet = None
         if not self.is_attached:
@@ -263,6 +265,7 @@ class ProcedureScreen(BaseScreen):
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self._lines_seen += len(pending)
         selected = self.selected_id
         to_log: list[str] = []
         to_watch: list[str] = []
