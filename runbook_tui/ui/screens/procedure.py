@@ -41,7 +41,7 @@ from .base import BaseScreen
 FLUSH_SECONDS = 0.05
 # No output for this long: the stream stopped (or paused), so its last lines show at once
 # instead of waiting for the log pane's refresh budget.
-QUIET_SECONDS = 0.02
+QUIET_SECONDS = 0.015
 # While output floods, the "N lines" note under the log is rewritten at most this often.
 NOTE_SECONDS = 1.0
 # What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
@@ -309,6 +309,8 @@ class ProcedureScreen(BaseScreen):
             self._step_started(event)
         elif isinstance(event, ev.StepFinished):
             self._step_finished(event)
+            # No more lines will come: the last ones go on screen now, past the budget.
+            self.query_one("#log", LogView).flush()
         elif isinstance(event, ev.FileEdited):
             self.notify(f"{event.path} edited; u undoes it.", title=self.steps[event.step_id].title)
         elif isinstance(event, ev.EditUndone):
