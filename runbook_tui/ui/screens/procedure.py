@@ -317,7 +317,11 @@ class ProcedureScreen(BaseScreen):
             self.notify(f"{event.path} restored from its backup.", title="Edit undone")
         elif isinstance(event, ev.SessionFinished):
             self._session_finished(event)
-        if step_id is None or step_id == self.selected_id:
+        if isinstance(event, ev.StepFinished) and step_id == self.selected_id:
+            # The last lines first, in a frame of their own; the title, state and note
+            # (a relayout of the detail) in the next one.
+            self.call_after_refresh(self.show_selected)
+        elif step_id is None or step_id == self.selected_id:
             self.show_selected()
 
     def _step_started(self, event: ev.StepStarted) -> None:
