@@ -22,6 +22,7 @@ SCRIPTS = {
     "bench_report.py": ["--lines", "100000", "--runs", "1"],
     "bench_resume.py": ["--lines", "100000", "--runs", "1"],
     "bench_fleet.py": ["--runs", "1"],  # needs the loopback sshd (scripts/components.sh sshd-start)
+    "bench_bandwidth.py": ["--seconds", "3"],
 }
 
 

@@ -72,6 +72,24 @@ def _use_inventory(args: argparse.Namespace) -> None:
     os.environ["RUNBOOK_TUI_INVENTORY"] = str(path.resolve())
 
 
+def _add_display_options(p: argparse.ArgumentParser) -> None:
+    """How much the app writes to the terminal (over a slow SSH link)."""
+    from .config import refresh_rate
+
+    p.add_argument(
+        "--refresh",
+        metavar="N",
+        type=refresh_rate,
+        help="log pane repaints a second while output floods (default 10; config: refresh)",
+    )
+    p.add_argument(
+        "--low-bandwidth",
+        action="store_true",
+        default=None,
+        help="for the slowest links: fewer repaints, no animations, newest log line only while following",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runbook-tui",
@@ -98,6 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
     _add_param_file_option(p)
     _add_inventory_option(p)
+    _add_display_options(p)
 
     p = sub.add_parser("run", help="run a procedure")
     _add_runbooks_option(p)
@@ -146,6 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="resume past damaged journal lines (recorded in the journal; their steps are asked about)",
     )
+    _add_display_options(p)
 
     p = sub.add_parser("report", help="the post-incident report of a session")
     p.add_argument("session", metavar="SESSION")
@@ -161,6 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--list-faults", action="store_true", help="list the drill's faults and exit")
     _add_param_file_option(p)
     _add_inventory_option(p)
+    _add_display_options(p)
 
     return parser
 

@@ -3,6 +3,8 @@
 ```toml
 # ~/.config/runbook-tui/config.toml
 runbook_dirs = ["~/runbooks", "/srv/team-runbooks"]   # added to the library
+refresh = 10          # log pane repaints a second while output floods (over SSH: bytes)
+low_bandwidth = false # true: the --low-bandwidth display on every start
 ```
 
 A missing file means the defaults. A file that is there but wrong is an error
@@ -21,7 +23,8 @@ from typing import Any
 from . import locations
 from .core.errors import RunbookTuiError
 
-KNOWN_KEYS = ("runbook_dirs",)
+KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth")
+REFRESH_RANGE = (1.0, 60.0)  # repaints a second: fewer is a frozen pane, more gains nothing
 
 
 class ConfigError(RunbookTuiError):
@@ -36,6 +39,8 @@ class Config:
 
     runbook_dirs: tuple[Path, ...] = ()  # folders of runbooks added to the library
     path: Path | None = None  # the file they came from, if any
+    refresh: float | None = None  # log pane repaints a second while output floods; None: default
+    low_bandwidth: bool = False  # the low-bandwidth display (``--low-bandwidth``) by default
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -70,7 +75,43 @@ def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
             f"{path}:{_line_of(text, 'runbook_dirs')}: runbook_dirs must be a list of folder paths, "
             'like runbook_dirs = ["~/runbooks"]'
         )
-    return Config(tuple(_resolve(path, d) for d in dirs), path)
+    refresh = data.get("refresh")
+    if refresh is not None and (
+        isinstance(refresh, bool)
+        or not isinstance(refresh, int | float)
+        or not REFRESH_RANGE[0] <= refresh <= REFRESH_RANGE[1]
+    ):
+        low, high = (int(x) for x in REFRESH_RANGE)
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'refresh')}: refresh must be a number of repaints a second "
+            f"from {low} to {high}, like refresh = 10"
+        )
+    low_bandwidth = data.get("low_bandwidth", False)
+    if not isinstance(low_bandwidth, bool):
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'low_bandwidth')}: low_bandwidth must be true or false, "
+            "like low_bandwidth = true"
+        )
+    return Config(
+        tuple(_resolve(path, d) for d in dirs),
+        path,
+        refresh=None if refresh is None else float(refresh),
+        low_bandwidth=low_bandwidth,
+    )
+
+
+def refresh_rate(text: str) -> float:
+    """``--refresh N``: repaints a second, checked against the same range as the config key."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not REFRESH_RANGE[0] <= value <= REFRESH_RANGE[1]:
+        low, high = (int(x) for x in REFRESH_RANGE)
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of repaints a second, {low} to {high}")
+    return value
 
 
 def _resolve(config_path: Path, entry: str) -> Path:

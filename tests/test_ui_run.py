@@ -89,6 +89,7 @@ async def test_run_all_asks_parameters_confirms_edits_and_destructive_steps(
         assert not modal.destructive
         await pilot.press("enter")  # Enter alone does not confirm
         assert app.screen is modal
+        await pilot.press("end")  # yes counts once the end of the command and diff was on screen
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal) and app.screen is not modal)
         gate = app.screen
@@ -171,14 +172,14 @@ async def test_undo_an_edit_from_the_run_screen(tmp_path: Path, server: Loopback
         await select(pilot, screen, "features")
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await pilot.press("end", "y")
         await until(pilot, lambda: status(screen, "features") is StepStatus.PASSED)
         assert cargo.read_text() != CARGO_TOML
         assert "# keep this comment" in cargo.read_text()
         await pilot.press("u")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         assert "Restore" in app.screen.message
-        await pilot.press("y")
+        await pilot.press("end", "y")
         await until(pilot, lambda: cargo.read_text() == CARGO_TOML)
         assert any(isinstance(e, ev.EditUndone) for e in screen.events)
         await pilot.press("u")

@@ -9,13 +9,25 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core.errors import UsageError
 
 if TYPE_CHECKING:
     from ..core.model import Runbook
     from ..core.param_sources import GivenParams
+
+
+def display_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``refresh_rate`` and ``low_bandwidth`` for ``AppOptions``: the flags, else the config file."""
+    from ..config import load_config
+
+    config = load_config()
+    low = getattr(args, "low_bandwidth", None)
+    return {
+        "refresh_rate": getattr(args, "refresh", None) or config.refresh,
+        "low_bandwidth": config.low_bandwidth if low is None else bool(low),
+    }
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
         freeze_gc=True,
         params=given.values,
         param_sources=given.sources,
+        **display_options(args),
     )
     sandbox = None
     if drill and runbook is not None:

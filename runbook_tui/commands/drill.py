@@ -63,6 +63,7 @@ def _announce(sandbox: Sandbox) -> None:
 def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sandbox: Sandbox) -> int:
     from ..core.param_sources import gather
     from ..ui.app import AppOptions, RunbookApp
+    from .app import display_options
 
     given = gather(runbook, [], getattr(args, "param_file", None))
     options = AppOptions(
@@ -72,6 +73,7 @@ def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sand
         freeze_gc=True,
         params=given.values,
         param_sources=given.sources,
+        **display_options(args),
     )
     return int(RunbookApp(drill_options(options, sandbox)).run() or 0)
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from ..core.errors import RunbookTuiError
@@ -59,6 +60,12 @@ class AppOptions:
     # Values given up front (--param, --param-file, RUNBOOK_TUI_PARAM_<name>) and where each came from.
     params: Mapping[str, str] = field(default_factory=dict)
     param_sources: Mapping[str, str] = field(default_factory=dict)
+    # Over a slow link: the log pane repaints at most this often while output floods
+    # (config ``refresh``, ``--refresh``); None: the pane's default.
+    refresh_rate: float | None = None
+    # ``--low-bandwidth`` (config ``low_bandwidth``): a lower budget, no animations, and a log
+    # pane that shows only its newest line and a count while it follows a running step.
+    low_bandwidth: bool = False
 
 
 class RunbookApp(App[int]):
@@ -121,7 +128,18 @@ class RunbookApp(App[int]):
     def workdir(self) -> Path:
         return self.options.workdir or Path.cwd()
 
+    @property
+    def refresh_rate(self) -> float:
+        """Log pane repaints a second while output floods (the budget)."""
+        from .widgets.log_view import DEFAULT_REFRESH_RATE, LOW_BANDWIDTH_REFRESH_RATE
+
+        if self.options.refresh_rate is not None:
+            return self.options.refresh_rate
+        return LOW_BANDWIDTH_REFRESH_RATE if self.options.low_bandwidth else DEFAULT_REFRESH_RATE
+
     def on_mount(self) -> None:
+        if self.options.low_bandwidth:
+            self.animation_level = "none"  # every animated frame is bytes on the link
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGHUP, signal.SIGTERM):
             loop.add_signal_handler(signum, self._on_hang_up, signum)
@@ -281,6 +299,19 @@ class RunbookApp(App[int]):
         watchdog.daemon = True
         watchdog.start()
         self.exit(130)  # as the headless runner: stopped before the end, the session left open
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification is plain text: messages carry step titles, values, error lines
+        and command output, none of which may be read as markup (``[@click=app.quit]X[/]``)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
 
     async def action_quit(self) -> None:
         """Quit, but ask first if a step is running (and record what happened)."""

@@ -43,6 +43,8 @@ class UiAsker:
             message=request.message,
             diff=request.diff,
             destructive=step.destructive,
+            # The rendered command (values in it): what will run is shown whole.
+            command=command if isinstance(command := getattr(step.spec, "command", None), str) else None,
         )
         return bool(await self._ask(modal))
 

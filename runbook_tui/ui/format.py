@@ -69,7 +69,31 @@ def _status_tables() -> dict[str, dict[StepStatus, str]]:
         StepStatus.UNKNOWN: "unknown",
         StepStatus.TICKED: "ticked, not done",
     }
-    return {"GLYPH": glyph, "STATUS_STYLE": style, "LABEL": label}
+    # A manual step ticked by --yes (another branch adds the status): a tick, not a pass.
+    ticked = getattr(StepStatus, "TICKED", None)
+    if ticked is not None:
+        glyph.setdefault(ticked, "☐")
+        style.setdefault(ticked, "$warning")
+        label.setdefault(ticked, "ticked")
+    return {
+        "GLYPH": _ByStatus(glyph, "·"),
+        "STATUS_STYLE": _ByStatus(style, ""),
+        "LABEL": _ByStatus(label, None),
+    }
+
+
+class _ByStatus(dict["StepStatus", str]):
+    """A status table that still answers for a status it does not list: a plain glyph,
+    no colour, and the status's own word (so a state is never shown by colour alone)."""
+
+    def __init__(self, table: dict[StepStatus, str], default: str | None) -> None:
+        super().__init__(table)
+        self.default = default
+
+    def __missing__(self, status: StepStatus) -> str:
+        if self.default is not None:
+            return self.default
+        return str(getattr(status, "value", status)).replace("_", " ")
 
 
 def window_text(window: Window | None) -> str:

@@ -72,7 +72,7 @@ class ParameterModal(ModalScreen[str | None]):
                 yield Static(
                     Content("choices (↓ to pick):").stylize("$text-muted"), id="parameter-choices-label"
                 )
-                yield OptionList(*[Option(c, id=c) for c in self.choices], id="parameter-choices")
+                yield OptionList(*[Option(Content(c), id=c) for c in self.choices], id="parameter-choices")
             yield Static(
                 Content.assemble(
                     ("enter", "bold $accent"), " use this value   ", ("escape", "bold $accent"), " cancel"

@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections import deque
 from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.events import Resize
 from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
@@ -38,6 +40,11 @@ from ..widgets.step_list import StepList
 from .base import BaseScreen
 
 FLUSH_SECONDS = 0.05
+# No output for this long: the stream stopped (or paused), so its last lines show at once
+# instead of waiting for the log pane's refresh budget.
+QUIET_SECONDS = 0.015
+# While output floods, the "N lines" note under the log is rewritten at most this often.
+NOTE_SECONDS = 1.0
 # What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
 LEFT_OPEN_WHY = "the engineer quit, leaving the session open"
 LOG_MAX_LINES = 20_000
@@ -60,6 +67,7 @@ class ProcedureScreen(BaseScreen):
         Binding("left_square_bracket", "prev_match", "Prev match", show=False, id="run.prev_match"),
         Binding("f", "follow", "Follow", show=False, id="run.follow"),
         Binding("l", "focus_log", "Log", show=False, id="run.focus_log"),
+        Binding("v", "view_command", "Command", show=False, id="run.view_command"),
         Binding("w", "focus_watch", "Watch pane", show=False, id="run.focus_watch"),
         Binding("e", "end", "End", tooltip="End the session (recorded)", id="run.end"),
         # Last and short: at 80 columns the footer cuts from the right, and End matters more.
@@ -89,6 +97,10 @@ class ProcedureScreen(BaseScreen):
         self._pending: list[ev.OutputLine] = []
         self.watch_step: str | None = None
         self.foreground: Worker[None] | None = None
+        self._lines_seen = 0  # output lines moved out of _pending so far
+        self._quiet_mark = -1  # lines seen when the quiet check last looked
+        self._quiet: asyncio.TimerHandle | None = None
+        self._note_at = 0.0
         self.events: list[ev.Event] = []  # every non-output event seen, for tests and the summary
         self.finished = False
         self.quitting = False
@@ -103,15 +115,21 @@ class ProcedureScreen(BaseScreen):
                 yield StepList(self.procedure, id="steps")
             with Vertical(id="detail-box"):
                 yield Static(id="step-title")
-                yield Static(id="step-command")
-                yield LogView(max_lines=LOG_MAX_LINES, id="log")
+                with VerticalScroll(id="step-command-box", can_focus=False):
+                    yield Static(id="step-command")
+                yield Static(id="command-cut")
+                yield LogView(max_lines=LOG_MAX_LINES, id="log", **self._log_options())
                 with Horizontal(id="search-bar"):
                     yield Static("find", id="search-label")
                     yield Input(placeholder="text in the output; enter = next, escape = close", id="search")
                 yield Static(id="log-note")
                 with Vertical(id="watch-box"):
-                    yield LogView(max_lines=LOG_MAX_LINES, id="watch-log")
+                    yield LogView(max_lines=LOG_MAX_LINES, id="watch-log", **self._log_options())
         yield from self.compose_footer()
+
+    def _log_options(self) -> dict[str, Any]:
+        app = self.rb_app
+        return {"refresh_rate": app.refresh_rate, "low_bandwidth": app.options.low_bandwidth}
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -120,7 +138,7 @@ class ProcedureScreen(BaseScreen):
         self.query_one("#watch-box").display = False
         self.query_one("#search-bar").display = False
         window = window_text(self.procedure.window)
-        self.query_one("#checklist-box").border_subtitle = f"window {window}"
+        self.query_one("#checklist-box").border_subtitle = Content(f"window {window}")
         self.query_one("#clock", RecoveryClock).target = self.procedure.target_seconds
         self.query_one("#steps", StepList).focus()
         self.set_interval(FLUSH_SECONDS, self._flush_output)
@@ -207,7 +225,7 @@ class ProcedureScreen(BaseScreen):
             for breach in state.breaches:
                 clock.seen(breach.scope, "breach")
         self.set_class(state.mode == "drill" or self.rb_app.drill, "-drill")
-        self.query_one("#checklist-box").border_title = f"Checklist · {state.mode} · resumed"
+        self.query_one("#checklist-box").border_title = Content(f"Checklist · {state.mode} · resumed")
         for warning in getattr(self.session, "warnings", ()):
             self.notify(warning, title="Resumed", severity="warning", timeout=30, markup=False)
         focus = next(
@@ -244,6 +262,8 @@ class ProcedureScreen(BaseScreen):
         # Runs in the event loop, called by the engine: keep it tiny.
         if type(event) is ev.OutputLine:
             self._pending.append(event)
+            if self._quiet is None:  # per line only this check: a flood is millions of lines
+                self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
             return
         if isinstance(event, ev.StepStarted):
             # In order with the output: earlier lines belong to the previous attempt.
@@ -251,11 +271,37 @@ class ProcedureScreen(BaseScreen):
             self.output[event.step_id] = deque(maxlen=LOG_MAX_LINES)
         self.post_message(SessionEvent(event))
 
+    def _quiet_check(self) -> None:
+        """The stream went quiet: its last lines go on screen now, past the refresh budget."""
+        # Lines still arriving since the last look: look again later (the stream goes on).
+        arrived = self._lines_seen + len(self._pending)
+        if arrived != self._quiet_mark:
+            self._quiet_mark = arrived
+            self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
+            return
+        self._quiet = None
+        if not self.is_attached:
+            return
+        self._flush_output()
+        self.query_one("#log", LogView).flush()
+        self.query_one("#watch-log", LogView).flush()
+        self._update_note(force=True)
+
+    def _update_note(self, *, force: bool = False) -> None:
+        """The line count under the log: at most once a second while output floods."""
+        now = time.monotonic()
+        step = self.selected
+        if step is None or (not force and now - self._note_at < NOTE_SECONDS):
+            return
+        self._note_at = now
+        self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
+
     def _flush_output(self) -> None:
         """Move buffered output lines into the step buffers and the visible panes."""
         if not self._pending:
             return
         pending, self._pending = self._pending, []
+        self._lines_seen += len(pending)
         selected = self.selected_id
         to_log: list[str] = []
         to_watch: list[str] = []
@@ -276,9 +322,7 @@ class ProcedureScreen(BaseScreen):
                 to_watch.append(text)
         if to_log:
             self.query_one("#log", LogView).write_lines(to_log)
-            step = self.selected
-            if step is not None:
-                self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
+            self._update_note()
         if to_watch:
             self.query_one("#watch-log", LogView).write_lines(to_watch)
 
@@ -296,7 +340,7 @@ class ProcedureScreen(BaseScreen):
             clock.session_started = event.at
             # One clock (core/windows.py): the window runs from the session's start, as in the engine.
             clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds or 0.0)
-            self.query_one("#checklist-box").border_title = f"Checklist · {event.mode}"
+            self.query_one("#checklist-box").border_title = Content(f"Checklist · {event.mode}")
         elif isinstance(event, ev.DecisionMade) and event.deadline_seconds:
             clock = self.query_one("#clock", RecoveryClock)
             origin = state.started_at if state.started_at is not None else event.at
@@ -308,13 +352,19 @@ class ProcedureScreen(BaseScreen):
             self._step_started(event)
         elif isinstance(event, ev.StepFinished):
             self._step_finished(event)
+            # No more lines will come: the last ones go on screen now, past the budget.
+            self.query_one("#log", LogView).flush()
         elif isinstance(event, ev.FileEdited):
             self.notify(f"{event.path} edited; u undoes it.", title=self.steps[event.step_id].title)
         elif isinstance(event, ev.EditUndone):
             self.notify(f"{event.path} restored from its backup.", title="Edit undone")
         elif isinstance(event, ev.SessionFinished):
             self._session_finished(event)
-        if step_id is None or step_id == self.selected_id:
+        if isinstance(event, ev.StepFinished) and step_id == self.selected_id:
+            # The last lines first, in a frame of their own; the title, state and note
+            # (a relayout of the detail) in the next one.
+            self.call_after_refresh(self.show_selected)
+        elif step_id is None or step_id == self.selected_id:
             self.show_selected()
 
     def _step_started(self, event: ev.StepStarted) -> None:
@@ -322,7 +372,7 @@ class ProcedureScreen(BaseScreen):
             self.watch_step = event.step_id
             box = self.query_one("#watch-box")
             box.display = True
-            box.border_title = f"watch · {event.title}"
+            box.border_title = Content(f"watch · {event.title}")
             watch = self.query_one("#watch-log", LogView)
             watch.clear()
             watch.write_lines(list(self.output.get(event.step_id, ())))
@@ -337,7 +387,7 @@ class ProcedureScreen(BaseScreen):
         title = self.steps[event.step_id].title if event.step_id in self.steps else event.step_id
         status = StepStatus(event.status)
         if event.step_id == self.watch_step:
-            self.query_one("#watch-box").border_title = f"watch · {title} · {LABEL[status]}"
+            self.query_one("#watch-box").border_title = Content(f"watch · {title} · {LABEL[status]}")
         if status is StepStatus.FAILED:
             self.notify(event.message or "failed", title=f"✘ {title}", severity="error", timeout=10)
 
@@ -381,8 +431,10 @@ class ProcedureScreen(BaseScreen):
         log = self.query_one("#log", LogView)
         log.clear()
         step_id = self.selected_id
+        log.set_streaming(step_id is not None and self.state.step(step_id).status is StepStatus.RUNNING)
         if step_id and step_id in self.output:
             log.write_lines(list(self.output[step_id]))
+        log.flush()  # the engineer chose this step: show it now, not on the budget
 
     @on(OptionList.OptionSelected, "#steps")
     def _chosen(self) -> None:
@@ -394,12 +446,44 @@ class ProcedureScreen(BaseScreen):
         if step is None:
             return
         st = self.state.step(step.id)
+        self.query_one("#log", LogView).set_streaming(st.status is StepStatus.RUNNING)
         self.query_one("#step-title", Static).update(_title_line(step, st))
         self.query_one("#step-command", Static).update(_command_block(step, st, self.state))
         self.query_one("#log-note", Static).update(self._log_note(step, st))
+        self.call_after_refresh(self._mark_cut)
         self.query_one(
             "#detail-box"
         ).border_title = f"Step {self.query_one('#steps', StepList).numbers[step.id]}"
+
+    def _mark_cut(self) -> None:
+        """Say so when the step detail cannot show the whole command at this size."""
+        if not self.is_attached:
+            return
+        box = self.query_one("#step-command-box", VerticalScroll)
+        cut = box.max_scroll_y > 0
+        below = box.max_scroll_y - round(box.scroll_y)
+        note = self.query_one("#command-cut", Static)
+        note.set_class(cut, "-cut")
+        if cut:
+            where = f"▼ {below} more line{'s' if below != 1 else ''} below" if below else "▲ lines above"
+            note.update(Content(f"{where} · v shows the whole command"))
+
+    def on_resize(self, event: Resize) -> None:
+        super().on_resize(event)
+        self.call_after_refresh(self._mark_cut)
+
+    def action_view_command(self) -> None:
+        """The selected step's whole command (or what it asks), scrollable."""
+        step = self.selected
+        if step is None:
+            return
+        from .command import CommandModal
+
+        st = self.state.step(step.id)
+        text = st.command or _planned(step, self.state)
+        self.app.push_screen(
+            CommandModal(f"Step {self.query_one('#steps', StepList).numbers[step.id]}: {step.title}", text)
+        )
 
     def _log_note(self, step: Step, st: StepState) -> Content:
         log = self.query_one("#log", LogView)
@@ -772,11 +856,9 @@ def _title_line(step: Step, st: StepState) -> Content:
 
 
 def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
+    # The command first and whole (every line, wrapped, never markup): what will run is what
+    # is seen. The description after it, shortened, as it only explains.
     parts: list[str | tuple[str, str]] = []
-    desc = " ".join(step.description.split())
-    if desc:
-        parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
-        parts.append("\n")
     if step.kind in (StepKind.MANUAL, StepKind.CONFIRM):
         # Nothing is executed: show what the engineer is asked, not a "command".
         parts.append((_planned(step, state), "italic"))
@@ -785,6 +867,10 @@ def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
         if command:
             parts.append(("$ ", "bold $accent"))
             parts.append(command)
+    desc = " ".join(step.description.split())
+    if desc:
+        parts.append("\n" if parts else "")
+        parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
     if st.notes:
         parts.append((f"\nnote: {st.notes[-1]}", "italic $text-muted"))
     return Content.assemble(*parts)

@@ -125,8 +125,8 @@ class TemplatesScreen(BaseScreen):
         template = self.templates[template_id]
         area.load_text(self.texts[template_id])
         box = self.query_one("#template-box")
-        box.border_title = template.title
-        box.border_subtitle = template.audience
+        box.border_title = Content(template.title)
+        box.border_subtitle = Content(template.audience)
         self._update_notes()
 
     def _update_notes(self, status: Content | None = None) -> None:

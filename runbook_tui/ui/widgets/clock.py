@@ -6,6 +6,9 @@ The clock announces nothing on its own: the screen hands it the engine's
 ``window_warning`` / ``window_breached`` events (:meth:`RecoveryClock.crossed`), and it
 posts :class:`RecoveryClock.Crossed` once for each. The time source is injectable
 (``clock``) so snapshots stay still and tests can move time forward.
+Each second only the cells that changed are sent to the terminal (usually the last
+digit or two), not the whole line: over a slow link that is most of what an idle
+screen costs. Warning and breach are said in words, not only colour.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from rich.cells import cell_len
 from textual.content import Content
+from textual.geometry import Region
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
@@ -82,6 +87,7 @@ class RecoveryClock(Widget):
         super().__init__(id=id, classes=classes)
         self.clock = clock
         self._announced: set[tuple[str, str]] = set()
+        self._shown: tuple[str, list[tuple[int, int, str]]] | None = None  # what is on screen
 
     def on_mount(self) -> None:
         self.set_interval(1.0, self.tick)
@@ -96,7 +102,23 @@ class RecoveryClock(Widget):
                 worst = lvl
         self.set_class(worst == "warning", "-warning")
         self.set_class(worst == "breach", "-breach")
-        self.refresh()
+        self._refresh_changed()
+
+    def _refresh_changed(self) -> None:
+        """Repaint only the span of cells that differs from what is on screen."""
+        content = self.render()
+        shown = (content.plain, [(s.start, s.end, str(s.style)) for s in content.spans])
+        old, self._shown = self._shown, shown
+        if old is None or old[1] != shown[1] or len(old[0]) != len(shown[0]):
+            self.refresh()
+            return
+        before, after = old[0], shown[0]
+        changed = [i for i, (a, b) in enumerate(zip(before, after, strict=True)) if a != b]
+        if not changed:
+            return
+        start = cell_len(after[: changed[0]])
+        end = cell_len(after[: changed[-1] + 1])
+        self.refresh(Region(start, 0, end - start, 1))
 
     def seen(self, scope: str, lvl: str) -> None:
         """A crossing announced before (a resumed session's): :meth:`crossed` stays quiet about it."""
@@ -144,7 +166,9 @@ class RecoveryClock(Widget):
                 parts.append((f"/{clock_text(proc.target)} ", "dim"))
                 parts.extend(_bar(elapsed / proc.target, lvl))
                 if lvl == "breach":
-                    parts.append((f" over by {format_seconds(elapsed - proc.target)}", _STYLE[lvl]))
+                    parts.append((f" ✘ breach: over by {format_seconds(elapsed - proc.target)}", _STYLE[lvl]))
+                elif lvl == "warning":
+                    parts.append((" ⚠ 80% gone", _STYLE[lvl]))
             else:
                 parts.append((" no window", "dim"))
         if self.session_started is not None:

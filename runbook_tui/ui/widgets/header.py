@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Label
 
@@ -26,8 +27,9 @@ class RunbookHeader(Horizontal):
         else:
             yield Label(" LIVE ", id="header-mode", classes="live")
 
-    def _crumbs_text(self) -> str:
-        return f" › {self.crumbs}" if self.crumbs else ""
+    def _crumbs_text(self) -> Content:
+        # Runbook and procedure titles: plain text, never markup.
+        return Content(f" › {self.crumbs}" if self.crumbs else "")
 
     def watch_crumbs(self) -> None:
         if self.is_mounted:
