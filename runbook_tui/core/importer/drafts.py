@@ -7,10 +7,12 @@ fields hold the runbook keys in the order they are written out.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import shell_blocks as sb
 from .text import Source
+
+if TYPE_CHECKING:  # shell_blocks makes these drafts; the context only holds its Params
+    from .shell_blocks import Params
 
 Option = tuple[int, str]  # (group number, option name): the alternative a step belongs to
 
@@ -43,12 +45,6 @@ class StepDraft:
     alt: Option | None = None
     gate: str | None = None
     watch: str | None = None
-
-    @classmethod
-    def from_shell(cls, step: dict[str, Any]) -> StepDraft:
-        """A step as ``shell_blocks`` makes it, its ``_`` keys taken out."""
-        fields = {k: v for k, v in step.items() if not k.startswith("_")}
-        return cls(step["_line"], fields, gate=step.get("_gate"), watch=step.get("_watch"))
 
     @property
     def title(self) -> str:
@@ -100,7 +96,7 @@ class Context:
     """What every part of the import shares: the source, the parameters met, the report."""
 
     source: Source
-    params: sb.Params
+    params: Params
     report: list[ReportLine] = field(default_factory=list)
 
     def note(self, line: int, what: str) -> None:

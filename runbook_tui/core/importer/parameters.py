@@ -4,7 +4,6 @@ states as a suggestion (pre-filled, never used unasked), an example, and the rep
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from . import shell_blocks as sb
 from .drafts import Context, ParameterDraft
@@ -39,17 +38,11 @@ def describe_parameters(ctx: Context) -> list[ParameterDraft]:
     """Every parameter met, described from the prose that mentions it."""
     prose = prose_lines(ctx.source.lines)
     drafts = []
-    for declared in ctx.params.declared.values():
-        param = _draft(declared)
+    for param in ctx.params.declared.values():
         _describe(param, prose)
         ctx.note(param.line, _why(param))
         drafts.append(param)
     return drafts
-
-
-def _draft(declared: dict[str, Any]) -> ParameterDraft:
-    fields = {k: v for k, v in declared.items() if not k.startswith("_") and k != "name"}
-    return ParameterDraft(declared["_line"], declared["name"], declared.get("_form") or "", fields)
 
 
 def _describe(param: ParameterDraft, prose: list[tuple[int, str]]) -> None:

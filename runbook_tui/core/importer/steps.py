@@ -83,8 +83,8 @@ def _shell_groups(
             continue
         if cds:
             note = f"Runs in {cwd} (the runbook's `{'; '.join(cds)}`)."
-            steps[0]["description"] = join(steps[0].get("description"), note)
-        made.extend((StepDraft.from_shell(step), group) for step in steps)
+            steps[0].fields["description"] = join(steps[0].fields.get("description"), note)
+        made.extend((step, group) for step in steps)
     return made
 
 
