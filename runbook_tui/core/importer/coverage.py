@@ -8,6 +8,7 @@ from typing import Any
 
 from . import shell_blocks as sb
 from .blocks import Fence, ListBlock, Section, parse
+from .drafts import ParameterDraft
 
 
 def unplaced_lines(markdown: str, data: dict[str, Any]) -> list[tuple[int, str]]:
@@ -15,7 +16,8 @@ def unplaced_lines(markdown: str, data: dict[str, Any]) -> list[tuple[int, str]]
     blob = _normalise("\n".join(_strings(data)))
     params = sb.Params()
     for param in data.get("parameters", []):
-        params.declared[param["name"]] = param
+        fields = {k: v for k, v in param.items() if k != "name"}
+        params.declared[param["name"]] = ParameterDraft(0, param["name"], "", fields)
     for var in re.findall(r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]*)=", markdown, re.M):
         params.shell_vars[var] = var.lower()
     missing = []

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import safety
+from .drafts import ParameterDraft, StepDraft
 from .shell_parse import expanded_names, statements
 
 SHELL_LANGS = frozenset({"", "bash", "sh", "shell", "zsh", "console", "shell-session", "ksh"})
@@ -113,24 +114,30 @@ class Group:
 class Params:
     """Parameters met so far in a document: name -> declaration (with its source line)."""
 
-    declared: dict[str, dict[str, Any]] = field(default_factory=dict)
+    declared: dict[str, ParameterDraft] = field(default_factory=dict)
     shell_vars: dict[str, str] = field(default_factory=dict)  # $NAME -> param name
     assigned: set[str] = field(default_factory=set)  # names the runbook sets itself (loops, $(...))
 
-    def declare(self, name: str, line: int, **extra: Any) -> str:
+    def declare(self, name: str, line: int, form: str = "", **fields: Any) -> str:
+        """Declare ``name`` made a parameter name (``<previous-tag>`` -> ``previous_tag``)."""
         key = re.sub(r"[^a-z0-9_]", "_", name.lower()).strip("_") or "value"
         if key[0].isdigit():
             key = f"p_{key}"
-        return self.declare_exact(key, line, **extra)
+        return self.declare_exact(key, line, form, **fields)
 
-    def declare_exact(self, name: str, line: int, **extra: Any) -> str:
-        """Declare ``name`` as written (``$NAMESPACE`` -> ``NAMESPACE``), renaming a reserved name."""
+    def declare_exact(self, name: str, line: int, form: str = "", **fields: Any) -> str:
+        """Declare ``name`` as written (``$NAMESPACE`` -> ``NAMESPACE``), renaming a reserved name.
+
+        ``form`` is how the runbook wrote it; a later mention adds what the first lacked.
+        """
         key = f"{name.lower()}_value" if is_reserved(name) else name
-        if key not in self.declared:
-            self.declared[key] = {"name": key, "_line": line, **extra}
-        else:
-            for k, v in extra.items():
-                self.declared[key].setdefault(k, v)
+        draft = self.declared.get(key)
+        if draft is None:
+            self.declared[key] = ParameterDraft(line, key, form, dict(fields))
+            return key
+        draft.form = draft.form or form
+        for k, v in fields.items():
+            draft.fields.setdefault(k, v)
         return key
 
 
@@ -218,19 +225,19 @@ def substitute(command: str, params: Params, line: int) -> str:
 
     def mustache(match: re.Match[str]) -> str:
         name = match.group(1)
-        key = params.declare_exact(name, line, _form=match.group(0))
+        key = params.declare_exact(name, line, form=match.group(0))
         return match.group(0) if key == name else "{{" + key + "}}"
 
     def angle(match: re.Match[str]) -> str:
         if f"</{match.group(1)}>" in command:
             return match.group(0)  # markup in a heredoc body, not a placeholder
-        return "{{" + params.declare(match.group(1), line, _form=match.group(0)) + "}}"
+        return "{{" + params.declare(match.group(1), line, form=match.group(0)) + "}}"
 
     def square(match: re.Match[str]) -> str:
         inner = match.group(1)
         if re.fullmatch(r"[A-Za-z0-9]-[A-Za-z0-9]", inner):
             return match.group(0)  # a character range such as [A-Z]
-        return "{{" + params.declare(inner, line, _form=match.group(0)) + "}}"
+        return "{{" + params.declare(inner, line, form=match.group(0)) + "}}"
 
     command = _MUSTACHE.sub(mustache, command)
     command = _ANGLE.sub(angle, command)
@@ -241,7 +248,7 @@ def substitute(command: str, params: Params, line: int) -> str:
         for name in expanded_names(command):
             if name in params.shell_vars or name in params.assigned or is_reserved(name):
                 continue
-            params.declare_exact(name, line, _form=f"${name}")
+            params.declare_exact(name, line, form=f"${name}")
     return command
 
 
@@ -252,7 +259,7 @@ def title_of(comments: list[str], fallback: str) -> str:
 
 def group_to_steps(
     group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None, prose: str = ""
-) -> list[dict[str, Any]]:
+) -> list[StepDraft]:
     """The steps for one group: usually one; none when it only declared variables.
 
     Several ``curl -f`` checks are one http check each, ``up -d web  # with previous
@@ -261,7 +268,7 @@ def group_to_steps(
     """
     watches = [c for c in group.commands if safety.is_watch(c)]
     if watches and len(group.commands) > 1:
-        steps: list[dict[str, Any]] = []
+        steps: list[StepDraft] = []
         part = Group(list(group.comments), [], group.line)
         for command in group.commands:
             if command in watches:
@@ -292,7 +299,7 @@ def group_to_steps(
                 single, params, fallback_title=fallback_title, context=context, cwd=cwd, prose=prose
             )
             if step is not None:
-                step["title"] = f"{title}: {command.split()[-1]}"
+                step.fields["title"] = f"{title}: {command.split()[-1]}"
                 steps.append(step)
         return steps
     step = _group_to_step(group, params, fallback_title=fallback_title, context=context, cwd=cwd, prose=prose)
@@ -302,7 +309,7 @@ def group_to_steps(
     return [implied, step] if implied else [step]
 
 
-def _implied_compose_edit(group: Group, params: Params) -> dict[str, Any] | None:
+def _implied_compose_edit(group: Group, params: Params) -> StepDraft | None:
     for command in group.commands:
         match = _UP_WITH_PREVIOUS_TAG.match(command.strip())
         if match:
@@ -310,14 +317,14 @@ def _implied_compose_edit(group: Group, params: Params) -> dict[str, Any] | None
             key = params.declare(
                 f"previous_{service}_tag", group.line, description=f"Image tag of {service} to roll back to"
             )
-            return {
-                "_line": group.line,
+            fields = {
                 "title": f"Point {service} at the previous image tag",
                 "kind": "compose_image",
                 "service": service,
                 "tag": "{{" + key + "}}",
                 "description": f"The runbook says: `{command.strip()}`",
             }
+            return StepDraft(group.line, fields)
     return None
 
 
@@ -327,7 +334,7 @@ def _declares(command: str) -> bool:
 
 def _group_to_step(
     group: Group, params: Params, *, fallback_title: str, context: str, cwd: str | None, prose: str = ""
-) -> dict[str, Any] | None:
+) -> StepDraft | None:
     """The step for one group, or None when the group only declared variables."""
     commands = [c for c in group.commands if not _declares(c)]
     dropped = [c for c in group.commands if c not in commands]
@@ -337,28 +344,44 @@ def _group_to_step(
     plain = [c for c in group.comments if c != warning]
     title = title_of(plain, _title_from_warning(warning) if warning and not plain else fallback_title)
     notes = plain[1:]
-    step: dict[str, Any] = {"_line": group.line, "title": title}
+    step = StepDraft(group.line, {"title": title})
+    _gate(step, warning, commands)
+    commands = [substitute(c, params, group.line) for c in commands]
+    kind = _kind_for(title, group.comments, commands, params, context, group.line, prose)
+    step.fields.update(kind.fields)
+    step.watch = kind.watch
+    if step.fields["kind"] in ("shell", "watch") and cwd:
+        step.fields["cwd"] = cwd
+    extra = [f"`{c}` (declares a parameter)" for c in dropped]
+    if kind.raw:
+        extra.append(f"Runbook command: `{kind.raw}`")
+    description = "\n".join(notes + extra).strip()
+    if description:
+        step.fields["description"] = description
+    if not commands and not group.comments and not extra:
+        return None
+    return step
+
+
+def _gate(step: StepDraft, warning: str | None, commands: list[str]) -> None:
+    """A warning comment or a destructive command: the step asks for confirmation."""
     gate = [warning] if warning else []
     reasons = safety.destructive_reasons("\n".join(commands))
     if reasons:
         gate.append("Destructive: " + "; ".join(reasons) + ".")
     if gate:
-        step["confirm"] = "\n".join(gate)
-        step["destructive"] = True
-        step["_gate"] = "; ".join(reasons) or "a warning in the runbook"
-    commands = [substitute(c, params, group.line) for c in commands]
-    step.update(_kind_for(title, group.comments, commands, params, context, group.line, prose))
-    if step["kind"] in ("shell", "watch") and cwd:
-        step["cwd"] = cwd
-    extra = [f"`{c}` (declares a parameter)" for c in dropped]
-    if step.get("_raw"):
-        extra.append(f"Runbook command: `{step.pop('_raw')}`")
-    description = "\n".join(notes + extra).strip()
-    if description:
-        step["description"] = description
-    if not commands and not group.comments and not extra:
-        return None
-    return step
+        step.fields["confirm"] = "\n".join(gate)
+        step.fields["destructive"] = True
+        step.gate = "; ".join(reasons) or "a warning in the runbook"
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """A step's kind and its keys; the command as written (for the description); why a watch."""
+
+    fields: dict[str, Any]
+    raw: str | None = None
+    watch: str | None = None
 
 
 def _title_from_warning(warning: str) -> str:
@@ -375,36 +398,32 @@ def _kind_for(
     context: str,
     line: int,
     prose: str = "",
-) -> dict[str, Any]:
+) -> _Kind:
     if not commands:
         prose = " ".join(comments)
         if _COMPOSE_TAG.search(prose):
             service = _service_from(context) or "{{" + params.declare("service", line) + "}}"
             tag = "{{" + params.declare("previous_tag", line, description="Image tag to roll back to") + "}}"
-            return {"kind": "compose_image", "service": service, "tag": tag}
-        return {"kind": "manual", "instructions": "\n".join(comments[1:]) or title}
+            return _Kind({"kind": "compose_image", "service": service, "tag": tag})
+        return _Kind({"kind": "manual", "instructions": "\n".join(comments[1:]) or title})
     if len(commands) == 1:
         single = commands[0]
         curl = _CURL.match(single)
         if curl and _CURL_FAIL_FLAG.match(single):
-            return {"kind": "http", "url": curl.group(1), "expect_status": 200, "_raw": single}
+            return _Kind({"kind": "http", "url": curl.group(1), "expect_status": 200}, raw=single)
         cargo = _CARGO_EDIT.match(single)
         if cargo:
             features = re.findall(r"[A-Za-z0-9_-]+", cargo.group("old").replace("\\", ""))
-            return {"kind": "cargo_features", "file": "Cargo.toml", "remove": features, "_raw": single}
+            return _Kind({"kind": "cargo_features", "file": "Cargo.toml", "remove": features}, raw=single)
         watch = _WATCH_TITLE.search(title)
         if watch and re.search(r"\s-f\b|--follow|\btail\b", single):
-            return {"kind": "watch", "command": single, "duration": watch.group(1), "_watch": "the title"}
+            return _Kind({"kind": "watch", "command": single, "duration": watch.group(1)}, watch="the title")
         if safety.is_watch(single):
             stated = safety.watch_duration(title, " ".join(comments), prose)
             why = "a duration stated in the runbook" if stated else "no duration in the runbook: the default"
-            return {
-                "kind": "watch",
-                "command": single,
-                "duration": stated or safety.DEFAULT_WATCH,
-                "_watch": why,
-            }
-    return {"kind": "shell", "command": "\n".join(commands)}
+            fields = {"kind": "watch", "command": single, "duration": stated or safety.DEFAULT_WATCH}
+            return _Kind(fields, watch=why)
+    return _Kind({"kind": "shell", "command": "\n".join(commands)})
 
 
 def _service_from(context: str) -> str | None:
