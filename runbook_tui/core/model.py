@@ -183,6 +183,15 @@ SPEC_FOR_KIND: Mapping[StepKind, type] = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True)
+class Capture:
+    """Set parameter ``name`` from the first group of ``pattern`` matched in the step's output."""
+
+    name: str
+    pattern: str
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One thing to do (or check) in a procedure."""
 
@@ -198,6 +207,8 @@ class Step:
     milestone: Milestone | None = None
     role: str | None = None
     location: Location = NOWHERE
+    read_only: bool = False  # the author says it changes nothing: ``plan`` runs it
+    capture: Capture | None = None
 
     @property
     def is_edit(self) -> bool:
