@@ -20,6 +20,8 @@ from runbook_tui.core.report.markdown import render as render_markdown
 from runbook_tui.core.report.timeline import build_report
 from runbook_tui.core.state import fold
 
+CLI = (sys.executable, "-m", "runbook_tui")
+PARAM = ("--param", "tag=1.1.0", "--workdir")
 COMPOSE = """\
 services:
   api:
@@ -101,8 +103,7 @@ def _project(tmp_path: Path, *, feature: str = "strict", image: str = "rbt-test-
 
 def _plan(tmp_path: Path, work: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "plan", str(tmp_path / "runbook.yaml"), "main"]
-        + ["--workdir", str(work), *extra],
+        [*CLI, "plan", str(tmp_path / "runbook.yaml"), "main", "--workdir", str(work), *extra],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -145,8 +146,7 @@ def test_what_cannot_be_planned_is_said_and_exits_1(tmp_path: Path) -> None:
 
 
 def test_a_bad_procedure_is_usage_exit_2(tmp_path: Path) -> None:
-    work = _project(tmp_path)
-    result = _plan(tmp_path, work).__class__  # noqa: F841 - build the project only
+    _project(tmp_path)
     bad = subprocess.run(
         [sys.executable, "-m", "runbook_tui", "plan", str(tmp_path / "runbook.yaml"), "nope"],
         capture_output=True,
@@ -177,8 +177,7 @@ def test_plan_first_with_yes_prints_the_plan_runs_and_journals_it(tmp_path: Path
         """,
     )
     result = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "run", str(path), "main", "--plain", "--yes", "--plan-first"]
-        + ["--workdir", str(work)],
+        [*CLI, "run", str(path), "main", "--plain", "--yes", "--plan-first", "--workdir", str(work)],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -197,8 +196,7 @@ def test_plan_first_without_a_terminal_and_without_yes_runs_nothing(tmp_path: Pa
     work = _project(tmp_path)
     before = _hashes(work)
     result = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "run", str(tmp_path / "runbook.yaml"), "main", "--plain"]
-        + ["--plan-first", "--param", "tag=1.1.0", "--workdir", str(work)],
+        [*CLI, "run", str(tmp_path / "runbook.yaml"), "main", "--plain", "--plan-first", *PARAM, str(work)],
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
