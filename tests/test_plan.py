@@ -249,3 +249,37 @@ def test_docs_name_the_plan_json_fields() -> None:
     for field in ("unplanned", "effect", "read_only", "complete"):
         assert field in docs, field
     assert textwrap.dedent("runbook-tui plan") in (Path(__file__).parent.parent / "README.md").read_text()
+
+
+def test_a_read_only_capture_fills_later_steps_of_the_plan(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "VERSION").write_text("previous: v1.4.2\n")
+    write_runbook(
+        tmp_path,
+        """
+        runbook: 1
+        id: cap
+        title: Capture
+        parameters:
+          - name: previous_tag
+            pattern: 'v[0-9.]+'
+        procedures:
+          - id: main
+            title: Main
+            steps:
+              - id: find
+                title: Find the previous tag
+                kind: shell
+                read_only: true
+                command: cat VERSION
+                capture: {name: previous_tag, pattern: 'previous: (\\S+)'}
+              - id: deploy
+                title: Deploy {{previous_tag}}
+                kind: shell
+                command: ./deploy.sh {{previous_tag}}
+        """,
+    )
+    result = _plan(tmp_path, work)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "run: ./deploy.sh v1.4.2" in result.stdout and "Deploy v1.4.2" in result.stdout

@@ -144,6 +144,8 @@ async def build_plan(
         notes = [await _not_given(runbook.parameter(n) or Parameter(n), workdir, base_env) for n in missing]
         shown = {**values, **{n: f"<{n}: not given>" for n in missing}}
         item = await _plan_step(runbook, step, phase, shown, values, workdir, base_env, assigned_by)
+        if step.capture is not None and item.ran:
+            problems.setdefault(step.id, []).extend(_captured(runbook, step, item, values))
         extra = [*notes, *problems.get(step.id, [])]
         if extra:
             item = dataclasses.replace(item, problems=(*extra, *item.problems))
@@ -163,6 +165,23 @@ async def build_plan(
         preflight=tuple(pf.describe(findings)),
         params={k: (P.REDACTED if k in secret and v else v) for k, v in values.items()},
     )
+
+
+def _captured(runbook: Runbook, step: Step, item: PlannedStep, values: dict[str, str]) -> list[str]:
+    """A read-only step's capture sets its parameter for the later steps of the plan too."""
+    from . import carry
+
+    spec = step.capture
+    assert spec is not None
+    found = carry.capture(spec, item.result)
+    param = runbook.parameter(spec.name)
+    if found.value is None or param is None:
+        return [found.problem or f"capture {spec.name}: not a declared parameter"]
+    try:
+        values[spec.name] = P.validate(param, found.value)
+    except ParameterError as exc:
+        return [f"capture {spec.name}: {exc}"]
+    return []
 
 
 def _command(text: str) -> str:
