@@ -323,3 +323,49 @@ def test_resume_from_a_step_runs_it_again(tmp_path: Path) -> None:
     state = fold(load(journal.path).events)
     run_from = [r for r in state.restarts if isinstance(r, ev.RunFrom)]
     assert run_from and run_from[0].rerun == ["one", "flaky"]
+
+
+SECRET_CARRY = """
+runbook: 1
+id: secretcarry
+title: Secret carry
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: login
+        title: Log in
+        kind: shell
+        command: DEPLOY_TOKEN=$(printf 'tok-%s' abcdef123456)
+      - id: use
+        title: Use it
+        kind: shell
+        command: echo "$DEPLOY_TOKEN" > token.txt
+"""
+
+
+def test_a_redacted_carried_value_is_asked_for_again_on_resume(tmp_path: Path) -> None:
+    runbook = runbook_from(tmp_path, SECRET_CARRY)
+    journal = Journal.create(new_session_id(runbook.id))
+    first = Session(runbook, "main", workdir=tmp_path, ask=ScriptedAsker(), journal=journal)
+
+    async def go_first() -> None:
+        await first.start()
+        assert await first.run_step("login") is StepStatus.PASSED
+        first.close()
+
+    asyncio.run(go_first())
+    assert "tok-abcdef123456" not in journal.path.read_text()
+    asker = ScriptedAsker(params={"DEPLOY_TOKEN": "tok-given-again"})
+    resumed = Session.resume(journal.path, runbook, asker, workdir=tmp_path)
+    assert any("DEPLOY_TOKEN" in w and "asked for again" in w for w in resumed.warnings)
+
+    async def go_on() -> None:
+        await resumed.start()
+        assert await resumed.run_all() is True
+        await resumed.finish()
+
+    asyncio.run(go_on())
+    assert asker.asked == [("DEPLOY_TOKEN", [])]
+    assert (tmp_path / "token.txt").read_text() == "tok-given-again\n"
+    assert "tok-given-again" not in journal.path.read_text()

@@ -1115,6 +1115,7 @@ class Session:
             raise self.journal_failure
         try:
             await self._resolve_params(step)
+            await self._ask_carried(step)
             rendered = self._runnable(step)
         except ParameterError as exc:
             return self._fail_before_start(step, str(exc))
@@ -1132,10 +1133,6 @@ class Session:
             return gate
         if gate is not None and not await self._gate(step, *gate):
             return StepStatus.NEEDS_YOU
-        try:
-            await self._ask_carried(step)
-        except ParameterError as exc:
-            return self._fail_before_start(step, str(exc))
         return await self._run_runner(step, rendered, phase, runner, ctx)
 
     async def _gate_for(
