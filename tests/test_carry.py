@@ -369,3 +369,27 @@ def test_a_redacted_carried_value_is_asked_for_again_on_resume(tmp_path: Path) -
     assert asker.asked == [("DEPLOY_TOKEN", [])]
     assert (tmp_path / "token.txt").read_text() == "tok-given-again\n"
     assert "tok-given-again" not in journal.path.read_text()
+
+
+def test_plain_run_offers_to_retry_a_failed_step_alone(tmp_path: Path) -> None:
+    import pexpect
+
+    path = write_runbook(tmp_path, RETRY)
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "runbook_tui", "run", str(path), "main", "--plain", "--workdir", str(tmp_path)],
+        encoding="utf-8",
+        timeout=60,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    child.expect("step flaky failed. Retry it alone")
+    (tmp_path / "fixed").touch()
+    child.sendline("r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    assert (tmp_path / "ran.txt").read_text().split() == ["one", "flaky", "flaky", "three"]
+    journal = next((Path(os.environ["RUNBOOK_TUI_DATA_DIR"]) / "sessions").glob("*.jsonl"))
+    state = fold(load(journal).events)
+    assert state.step("flaky").attempts == 2 and state.outcome == "succeeded"
+    assert [type(r).__name__ for r in state.restarts] == ["RetryRequested"]

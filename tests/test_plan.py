@@ -16,6 +16,7 @@ from engine_helpers import write_runbook
 from images import build_test_image, free_port
 
 from runbook_tui.core.journal import load
+from runbook_tui.core.report.json_report import render as render_json
 from runbook_tui.core.report.markdown import render as render_markdown
 from runbook_tui.core.report.timeline import build_report
 from runbook_tui.core.state import fold
@@ -190,6 +191,10 @@ def test_plan_first_with_yes_prints_the_plan_runs_and_journals_it(tmp_path: Path
     assert state.plans and state.plans[0].by == "--yes"
     report = render_markdown(build_report(journal))
     assert "## Plan reviewed" in report and "Reviewed by --yes" in report
+    data = json.loads(render_json(build_report(journal)))
+    assert data["plans"][0]["by"] == "--yes" and any(
+        '+default = ["fast"]' in x for x in data["plans"][0]["lines"]
+    )
 
 
 def test_plan_first_without_a_terminal_and_without_yes_runs_nothing(tmp_path: Path) -> None:
