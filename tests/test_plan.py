@@ -288,3 +288,34 @@ def test_a_read_only_capture_fills_later_steps_of_the_plan(tmp_path: Path) -> No
     result = _plan(tmp_path, work)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "run: ./deploy.sh v1.4.2" in result.stdout and "Deploy v1.4.2" in result.stdout
+
+
+def test_a_git_tag_that_does_not_exist_cannot_be_planned(tmp_path: Path) -> None:
+    work = tmp_path / "repo"
+    work.mkdir()
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run(["git", "init", "-q", str(work)], check=True)
+    subprocess.run([*git, "-C", str(work), "commit", "-q", "--allow-empty", "-m", "one"], check=True)
+    subprocess.run([*git, "-C", str(work), "tag", "-a", "v1.0.0", "-m", "v1"], check=True)
+    head = (work / ".git" / "HEAD").read_bytes()
+    write_runbook(
+        tmp_path,
+        """
+        runbook: 1
+        id: gitplan
+        title: Git plan
+        procedures:
+          - id: main
+            title: Main
+            steps:
+              - id: checkout
+                title: Check out the release
+                kind: git
+                action: checkout
+                tag: v9.9.9
+        """,
+    )
+    result = _plan(tmp_path, work)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "CANNOT PLAN" in result.stdout and "v9.9.9" in result.stdout
+    assert (work / ".git" / "HEAD").read_bytes() == head
