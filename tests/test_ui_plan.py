@@ -93,3 +93,23 @@ async def test_p_shows_the_plan_changing_nothing_and_a_runs_it_then_r_retries_a_
     state = fold(load(journal).events)
     assert [type(r).__name__ for r in state.restarts] == ["RetryRequested"]
     assert (work / "seen.txt").read_text() == "v1.2.3\nv1.2.3\n"
+
+
+async def test_f_runs_again_from_the_selected_step_journalled(tmp_path: Path) -> None:
+    app, work = _app(tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await run_screen(pilot)
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await until(pilot, lambda: screen.state.step("flaky").status is StepStatus.FAILED, timeout=30)
+        (work / "fixed").touch()
+        screen.query_one("#steps", StepList).select_step("pick-version")
+        await pilot.pause()
+        await pilot.press("F")
+        await until(pilot, lambda: screen.state.step("flaky").status is StepStatus.PASSED, timeout=30)
+        assert screen.state.step("pick-version").attempts == 2
+        journal = screen.session.journal_path
+    state = fold(load(journal).events)
+    run_from = [r for r in state.restarts if type(r).__name__ == "RunFrom"]
+    assert run_from and list(run_from[0].rerun) == ["pick-version", "features", "flaky"]
