@@ -319,3 +319,34 @@ def test_a_git_tag_that_does_not_exist_cannot_be_planned(tmp_path: Path) -> None
     assert result.returncode == 1, result.stdout + result.stderr
     assert "CANNOT PLAN" in result.stdout and "v9.9.9" in result.stdout
     assert (work / ".git" / "HEAD").read_bytes() == head
+
+
+def test_a_secret_printed_by_a_read_only_step_is_masked_in_the_plan(tmp_path: Path) -> None:
+    work = tmp_path / "w"
+    work.mkdir()
+    write_runbook(
+        tmp_path,
+        """
+        runbook: 1
+        id: sec
+        title: Secret
+        parameters:
+          - name: api_token
+            secret: true
+        procedures:
+          - id: main
+            title: Main
+            steps:
+              - id: show
+                title: Show the token's use
+                kind: shell
+                read_only: true
+                command: echo "token is $api_token"
+        """,
+    )
+    secrets = tmp_path / "params"
+    secrets.write_text("api_token=s3cr3t-value-999\n")
+    secrets.chmod(0o600)
+    result = _plan(tmp_path, work, "--param-file", str(secrets))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "token is ••••••" in result.stdout and "s3cr3t-value-999" not in result.stdout

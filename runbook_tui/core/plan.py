@@ -154,6 +154,10 @@ async def build_plan(
             for name in shell_syntax.top_level_assignments(_command(step.spec.command)):
                 assigned_by.setdefault(name, step.id)
     secret = {p.name for p in runbook.parameters if p.secret}
+    # A read-only step may print a secret, and a diff may hold one: masked like the journal does.
+    redact = P.Redactor(v for k, v in values.items() if k in secret)
+    if redact:
+        planned = [_redacted(item, redact) for item in planned]
     return Plan(
         runbook_id=runbook.id,
         runbook_title=runbook.title,
@@ -164,6 +168,18 @@ async def build_plan(
         steps=tuple(planned),
         preflight=tuple(pf.describe(findings)),
         params={k: (P.REDACTED if k in secret and v else v) for k, v in values.items()},
+    )
+
+
+def _redacted(item: PlannedStep, redact: P.Redactor) -> PlannedStep:
+    return dataclasses.replace(
+        item,
+        title=redact(item.title),
+        action=redact(item.action),
+        diff=redact(item.diff),
+        gate=redact(item.gate),
+        result=tuple(redact(line) for line in item.result),
+        problems=tuple(redact(line) for line in item.problems),
     )
 
 
