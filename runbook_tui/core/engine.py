@@ -510,6 +510,10 @@ class Session:
         )
         return await self.run_step(step.id)
 
+    def param_values(self) -> dict[str, str]:
+        """The parameter values known so far, secrets included (for :mod:`.plan`, which masks them)."""
+        return dict(self._values)
+
     def carried_used(self, step_id: str) -> list[tuple[str, str, str]]:
         """Carried variables the step reads: (name, value as shown, step that set it)."""
         step, _phase = self._lookup(step_id)

@@ -354,6 +354,11 @@ async def _plan_shell(
         f"${n} comes from step {assigned_by[n]} (known when it runs)" for n in read if n in assigned_by
     ]
     result: tuple[str, ...] = tuple(carried)
+    if isinstance(spec, WatchSpec):  # it runs for its whole duration: never run by the plan
+        effect = NONE if step.read_only else UNKNOWN
+        return dataclasses.replace(
+            base, action=action, effect=effect, result=(*result, "a watch: not run by the plan")
+        )
     if not step.read_only:
         return dataclasses.replace(base, action=action, effect=UNKNOWN, result=result)
     if not complete or carried:

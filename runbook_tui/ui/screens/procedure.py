@@ -489,8 +489,7 @@ class ProcedureScreen(BaseScreen):
             return
         from .plan import PlanScreen
 
-        state = self.state
-        params = {k: v for k, v in state.params.items() if k not in state.secret_params}
+        params = self.session.param_values()
 
         def chosen(plan: Any) -> None:
             if plan is None or not self._ready():
@@ -500,7 +499,9 @@ class ProcedureScreen(BaseScreen):
             self._intent(lambda: self.session.record_plan(plan_lines(plan), plan.unplanned, by="engineer"))
             self.action_run_all()
 
-        screen = PlanScreen(self.runbook, self.procedure, workdir=self.session.workdir, params=params)
+        screen = PlanScreen(
+            self.runbook, self.procedure, workdir=self.session.workdir, params=params, env=self.session.env
+        )
         self.app.push_screen(screen, chosen)
 
     def action_run_from(self) -> None:
