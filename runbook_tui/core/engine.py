@@ -474,7 +474,10 @@ class Session:
         """Run again from ``step_id``: earlier steps not done are skipped over, later ones run again.
 
         Journalled (``run_from``) with who chose it; returns (skipped, to run again).
+        Needs no running event loop: ``resume --from`` records it before the run starts.
         """
+        if not self._started or self._finished:
+            raise UsageError("run from a step needs a session that has started and not finished")
         self._lookup(step_id)
         if self._tasks:
             raise UsageError(
@@ -494,6 +497,7 @@ class Session:
 
     async def retry(self, step_id: str, by: str | None = None) -> StepStatus:
         """Run a step that failed (or was cancelled or interrupted) again, alone; journalled as a retry."""
+        self._require_started()
         step, _phase = self._lookup(step_id)
         status = self.state.step(step_id).status
         if status not in (
