@@ -142,6 +142,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--keep", action="store_true", help="with --drill: keep the sandbox")
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands run")
     _add_inventory_option(p)
+    p.add_argument(
+        "--plan-first",
+        action="store_true",
+        help="with --plain: print the plan (as 'plan' does) and ask once before running; with --yes, run",
+    )
+
+    p = sub.add_parser("plan", help="what a procedure would do here, changing nothing")
+    _add_runbooks_option(p)
+    p.add_argument("runbook", metavar="RUNBOOK")
+    p.add_argument("procedure", metavar="PROCEDURE")
+    p.add_argument(
+        "--param", metavar="K=V", action="append", default=[], help="a parameter value (repeatable)"
+    )
+    _add_param_file_option(p)
+    _add_inventory_option(p)
+    p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands would run")
+    p.add_argument("--json", action="store_true", help="machine-readable output (docs/cli-json.md)")
 
     p = sub.add_parser("validate", help="check runbook files; file:line:col: message per problem")
     p.add_argument("paths", metavar="PATH", nargs="+")
@@ -166,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="resume past damaged journal lines (recorded in the journal; their steps are asked about)",
     )
     _add_display_options(p)
+    p.add_argument(
+        "--from",
+        dest="from_step",
+        metavar="STEP",
+        help="with --plain: run again from STEP (earlier steps not done are skipped over; journalled)",
+    )
 
     p = sub.add_parser("report", help="the post-incident report of a session")
     p.add_argument("session", metavar="SESSION")
@@ -193,6 +216,7 @@ _MODULES = {
     "show": "runbook_tui.commands.library",
     "validate": "runbook_tui.commands.validate",
     "run": "runbook_tui.commands.run",
+    "plan": "runbook_tui.commands.plan",
     "import": "runbook_tui.commands.importing",
     "sessions": "runbook_tui.commands.sessions",
     "resume": "runbook_tui.commands.sessions",

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..core.durations import format_seconds
-from ..core.errors import RunbookTuiError
+from ..core.errors import RunbookTuiError, UsageError
 from ..core.model import Runbook
 from ..core.sessions import SessionSummary, find_session, latest_unfinished, list_sessions, summarise, to_json
 
@@ -110,6 +110,8 @@ def resume(args: argparse.Namespace) -> int:
     )
     if args.plain:
         return _continue_plain(summary, runbook, args)
+    if getattr(args, "from_step", None):
+        raise UsageError("--from needs --plain; in the app, resume and press F on the step to run from")
     return _continue_in_app(summary, runbook, args)
 
 
@@ -177,7 +179,12 @@ def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Na
 
     given = plain.given_params(args, runbook)
     accept = bool(getattr(args, "accept_damaged", False))
-    return int(plain.resume(summary.path, runbook, yes=bool(args.yes), given=given, accept_damaged=accept))
+    from_step = getattr(args, "from_step", None)
+    return int(
+        plain.resume(
+            summary.path, runbook, yes=bool(args.yes), given=given, accept_damaged=accept, from_step=from_step
+        )
+    )
 
 
 def _continue_in_app(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:

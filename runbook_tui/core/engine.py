@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, locations
-from . import edits, shell_syntax, windows
+from . import carry, edits, shell_syntax, windows
 from . import events as ev
 from . import params as P
 from . import preflight as pf
@@ -181,6 +181,11 @@ class Session:
         self._redact = P.Redactor()
         self._has_secrets = False  # checked once per output line, so kept as a plain flag
         self._values: dict[str, str] = {}
+        # Carried variables (see core/carry.py): value, and the step that set it.
+        self._carried: dict[str, str] = {}
+        self._carried_by: dict[str, str] = {}
+        self._carry_unknown: dict[str, str] = {}  # redacted in the journal: name -> step that set it
+        self._capture_lines: dict[str, list[str]] = {}
         self._given: list[tuple[str, str, str]] = []
         for name, value in (params or {}).items():
             source = (param_sources or {}).get(name, param_source)
@@ -462,6 +467,81 @@ class Session:
         lines = tuple(self.redact(line) for line in pf.describe(findings))
         self._emit(ev.PreflightChecked(findings=lines, accepted=accepted, by=by, at=now()))
 
+    def record_plan(self, lines: Iterable[str], unplanned: Iterable[str], *, by: str) -> None:
+        """Journal the plan that was shown before the run (see :mod:`.plan`)."""
+        self._require_started()
+        self._emit(
+            ev.PlanReviewed(
+                lines=tuple(self.redact(line) for line in lines),
+                unplanned=tuple(self.redact(line) for line in unplanned),
+                by=by,
+                at=now(),
+            )
+        )
+
+    def run_from(self, step_id: str, by: str | None = None) -> tuple[list[str], list[str]]:
+        """Run again from ``step_id``: earlier steps not done are skipped over, later ones run again.
+
+        Journalled (``run_from``) with who chose it; returns (skipped, to run again).
+        Needs no running event loop: ``resume --from`` records it before the run starts.
+        """
+        if not self._started or self._finished:
+            raise UsageError("run from a step needs a session that has started and not finished")
+        self._lookup(step_id)
+        if self._tasks:
+            raise UsageError(
+                f"step(s) {', '.join(self._tasks)} are running; wait for them or cancel them first"
+            )
+        ids = [s.id for s, _ in self._plan]
+        at = ids.index(step_id)
+        state = self.state
+        skipped = [sid for sid in ids[:at] if not state.step(sid).status.is_ok]
+        rerun = [sid for sid in ids[at:] if state.step(sid).status is not StepStatus.PENDING]
+        self._emit(
+            ev.RunFrom(
+                step_id=step_id, skipped=tuple(skipped), rerun=tuple(rerun), by=by or self.operator, at=now()
+            )
+        )
+        return skipped, rerun
+
+    async def retry(self, step_id: str, by: str | None = None) -> StepStatus:
+        """Run a step that failed (or was cancelled or interrupted) again, alone; journalled as a retry."""
+        self._require_started()
+        step, _phase = self._lookup(step_id)
+        status = self.state.step(step_id).status
+        if status not in (
+            StepStatus.FAILED,
+            StepStatus.CANCELLED,
+            StepStatus.INTERRUPTED,
+            StepStatus.UNKNOWN,
+        ):
+            raise UsageError(f"step {step_id!r} is {status.value}; only a failed step is retried")
+        self._emit(
+            ev.RetryRequested(
+                step_id=step_id, attempt=self._attempt(step_id), by=by or self.operator, at=now()
+            )
+        )
+        return await self.run_step(step.id)
+
+    def param_values(self) -> dict[str, str]:
+        """The parameter values known so far, secrets included (for :mod:`.plan`, which masks them)."""
+        return dict(self._values)
+
+    def carried_used(self, step_id: str) -> list[tuple[str, str, str]]:
+        """Carried variables the step reads: (name, value as shown, step that set it)."""
+        step, _phase = self._lookup(step_id)
+        if not isinstance(step.spec, ShellSpec | WatchSpec) or not self._carried_by:
+            return []
+        try:
+            read = [v.name for v in shell_syntax.unassigned_variables(P.shell_command(step.spec.command))]
+        except Exception:
+            return []
+        return [
+            (n, self.redact(self._carried.get(n, P.REDACTED)), self._carried_by[n])
+            for n in dict.fromkeys(read)
+            if n in self._carried_by
+        ]
+
     def set_param(self, name: str, value: str | None, source: str = "prompt") -> str:
         """Validate and record a parameter value (redacted in events if secret); returns the value used."""
         validated = self._validated(name, value)
@@ -682,6 +762,16 @@ class Session:
         for name, value in state.params.items():
             if name not in state.secret_params and self.runbook.parameter(name) is not None:
                 self._values[name] = value  # secret values were never written: asked again when needed
+        for name, carried_event in state.carried.items():
+            self._carried_by[name] = carried_event.step_id
+            if carried_event.redacted:
+                self._carry_unknown[name] = carried_event.step_id  # asked again when a step reads it
+                self.warnings.append(
+                    f"variable {name} (set by step {carried_event.step_id}) was not journalled (a secret); "
+                    "it is asked for again when a later step uses it"
+                )
+            else:
+                self._carried[name] = carried_event.value
 
     def _keep_recorded_params(self) -> None:
         """Drop given values for parameters the journal already has (warning when they differ)."""
@@ -829,6 +919,10 @@ class Session:
         first = self._seq.get(step_id, 0) + 1
         self._seq[step_id] = first + len(lines) - 1
         texts, colours = self._clean_lines(lines)
+        capturing = self._capture_lines.get(step_id) if self._capture_lines else None
+        if capturing is not None and stream != "info":
+            capturing.extend(texts)
+            del capturing[: -carry.MAX_CAPTURE_LINES]
         events = _output_events(step_id, first, stream, texts, colours, now())
         journal = self._journal
         if journal is not None and journal.closed and self._finished:
@@ -978,35 +1072,11 @@ class Session:
 
     def _runnable(self, step: Step) -> Step:
         """The step as it runs: no value is ever spliced into shell text."""
-        return self._filled(step, self._values, runnable=True)
+        return fill_step(step, self._values, runnable=True)
 
     def _display(self, step: Step) -> Step:
         """The step as shown and journalled: values in place for reading, secrets masked."""
-        values = self._values
-        if self._redact:
-            values = {k: (P.REDACTED if self._is_secret(k) else v) for k, v in values.items()}
-        return self._filled(step, values, runnable=False)
-
-    def _filled(self, step: Step, values: Mapping[str, str], *, runnable: bool) -> Step:
-        spec_is_shell = isinstance(step.spec, ShellSpec | WatchSpec)
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(step.spec):
-            value = getattr(step.spec, f.name)
-            if runnable and spec_is_shell and f.name == "command":
-                rendered: Any = P.render(value, values, shell=True) if P.placeholders(value) else value
-            elif runnable and isinstance(step.spec, HttpSpec) and f.name == "url":
-                rendered = P.render_url(value, values) if P.placeholders(value) else value
-            else:
-                rendered = _render_value(value, values, shell=False)
-            if rendered is not value:
-                changes[f.name] = rendered
-        spec = dataclasses.replace(step.spec, **changes) if changes else step.spec
-        return dataclasses.replace(
-            step,
-            spec=spec,
-            title=P.render(step.title, values),
-            confirm=P.render(step.confirm, values) if step.confirm else step.confirm,
-        )
+        return display_step(self.runbook, step, self._values)
 
     def _step_env(self, step: Step) -> Mapping[str, str] | None:
         """The environment a shell or watch step runs with (see docs: parameter precedence).
@@ -1018,7 +1088,7 @@ class Session:
         """
         if not isinstance(step.spec, ShellSpec | WatchSpec):
             return None
-        return {**self.env, **self._values}
+        return {**self.env, **self._carried, **self._values}
 
     def _is_secret(self, name: str) -> bool:
         param = self.runbook.parameter(name)
@@ -1057,6 +1127,7 @@ class Session:
             raise self.journal_failure
         try:
             await self._resolve_params(step)
+            await self._ask_carried(step)
             rendered = self._runnable(step)
         except ParameterError as exc:
             return self._fail_before_start(step, str(exc))
@@ -1230,6 +1301,9 @@ class Session:
         if self.journal_failure is not None:
             raise self.journal_failure  # its start could not be recorded: it must not run
         rendered = self._capped_watch(rendered, ctx)
+        rendered, carry_file = self._with_carry(rendered, ctx)
+        if step.capture is not None:
+            self._capture_lines[step.id] = []
         limit = step.timeout + TIMEOUT_GRACE if step.timeout else None
         try:
             async with asyncio.timeout(limit):
@@ -1244,7 +1318,84 @@ class Session:
         except Exception as exc:
             log.exception("step %s failed inside runbook-tui", step.id)
             outcome = StepOutcome.failed(f"{type(exc).__name__}: {exc} (an error inside runbook-tui)")
+        if carry_file is not None:
+            found = carry.read_file(carry_file)
+            if outcome.status is StepStatus.PASSED:  # a failed step's half-done values do not carry
+                self._take_carried(step, carry.changed(found, ctx.env))
+        captured = self._capture_lines.pop(step.id, None)
+        if step.capture is not None and captured is not None and outcome.status is StepStatus.PASSED:
+            outcome = self._take_capture(step, captured, outcome)
         return self._finished_event(step, attempt, started, outcome)
+
+    # --- internals: carried variables and captures (see core/carry.py) -------------------
+
+    def _with_carry(self, step: Step, ctx: _Context) -> tuple[Step, Path | None]:
+        """A shell step's command with the EXIT trap that reports its top-level assignments."""
+        spec = step.spec
+        if not isinstance(spec, ShellSpec):
+            return step, None
+        names = carry.carried_names(spec.command, exclude={p.name for p in self.runbook.parameters})
+        if not names:
+            return step, None
+        if carry.sets_exit_trap(spec.command):
+            ctx.output(
+                "this step sets its own EXIT trap: its variables are not carried to later steps", "info"
+            )
+            return step, None
+        path = carry.new_file()
+        ctx.env = {**ctx.env, carry.CARRY_ENV: str(path)}
+        wrapped = dataclasses.replace(spec, command=carry.wrap(spec.command, names))
+        return dataclasses.replace(step, spec=wrapped), path
+
+    def _take_carried(self, step: Step, found: Mapping[str, str]) -> None:
+        for name, value in found.items():
+            secret = carry.secret_looking(name) or (bool(value) and self.redact(value) != value)
+            if secret and value:
+                self._redact.add(value)
+                self._has_secrets = bool(self._redact)
+            self._carried[name] = value
+            self._carried_by[name] = step.id
+            self._carry_unknown.pop(name, None)
+            shown = P.REDACTED if secret and value else value
+            self._emit(ev.VariableCarried(name=name, value=shown, step_id=step.id, redacted=secret, at=now()))
+
+    async def _ask_carried(self, step: Step) -> None:
+        """A carried secret the journal does not hold (after resume): ask for it before a step reads it."""
+        if not self._carry_unknown or not isinstance(step.spec, ShellSpec | WatchSpec):
+            return
+        read = {v.name for v in shell_syntax.unassigned_variables(P.shell_command(step.spec.command))}
+        for name in [n for n in self._carry_unknown if n in read]:
+            by = self._carry_unknown[name]
+            param = Parameter(
+                name=name,
+                description=f"set by step {by} before the resume; its value was not journalled (a secret)",
+                secret=True,
+            )
+            answer = await self._ask.parameter(param, [])
+            if not answer:
+                raise ParameterError(
+                    name, f"was set by step {by} and not journalled; give it again, or run from step {by}"
+                )
+            self._redact.add(answer)
+            self._has_secrets = bool(self._redact)
+            self._carried[name] = answer
+            del self._carry_unknown[name]
+
+    def _take_capture(self, step: Step, lines: list[str], outcome: StepOutcome) -> StepOutcome:
+        spec = step.capture
+        assert spec is not None
+        found = carry.capture(spec, lines)
+        if found.value is None:
+            self._output(step.id, found.problem, "stderr")
+            return StepOutcome.failed(found.problem, **outcome.data)
+        try:
+            value = self._validated(spec.name, found.value)
+        except ParameterError as exc:
+            problem = f"capture {spec.name}: {exc}"
+            self._output(step.id, problem, "stderr")
+            return StepOutcome.failed(problem, **outcome.data)
+        self._record_param(spec.name, value, f"capture:{step.id}")
+        return outcome
 
     def _capped_watch(self, step: Step, ctx: _Context) -> Step:
         spec = step.spec
@@ -1411,6 +1562,45 @@ def _reconcile_edits(state: SessionState) -> list[tuple[str, EditRecord, str, st
                 raise EditReconcileError(_changed_message(step_id, record, digest))
             found.append((step_id, record, result, digest))
     return found
+
+
+def fill_step(step: Step, values: Mapping[str, str], *, runnable: bool) -> Step:
+    """``step`` with its placeholders filled from ``values`` (ParameterError for a missing one).
+
+    ``runnable``: shell commands keep quoted variable references (the values travel in
+    the environment) and URLs get their values percent-encoded; otherwise the values
+    are spliced in for a reader.
+    """
+    spec_is_shell = isinstance(step.spec, ShellSpec | WatchSpec)
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(step.spec):
+        value = getattr(step.spec, f.name)
+        if runnable and spec_is_shell and f.name == "command":
+            rendered: Any = P.render(value, values, shell=True) if P.placeholders(value) else value
+        elif runnable and isinstance(step.spec, HttpSpec) and f.name == "url":
+            rendered = P.render_url(value, values) if P.placeholders(value) else value
+        else:
+            rendered = _render_value(value, values, shell=False)
+        if rendered is not value:
+            changes[f.name] = rendered
+    spec = dataclasses.replace(step.spec, **changes) if changes else step.spec
+    return dataclasses.replace(
+        step,
+        spec=spec,
+        title=P.render(step.title, values),
+        confirm=P.render(step.confirm, values) if step.confirm else step.confirm,
+    )
+
+
+def display_step(runbook: Runbook, step: Step, values: Mapping[str, str]) -> Step:
+    """The step as shown to a reader (and journalled): values in place, secret values masked.
+
+    Needs no session or journal: ``plan`` renders steps with it too.
+    """
+    secret = {p.name for p in runbook.parameters if p.secret}
+    if secret & values.keys():
+        values = {k: (P.REDACTED if k in secret and v else v) for k, v in values.items()}
+    return fill_step(step, values, runnable=False)
 
 
 def check_params(runbook: Runbook, values: Mapping[str, str]) -> dict[str, str]:

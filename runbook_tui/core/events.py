@@ -377,6 +377,52 @@ class HostFinished(Event):
     message: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class VariableCarried(Event):
+    """A shell step assigned a variable at its top level: later steps of the session get it.
+
+    ``value`` is ``REDACTED`` (and ``redacted`` true) for secret-looking names and
+    declared secrets' values: those are kept in memory only, never journalled.
+    """
+
+    kind: ClassVar[str] = "variable_carried"
+    name: str
+    value: str
+    step_id: str
+    redacted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PlanReviewed(Event):
+    """The plan of the procedure was shown before the run (``run --plan-first``, the app's plan)."""
+
+    kind: ClassVar[str] = "plan"
+    lines: tuple[str, ...] = ()  # the plan as it was shown, secrets masked
+    unplanned: tuple[str, ...] = ()  # what could not be planned, one sentence each
+    by: str = ""  # who looked at it: "engineer" or "--yes"
+
+
+@dataclass(frozen=True, slots=True)
+class RunFrom(Event):
+    """The engineer chose to run again from ``step_id``: earlier steps not done are skipped over."""
+
+    kind: ClassVar[str] = "run_from"
+    step_id: str
+    skipped: tuple[str, ...] = ()  # steps before it, not done, now skipped
+    rerun: tuple[str, ...] = ()  # steps from it on that had ended and will run again
+    by: str = ""  # operator (user@host) who chose it
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRequested(Event):
+    """The engineer chose to retry a failed step alone; its next attempt follows."""
+
+    kind: ClassVar[str] = "retry_requested"
+    step_id: str
+    attempt: int  # the attempt that will run
+    by: str = ""
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -408,6 +454,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EditReconciled,
         HostStarted,
         HostFinished,
+        VariableCarried,
+        PlanReviewed,
+        RunFrom,
+        RetryRequested,
     )
 }
 

@@ -28,6 +28,7 @@ from .model import (
     FORMAT_VERSION,
     AlertThreshold,
     AnsibleSpec,
+    Capture,
     CargoFeaturesSpec,
     Checklist,
     ChecklistItem,
@@ -316,6 +317,7 @@ class _Builder:
         self.shell_maps: list[tuple[_Map, str]] = []  # shell/watch steps: checked once params are known
         self.inventory = ""  # the runbook's inventory:, absolute; read before its steps
         self.max_hosts: int | None = None
+        self.capture_maps: list[tuple[_Map, str]] = []  # capture: names checked once params are known
 
     # -- generic readers --
 
@@ -611,6 +613,15 @@ class _Builder:
     def _check_shell(self, parameters: tuple[Parameter, ...]) -> None:
         """Placeholders where the shell expands nothing, and step env keys that shadow parameters."""
         declared = {p.name for p in parameters}
+        for c, where in self.capture_maps:
+            name_node = c.get("name")
+            if name_node is not None and str(getattr(name_node, "value", "")) not in declared:
+                known = ", ".join(sorted(declared)) or "none"
+                self.ctx.error(
+                    name_node,
+                    f"'name' of {where} must be a parameter declared under 'parameters:' "
+                    f"(its pattern checks the captured value); declared: {known}",
+                )
         for m, what in self.shell_maps:
             node = m.get("command")
             if isinstance(node, ScalarNode):
@@ -868,7 +879,36 @@ class _Builder:
             role=self.opt_text(m, "role", what),
             location=self.ctx.at(node),
             fleet=self.fleet(m, what, kind),
+            read_only=self.boolean(m, "read_only", what),
+            capture=self.capture(m, what),
         )
+
+    def capture(self, m: _Map, what: str) -> Capture | None:
+        """``capture: {name: P, pattern: '...'}``: a regex with one group, P checked once params are known."""
+        node = m.get("capture")
+        if node is None:
+            return None
+        where = f"'capture' of {what}"
+        c = self.mapping(node, where, ("name", "pattern"), ("name", "pattern"))
+        if c is None:
+            return None
+        name, pattern = self.text(c, "name", where), self.text(c, "pattern", where)
+        pattern_node = c.get("pattern")
+        try:
+            groups = re.compile(pattern).groups
+        except re.error as exc:
+            self.ctx.error(
+                pattern_node or node, f"'pattern' of {where} is not a valid regular expression: {exc}"
+            )
+            return None
+        if groups < 1:
+            self.ctx.error(
+                pattern_node or node,
+                f"'pattern' of {where} has no group; put the value to capture in ( ), like 'version: (\\S+)'",
+            )
+            return None
+        self.capture_maps.append((c, where))
+        return Capture(name, pattern, self.ctx.at(node))
 
     def _step_kind(self, node: MappingNode) -> StepKind | None:
         for key_node, value_node in node.value:
@@ -1312,6 +1352,8 @@ _COMMON_STEP_KEYS = frozenset(
         "continue_on_failure",
         "milestone",
         "role",
+        "read_only",
+        "capture",
     }
 )
 _KIND_KEYS: Mapping[StepKind, frozenset[str]] = {

@@ -214,6 +214,15 @@ SPEC_FOR_KIND: Mapping[StepKind, type] = MappingProxyType(
 
 
 @dataclass(frozen=True, slots=True)
+class Capture:
+    """Set parameter ``name`` from the first group of ``pattern`` matched in the step's output."""
+
+    name: str
+    pattern: str
+    location: Location = NOWHERE
+
+
+@dataclass(frozen=True, slots=True)
 class Step:
     """One thing to do (or check) in a procedure."""
 
@@ -230,6 +239,8 @@ class Step:
     role: str | None = None
     location: Location = NOWHERE
     fleet: FleetSpec | None = None  # set: the step runs on the hosts of an Ansible inventory
+    read_only: bool = False  # the author says it changes nothing: ``plan`` runs it
+    capture: Capture | None = None
 
     @property
     def is_edit(self) -> bool:

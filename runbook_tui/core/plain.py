@@ -198,6 +198,12 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
         + (f" (rc {e.rc})" if e.rc is not None else "")
         + (f": {e.message}" if e.message and e.status != "ok" else "")
     ),
+    ev.VariableCarried: lambda e: f"{e.name} set to {e.value} for later steps",
+    ev.PlanReviewed: lambda e: f"plan of {len(e.lines)} lines reviewed by {e.by}",
+    ev.RunFrom: lambda e: (
+        f"{e.by} chose to run from {e.step_id}; skipped over {', '.join(e.skipped) or 'nothing'}"
+    ),
+    ev.RetryRequested: lambda e: f"{e.by} retries {e.step_id} alone (attempt {e.attempt})",
 }
 
 
@@ -233,6 +239,14 @@ class PlainAsker:
         self._interactive = interactive
         self._yes = yes
         self.by = "--yes" if yes else "engineer"
+
+    @property
+    def interactive(self) -> bool:
+        return self._interactive
+
+    @property
+    def yes(self) -> bool:
+        return self._yes
 
     async def confirm(self, request: ConfirmRequest) -> bool:
         """Yes with ``--yes``; otherwise ask, or fail closed without a terminal."""
@@ -338,6 +352,11 @@ def run(args: argparse.Namespace) -> int:
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     asker = PlainAsker(printer, interactive=_interactive(), yes=bool(args.yes))
     accept = bool(getattr(args, "accept_preflight", False))
+    reviewed: Reviewed | None = None
+    if getattr(args, "plan_first", False) and not args.drill:
+        reviewed = _plan_first(runbook, procedure, given.values, workdir, printer, yes=bool(args.yes))
+        if reviewed is None:
+            return EXIT_FAILED
     if not args.drill:
         found = _preflight(runbook, procedure, os.environ, workdir, accept=accept)
         return _run_session(
@@ -351,6 +370,7 @@ def run(args: argparse.Namespace) -> int:
             asker,
             sources=given.sources,
             checked=found,
+            reviewed=reviewed,
         )
     sandbox = _build_sandbox(runbook, args.fault)
     try:
@@ -378,6 +398,40 @@ def run(args: argparse.Namespace) -> int:
         sandbox.close(keep=keep)
         if keep:
             printer.say(f"drill sandbox kept at {sandbox.workdir}")
+
+
+Reviewed = tuple[list[str], list[str], str]  # the plan's lines, what could not be planned, who looked
+
+
+def _plan_first(
+    runbook: Runbook,
+    procedure: Procedure,
+    params: Mapping[str, str],
+    workdir: Path,
+    printer: Printer,
+    *,
+    yes: bool,
+) -> Reviewed | None:
+    """Print the plan and ask once (``--plan-first``); None when the engineer says no."""
+    from . import plan as planning
+
+    the_plan = asyncio.run(planning.build_plan(runbook, procedure, workdir=workdir, params=params))
+    lines = planning.plan_lines(the_plan)
+    for line in lines:
+        printer.say(line)
+    unplanned = list(the_plan.unplanned)
+    if yes:
+        return lines, unplanned, "--yes"
+    if not _interactive():
+        printer.say(
+            "not run: there is no terminal to ask whether to go ahead; pass --yes to run after the plan"
+        )
+        return None
+    answer = asyncio.run(ask_line("Run this plan? [y/N] "))
+    if (answer or "").strip().lower() not in ("y", "yes"):
+        printer.say("not run: the plan was not accepted")
+        return None
+    return lines, unplanned, "engineer"
 
 
 def _preflight(
@@ -416,6 +470,7 @@ def _run_session(
     watch_limit: float | None = None,
     sources: Mapping[str, str] | None = None,
     checked: tuple[preflight.Finding, ...] = (),
+    reviewed: Reviewed | None = None,
 ) -> int:
     session_id = new_session_id(runbook.id)
     # One live session per working directory: refused before a journal exists.
@@ -446,7 +501,10 @@ def _run_session(
         raise
     session.subscribe(printer)
     try:
-        return asyncio.run(drive(session, printer, checked=checked))
+        offer_retry = asker.interactive and not asker.yes
+        return asyncio.run(
+            drive(session, printer, checked=checked, reviewed=reviewed, offer_retry=offer_retry)
+        )
     finally:
         lock.release()  # a no-op after finish; the session (if open) is resumable, not live
 
@@ -458,6 +516,7 @@ def resume(
     yes: bool = False,
     given: GivenParams | None = None,
     accept_damaged: bool = False,
+    from_step: str | None = None,
 ) -> int:
     """``runbook-tui resume --plain``: continue a recorded session headless; the exit code.
 
@@ -486,6 +545,16 @@ def resume(
         f"{len(done)} step(s) already done; journal {session.journal_path}"
     )
     session.subscribe(printer)
+    if from_step:
+        try:
+            skipped, rerun = session.run_from(from_step)
+        except BaseException:
+            session.close()
+            raise
+        printer.say(
+            f"running from {from_step}: skipped over {', '.join(skipped) or 'nothing'}; "
+            f"to run again: {', '.join(rerun) or 'nothing'}"
+        )
     try:
         return asyncio.run(_resume_and_drive(session, printer, interactive=interactive, yes=yes))
     finally:
@@ -510,10 +579,36 @@ async def _resume_and_drive(session: Session, printer: Printer, *, interactive: 
         elif not choice.startswith("r"):
             printer.say("stopped; the session stays open: runbook-tui resume continues it")
             return EXIT_FAILED
-    return await drive(session, printer)
+    return await drive(session, printer, offer_retry=interactive and not yes)
 
 
-async def drive(session: Session, printer: Printer, *, checked: tuple[preflight.Finding, ...] = ()) -> int:
+async def _run_offering_retry(session: Session, printer: Printer, offer_retry: bool) -> bool:
+    """``run_all``; after a failed step, with a terminal, offer to retry that step alone."""
+    ok = await session.run_all()
+    while not ok and offer_retry:
+        state = session.state
+        failed = next(
+            (s.id for s, _ in session.steps() if state.step(s.id).status is StepStatus.FAILED), None
+        )
+        if failed is None:
+            return ok
+        answer = await ask_line(f"step {failed} failed. Retry it alone [r], or stop [s]? ")
+        if not (answer or "").strip().lower().startswith("r"):
+            return ok
+        if not (await session.retry(failed)).is_ok:
+            continue
+        ok = await session.run_all()
+    return ok
+
+
+async def drive(
+    session: Session,
+    printer: Printer,
+    *,
+    checked: tuple[preflight.Finding, ...] = (),
+    reviewed: Reviewed | None = None,
+    offer_retry: bool = False,
+) -> int:
     """Start (or continue) the session, run every step, finish it.
 
     Ctrl-C aborts cleanly (recorded, finished as aborted). A hang-up (SSH drop) or
@@ -523,7 +618,9 @@ async def drive(session: Session, printer: Printer, *, checked: tuple[preflight.
     await session.start()
     if checked:  # only reached when --accept-preflight was given (see _preflight)
         session.record_preflight(checked, accepted=True, by="--accept-preflight")
-    runner = asyncio.create_task(session.run_all())
+    if reviewed is not None:
+        session.record_plan(reviewed[0], reviewed[1], by=reviewed[2])
+    runner = asyncio.create_task(_run_offering_retry(session, printer, offer_retry))
     stopped_by = ""
 
     def on_sigint() -> None:

@@ -197,7 +197,18 @@ def check(
     findings: list[Finding] = []
     for step in (*procedure.prechecks, *procedure.steps, *procedure.verification):
         findings.extend(_check_step(step, env, workdir, declared))
+        declared |= _carried_from(step)  # what it assigns at its top level is set for later steps
     return tuple(findings)
+
+
+def _carried_from(step: Step) -> set[str]:
+    """Names a shell step assigns at its top level: carried to later steps (see core/carry.py)."""
+    if not isinstance(step.spec, ShellSpec):
+        return set()
+    try:
+        return set(shell_syntax.top_level_assignments(P.shell_command(step.spec.command)))
+    except Exception:
+        return set()
 
 
 def _check_step(step: Step, env: Mapping[str, str], workdir: Path, declared: set[str]) -> list[Finding]:

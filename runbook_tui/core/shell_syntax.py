@@ -261,3 +261,54 @@ def _node_text(node: Node | None) -> str:
     if node is None or node.text is None:
         return ""
     return node.text.decode("utf-8", errors="replace")
+
+
+# Where an assignment does not reach the shell that runs the step: a function body runs
+# only when called (and ``local`` there), a subshell, a substitution or a pipeline member
+# runs in a child process, and ``X=1 cmd`` sets X for that one command.
+_NOT_TOP_LEVEL = frozenset(
+    {
+        "function_definition",
+        "subshell",
+        "command_substitution",
+        "process_substitution",
+        "pipeline",
+        "command",
+        "arithmetic_expansion",
+    }
+)
+
+
+def top_level_assignments(text: str) -> list[str]:
+    """Names ``text`` assigns in the step's own shell, in order: what a later step can use.
+
+    ``X=1``, ``export X=1``, ``declare X=1``, ``for X in``, ``read X`` at the top level
+    or inside ``if``/``while``/``{ }`` count; assignments inside functions, subshells,
+    ``$(...)``, pipelines and ``X=1 cmd`` (set for that command only) do not.
+    """
+    tree = _parser().parse(text.encode("utf-8"))
+    found: dict[str, None] = {}
+    for node in _walk(tree.root_node):
+        if node.type == "unset_command" or _below_child_shell(node):
+            continue
+        if node.type == "command" and not _below_child_shell(node.parent):
+            names = _assigns(node)  # read X, mapfile X, ...
+            program = _node_text(node.child_by_field_name("name"))
+            if program != "unset":
+                found.update(dict.fromkeys(sorted(names)))
+            continue
+        if node.type in ("variable_assignment", "for_statement", "select_statement", "declaration_command"):
+            if node.type == "declaration_command" and _first_token(node) == "local":
+                continue
+            found.update(dict.fromkeys(sorted(_assigns(node))))
+    return [n for n in found if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", n)]
+
+
+def _below_child_shell(node: Node | None) -> bool:
+    """True when ``node`` sits inside something that does not assign in the step's shell."""
+    parent = node.parent if node is not None else None
+    while parent is not None:
+        if parent.type in _NOT_TOP_LEVEL:
+            return True
+        parent = parent.parent
+    return False

@@ -145,6 +145,10 @@ class SessionState:
     torn_resumes: int = 0
     event_count: int = 0
     last_event_at: float | None = None
+    # Variables carried from step to step: name -> the variable_carried event that set it last.
+    carried: Mapping[str, ev.VariableCarried] = field(default_factory=_empty)
+    plans: tuple[ev.PlanReviewed, ...] = ()  # plans shown before the run
+    restarts: tuple[ev.RunFrom | ev.RetryRequested, ...] = ()  # run-from and retry choices
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``; a pending step when nothing has happened to it yet."""
@@ -281,6 +285,9 @@ class StateFolder:
         self._order = list(base.step_order)
         self._checklist = {k: set(v) for k, v in base.checklist.items()}
         self._templates = dict(base.templates)
+        self._carried = dict(base.carried)
+        self._plans = list(base.plans)
+        self._restarts = list(base.restarts)
         self._frozen: SessionState | None = base
 
     @property
@@ -300,6 +307,9 @@ class StateFolder:
                 step_order=tuple(self._order),
                 checklist=MappingProxyType({k: frozenset(v) for k, v in self._checklist.items()}),
                 templates=MappingProxyType(dict(self._templates)),
+                carried=MappingProxyType(dict(self._carried)),
+                plans=tuple(self._plans),
+                restarts=tuple(self._restarts),
             )
         return self._frozen
 
@@ -512,6 +522,25 @@ class StateFolder:
         else:
             ticks.discard(e.item)
 
+    def _variable_carried(self, e: ev.VariableCarried) -> None:
+        self._carried[e.name] = e
+
+    def _plan_reviewed(self, e: ev.PlanReviewed) -> None:
+        self._plans.append(e)
+
+    def _run_from(self, e: ev.RunFrom) -> None:
+        self._restarts.append(e)
+        for step_id in e.skipped:
+            d = self._touch(step_id)
+            d.status, d.finished_at = StepStatus.SKIPPED, e.at
+            d.skip_reason = f"skipped over: {e.by} chose to run from {e.step_id}"
+        for step_id in e.rerun:
+            d = self._touch(step_id)
+            d.status, d.message = StepStatus.PENDING, f"to run again: {e.by} chose to run from {e.step_id}"
+
+    def _retry_requested(self, e: ev.RetryRequested) -> None:
+        self._restarts.append(e)
+
 
 _COLLECTIONS = frozenset(
     {
@@ -526,6 +555,9 @@ _COLLECTIONS = frozenset(
         "step_order",
         "checklist",
         "templates",
+        "carried",
+        "plans",
+        "restarts",
     }
 )
 
@@ -554,6 +586,10 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.EditReconciled: StateFolder._edit_reconciled,
     ev.HostStarted: StateFolder._host_started,
     ev.HostFinished: StateFolder._host_finished,
+    ev.VariableCarried: StateFolder._variable_carried,
+    ev.PlanReviewed: StateFolder._plan_reviewed,
+    ev.RunFrom: StateFolder._run_from,
+    ev.RetryRequested: StateFolder._retry_requested,
 }
 
 

@@ -109,6 +109,10 @@ def to_data(report: Report, context: ReportContext = EMPTY) -> dict[str, Any]:
         ],
         "templates": _templates(report, context),
         "checklist": _checklist(report, context),
+        "plans": [
+            {"by": p.by, "at": iso_utc(p.at), "lines": list(p.lines), "unplanned": list(p.unplanned)}
+            for p in report.plans
+        ],
     }
 
 

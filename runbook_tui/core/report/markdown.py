@@ -24,6 +24,7 @@ _STATUS_WORD = {
 def render(report: Report, context: ReportContext = EMPTY) -> str:
     """The whole report as one Markdown document."""
     parts: list[str] = [_title(report), *_warnings(report, context), _summary(report), _metrics(report)]
+    parts.extend(_plans(report))
     parts.append(_timeline(report))
     parts.append(_steps(report))
     parts.extend(_fleet(report))
@@ -173,6 +174,18 @@ def _metric_name(milestone: str) -> str:
         "resolved": "resolve",
     }
     return f"Time to {verbs[milestone]}"
+
+
+def _plans(report: Report) -> list[str]:
+    """What was reviewed before the run: the plan as shown (``run --plan-first``, the app's plan)."""
+    out = []
+    for plan in report.plans:
+        gaps = "".join(f"\n- could not be planned: {cell(u)}" for u in plan.unplanned)
+        out.append(
+            f"## Plan reviewed\n\nReviewed by {plan.by or 'the engineer'} at {_when(report, plan.at)} "
+            f"before the run ({len(plan.lines)} lines).{gaps}\n\n" + fence("\n".join(plan.lines))
+        )
+    return out
 
 
 def _timeline(report: Report) -> str:

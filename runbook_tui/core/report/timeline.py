@@ -236,6 +236,8 @@ class Report:
     problems: tuple[str, ...]
     output_lines: int
     fleet: tuple[FleetStep, ...] = ()  # per-host tables of the steps that ran on a fleet
+    # Plans shown before the run (``plan`` events): what was reviewed, and what could not be planned.
+    plans: tuple[ev.PlanReviewed, ...] = ()
 
     @property
     def ticked(self) -> tuple[Attempt, ...]:
@@ -328,6 +330,7 @@ class _Builder:
         self.output_lines = 0
         self.fleet_rows: dict[str, dict[str, HostRow]] = {}  # step id -> host -> latest row
         self.fleet_matched: dict[str, tuple[str, list[str]]] = {}  # step id -> (pattern, hosts)
+        self.plans: list[ev.PlanReviewed] = []
 
     def feed(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
@@ -479,6 +482,28 @@ class _Builder:
     def _on_step_skipped(self, e: ev.StepSkipped) -> None:
         self.skips.append(Skip(e.step_id, self._title(e.step_id), e.reason, e.at))
         self._row(e, "skip", f"Step “{self._title(e.step_id)}” was skipped: {e.reason}", e.step_id)
+
+    def _on_variable_carried(self, e: ev.VariableCarried) -> None:
+        shown = "a secret value (redacted)" if e.redacted else e.value
+        self._row(e, "variable", f"{e.name} set to {shown} by step {e.step_id}", e.step_id)
+
+    def _on_plan(self, e: ev.PlanReviewed) -> None:
+        self.plans.append(e)
+        gaps = f"; {len(e.unplanned)} thing(s) could not be planned" if e.unplanned else ""
+        self._row(
+            e, "plan", f"The plan ({len(e.lines)} lines) was reviewed by {e.by or 'the engineer'}{gaps}."
+        )
+
+    def _on_run_from(self, e: ev.RunFrom) -> None:
+        skipped = f"; skipped over {', '.join(e.skipped)}" if e.skipped else ""
+        again = f"; to run again: {', '.join(e.rerun)}" if e.rerun else ""
+        self._row(e, "restart", f"{e.by} chose to run from {e.step_id}{skipped}{again}.", e.step_id)
+        for step_id in e.skipped:
+            reason = f"skipped over: {e.by} chose to run from {e.step_id}"
+            self.skips.append(Skip(step_id, self._title(step_id), reason, e.at))
+
+    def _on_retry_requested(self, e: ev.RetryRequested) -> None:
+        self._row(e, "restart", f"{e.by} retried {e.step_id} (attempt {e.attempt}) alone.", e.step_id)
 
     def _on_step_interrupted(self, e: ev.StepInterrupted) -> None:
         open_ = self.current.get(e.step_id)
@@ -644,6 +669,7 @@ class _Builder:
             problems=tuple(problems),
             output_lines=self.output_lines,
             fleet=self._fleet(),
+            plans=tuple(self.plans),
         )
 
     def _attempt(self, o: _Open) -> Attempt:

@@ -72,6 +72,10 @@ class ProcedureScreen(BaseScreen):
         Binding("e", "end", "End", tooltip="End the session (recorded)", id="run.end"),
         # Last and short: at 80 columns the footer cuts from the right, and End matters more.
         Binding("t", "templates", "Msg", tooltip="Communication templates, filled", id="run.templates"),
+        Binding("p", "plan", "Plan", tooltip="What the procedure would do, changing nothing", id="run.plan"),
+        Binding(
+            "F", "run_from", "From", show=False, tooltip="Run again from the selected step", id="run.from"
+        ),
         Binding("escape", "back", "Back", show=False, id="run.back"),
     ]
 
@@ -493,7 +497,16 @@ class ProcedureScreen(BaseScreen):
         if log.match_count:
             where = f"{log.match_count} matches ([ ] move) · " + where
         lines = max(st.output_lines, len(self.output.get(step.id, ())))
-        return Content(f"{lines} lines · {follow} · {where}").stylize("$text-muted")
+        uses = self._carried_note(step.id)
+        return Content(f"{uses}{lines} lines · {follow} · {where}").stylize("$text-muted")
+
+    def _carried_note(self, step_id: str) -> str:
+        """``uses TARGET_VERSION=v1.2.3 from step 2 · `` for carried values the step reads."""
+        if self.session is None:
+            return ""
+        numbers = self.query_one("#steps", StepList).numbers
+        used = self.session.carried_used(step_id)
+        return "".join(f"uses {n}={v} from step {numbers.get(by, by)} · " for n, v, by in used)
 
     @on(LogView.FollowChanged)
     def _follow_changed(self) -> None:
@@ -549,7 +562,45 @@ class ProcedureScreen(BaseScreen):
             # A watch streams in its own pane while the engineer goes on with later steps.
             self._intent(lambda: self.session.run_in_background(step.id))
             return
-        self.foreground = self._run(step.id)
+        status = self.state.step(step.id).status
+        retry = status in (StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.INTERRUPTED)
+        self.foreground = self._run(step.id, retry=retry)
+
+    def action_plan(self) -> None:
+        """Show the plan (nothing changes); ``a`` there runs the procedure, the plan journalled."""
+        if self.session is None:
+            self.notify("The session is still starting.", severity="warning")
+            return
+        from .plan import PlanScreen
+
+        params = self.session.param_values()
+
+        def chosen(plan: Any) -> None:
+            if plan is None or not self._ready():
+                return
+            from ...core.plan import plan_lines
+
+            self._intent(lambda: self.session.record_plan(plan_lines(plan), plan.unplanned, by="engineer"))
+            self.action_run_all()
+
+        screen = PlanScreen(
+            self.runbook, self.procedure, workdir=self.session.workdir, params=params, env=self.session.env
+        )
+        self.app.push_screen(screen, chosen)
+
+    def action_run_from(self) -> None:
+        """Run again from the selected step: earlier steps not done are skipped over (journalled)."""
+        step = self.selected
+        if step is None or not self._ready() or self._foreground_busy():
+            return
+        try:
+            skipped, _rerun = self.session.run_from(step.id)
+        except Exception as exc:  # the engine refuses with a message
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        if skipped:
+            self.notify(f"Skipped over: {', '.join(skipped)} (recorded).")
+        self.action_run_all()
 
     def action_run_all(self) -> None:
         """Run every pending step in order, stopping at a failure."""
@@ -558,10 +609,12 @@ class ProcedureScreen(BaseScreen):
         self.foreground = self._run(None)
 
     @work(exclusive=True, group="run", exit_on_error=False)
-    async def _run(self, step_id: str | None) -> None:
+    async def _run(self, step_id: str | None, retry: bool = False) -> None:
         try:
             if step_id is None:
                 await self.session.run_all(stop_on_failure=True)
+            elif retry:
+                await self.session.retry(step_id)  # journalled as a retry, then the next attempt
             else:
                 await self.session.run_step(step_id)
         except asyncio.CancelledError:
@@ -824,6 +877,8 @@ class ProcedureScreen(BaseScreen):
             SystemCommand("Communication templates", "t", self.action_templates),
             SystemCommand("Search the log", "/", self.action_search),
             SystemCommand("End the session", "e", self.action_end),
+            SystemCommand("Plan: what would happen, changing nothing", "p", self.action_plan),
+            SystemCommand("Run again from the selected step", "F", self.action_run_from),
         ]
 
 
