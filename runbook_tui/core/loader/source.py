@@ -116,6 +116,7 @@ class SourceContext:
 
 
 def yaml_error_location(ctx: SourceContext, exc: yaml.YAMLError) -> Location:
+    """Where PyYAML says the syntax broke (the start of the file when it does not say)."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None:
         return ctx.location(mark.line + 1, mark.column + 1)
@@ -126,6 +127,7 @@ def yaml_error_location(ctx: SourceContext, exc: yaml.YAMLError) -> Location:
 
 
 def yaml_error_message(exc: yaml.YAMLError) -> str:
+    """PyYAML's complaint in one line, with the fix for tabs."""
     if isinstance(exc, yaml.reader.ReaderError):
         return f"YAML cannot contain the character U+{int(exc.character):04X} ({exc.reason})"
     problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
