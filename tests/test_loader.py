@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -414,15 +413,6 @@ def test_alias_bomb_does_not_hang() -> None:
         load_text(text, "bomb.yaml")
     assert time.perf_counter() - started < 5
     assert "unknown key 'bomb' in shell step 'restart'" in str(info.value)
-
-
-def test_markdown_without_importer_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "runbook_tui.core.importer.markdown", None)  # import fails
-    path = tmp_path / "runbook.md"
-    path.write_text("# Rollback\n")
-    with pytest.raises(RunbookLoadError, match="Markdown import is unavailable") as info:
-        load_runbook(path)
-    assert info.value.unreadable
 
 
 def test_bundled_runbooks_load_without_problems() -> None:

@@ -265,30 +265,6 @@ async def test_a_background_child_holding_the_pipes_neither_hangs_the_step_nor_c
             await asyncio.sleep(0.05)
 
 
-async def test_a_line_context_without_output_lines_still_gets_every_line(tmp_path: Path) -> None:
-    from runbook_tui.core.model import ShellSpec, Step, StepKind
-    from runbook_tui.core.steps.shell import ShellRunner
-
-    class LineOnly:
-        """A context written before ``output_lines`` existed."""
-
-        def __init__(self) -> None:
-            self.workdir = tmp_path
-            self.env = dict(os.environ)
-            self.drill = False
-            self.backup_dir = tmp_path
-            self.lines: list[str] = []
-
-        def output(self, text: str, stream: str = "stdout") -> None:
-            self.lines.append(text)
-
-    ctx = LineOnly()
-    step = Step("s", "seq", StepKind.SHELL, ShellSpec("seq 50000"))
-    outcome = await ShellRunner().run(step, ctx)  # type: ignore[arg-type]  # the point: no output_lines
-    assert outcome.status is StepStatus.PASSED
-    assert ctx.lines == [str(i) for i in range(1, 50001)]
-
-
 # --- the log pane ----------------------------------------------------------------------
 
 

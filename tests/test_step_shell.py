@@ -43,6 +43,10 @@ class Ctx:
         self.lines.append((stream, text))
         self.times.append(time.monotonic())
 
+    def output_lines(self, lines: list[str], stream: str = "stdout") -> None:
+        for line in lines:
+            self.output(line, stream)
+
     def texts(self, stream: str = "stdout") -> list[str]:
         return [text for s, text in self.lines if s == stream]
 

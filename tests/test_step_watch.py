@@ -33,6 +33,10 @@ class Ctx:
     def output(self, text: str, stream: str = "stdout") -> None:
         self.lines.append((stream, text))
 
+    def output_lines(self, lines: list[str], stream: str = "stdout") -> None:
+        for line in lines:
+            self.output(line, stream)
+
     def texts(self, stream: str = "stdout") -> list[str]:
         return [text for s, text in self.lines if s == stream]
 

@@ -39,7 +39,7 @@ from . import events as ev
 from .errors import RunbookTuiError
 from .events import HostStatus, StepStatus
 from .model import FleetSpec, ShellSpec, Step, StepKind
-from .steps.base import StepContext, StepOutcome, StepRunner, lines_sink
+from .steps.base import StepContext, StepOutcome, StepRunner
 
 INVENTORY_ENV = "RUNBOOK_TUI_INVENTORY"
 NOT_LIVE = "output of each host arrives when its task ends there (Ansible does not stream it)"
@@ -504,7 +504,7 @@ async def _run_in_thread(
     import ansible_runner
 
     loop = asyncio.get_running_loop()
-    output = lines_sink(ctx)
+    output = ctx.output_lines
     emit: Callable[[ev.Event], None] = getattr(ctx, "emit", lambda _e: None)
     collector = _Collector(step.id, emit, output, finish_per_task)
     cancelled = threading.Event()

@@ -16,6 +16,18 @@ from types import MappingProxyType
 
 from .durations import Window
 from .errors import NOWHERE, Location
+from .steps.kinds.ansible import AnsibleSpec
+from .steps.kinds.cargo_features import CargoFeaturesSpec
+from .steps.kinds.compose_image import ComposeImageSpec
+from .steps.kinds.confirm import ConfirmSpec
+from .steps.kinds.docker import DockerAction as DockerAction
+from .steps.kinds.docker import DockerSpec
+from .steps.kinds.git import GitAction as GitAction
+from .steps.kinds.git import GitSpec
+from .steps.kinds.http import HttpSpec
+from .steps.kinds.manual import ManualSpec
+from .steps.kinds.shell import ShellSpec
+from .steps.kinds.watch import WatchSpec
 
 FORMAT_VERSION = 1
 
@@ -42,127 +54,10 @@ class Milestone(StrEnum):
     RESOLVED = "resolved"
 
 
-def _frozen_map(value: Mapping[str, str] | None = None) -> Mapping[str, str]:
-    return MappingProxyType(dict(value or {}))
-
-
-# --- step specifications, one per kind -------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ShellSpec:
-    """Run ``command`` with bash in its own process group (``-e -o pipefail`` unless not ``strict``)."""
-
-    command: str
-    cwd: str | None = None
-    env: Mapping[str, str] = field(default_factory=_frozen_map)
-    expect_exit: int = 0
-    strict: bool = True  # ``strict: false`` runs without -e/pipefail: a failed line does not stop it
-
-
-@dataclass(frozen=True, slots=True)
-class HttpSpec:
-    """GET ``url`` until it answers ``expect_status`` (and ``expect_json``) or ``retry_for`` ends."""
-
-    url: str
-    expect_status: int = 200
-    expect_json: Mapping[str, str] = field(default_factory=_frozen_map)
-    method: str = "GET"
-    request_timeout: float = 5.0
-    retry_for: float = 0.0
-    retry_interval: float = 2.0
-
-
-class DockerAction(StrEnum):
-    TAGS = "tags"
-    STATE = "state"
-    RESTART = "restart"
-    LOGS = "logs"
-
-
-@dataclass(frozen=True, slots=True)
-class DockerSpec:
-    """A Docker Engine action: list an image's tags, a container's state, restart, logs."""
-
-    action: DockerAction
-    image: str | None = None
-    container: str | None = None
-    since: float | None = None
-    tail: int = 200
-
-
-@dataclass(frozen=True, slots=True)
-class CargoFeaturesSpec:
-    """Change ``[features] default`` in a Cargo.toml: ``remove`` and ``add`` entries, or ``set`` it."""
-
-    file: str = "Cargo.toml"
-    remove: tuple[str, ...] = ()
-    add: tuple[str, ...] = ()
-    set: tuple[str, ...] | None = None
-    allow_read_only: bool = False  # edit the file even when its owner has no write bit
-    outside_workdir: bool = False  # the file may be outside the working directory
-
-
-@dataclass(frozen=True, slots=True)
-class ComposeImageSpec:
-    """Change one service's image tag in a compose file."""
-
-    service: str
-    tag: str
-    file: str = "docker-compose.yml"
-    allow_read_only: bool = False  # edit the file even when its owner has no write bit
-    outside_workdir: bool = False  # the file may be outside the working directory
-
-
-class GitAction(StrEnum):
-    TAGS = "tags"
-    VERIFY = "verify"
-    TAG = "tag"
-    CHECKOUT = "checkout"
-
-
-@dataclass(frozen=True, slots=True)
-class GitSpec:
-    """List tags by version, verify a tag, create an annotated tag, or check one out."""
-
-    action: GitAction
-    tag: str | None = None
-    message: str | None = None
-    repo: str | None = None
-    pattern: str | None = None
-    limit: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ManualSpec:
-    """A checklist item the engineer ticks, optionally with a note."""
-
-    instructions: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class ConfirmSpec:
-    """A gate before a destructive step, naming what will happen."""
-
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class WatchSpec:
-    """Run ``command`` for ``duration`` seconds in the background while later steps go on."""
-
-    command: str
-    duration: float
-    cwd: str | None = None
-    env: Mapping[str, str] = field(default_factory=_frozen_map)
-    strict: bool = True  # as for shell steps
-
-
-@dataclass(frozen=True, slots=True)
-class AnsibleSpec:
-    """Run an Ansible playbook file (a path relative to the runbook) against the step's targets."""
-
-    playbook: str
+# --- step specifications ---------------------------------------------------------
+# Each kind's spec lives with its kind (core/steps/kinds/<kind>.py); they are imported
+# above so that ``from runbook_tui.core.model import ShellSpec`` keeps working. Where a
+# step runs (here or on a fleet) is not a kind, so FleetSpec stays here.
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,8 +7,6 @@ Both are called off the event loop (a journal can hold a million lines).
 from __future__ import annotations
 
 import contextlib
-import getpass
-import socket
 from collections.abc import Callable, Generator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,15 +17,6 @@ if TYPE_CHECKING:
     from ..core.engine import Session
 
 SessionFactory = Callable[[Runbook, Procedure, Any], "Session"]
-
-
-def operator() -> str:
-    """``user@host``, as the journal records who ran the session."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = "unknown"
-    return f"{user}@{socket.gethostname()}"
 
 
 def new_session(
@@ -47,13 +36,13 @@ def new_session(
     ``watch_limit`` caps watch steps, in drills only (as ``run --drill`` does): a live
     session always watches as long as the runbook says.
     """
-    from ..core.engine import Session
+    from ..core.engine import Session, default_operator
     from ..core.journal import Journal, new_session_id
     from ..core.worklock import WorkLock
 
     session_id = new_session_id(runbook.id)
     # One live session per working directory: refused (WorkdirLocked) before a journal exists.
-    lock = WorkLock.acquire(workdir, session_id, operator())
+    lock = WorkLock.acquire(workdir, session_id, default_operator())
     try:
         journal = Journal.create(session_id)
     except BaseException:
@@ -68,7 +57,7 @@ def new_session(
         param_sources=param_sources,
         journal=journal,
         ask=ask,
-        operator=operator(),
+        operator=default_operator(),
         env=env,
         watch_limit=watch_limit if drill else None,
         worklock=lock,
@@ -90,13 +79,13 @@ def resume_session(
     Secrets were never journalled: they come from ``params`` or the parameter form asks again.
     ``accept_damaged``: resume past damaged lines (the engineer said so in a dialog).
     """
-    from ..core.engine import Session
+    from ..core.engine import Session, default_operator
 
     return Session.resume(
         journal,
         runbook,
         ask,
-        operator=operator(),
+        operator=default_operator(),
         env=env,
         params=params,
         param_sources=param_sources,

@@ -9,7 +9,7 @@ quoted) and report through a :class:`StepContext`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -42,26 +42,8 @@ class StepContext(Protocol):
         ...
 
     def output_lines(self, lines: list[str], stream: str = "stdout") -> None:
-        """Several lines that arrived together, in order: the same as ``output`` for each, cheaper.
-
-        Added later than ``output``: runners reach it through :func:`lines_sink`,
-        which falls back to ``output`` for contexts that do not have it.
-        """
+        """Several lines that arrived together, in order: the same as ``output`` for each, cheaper."""
         ...
-
-
-def lines_sink(ctx: StepContext) -> Callable[[list[str], str], None]:
-    """``ctx.output_lines``, or ``ctx.output`` line by line for a context without it."""
-    batch: Callable[[list[str], str], None] | None = getattr(ctx, "output_lines", None)
-    if batch is not None:
-        return batch
-    output = ctx.output
-
-    def each(lines: list[str], stream: str = "stdout") -> None:
-        for line in lines:
-            output(line, stream)
-
-    return each
 
 
 @dataclass(frozen=True, slots=True)

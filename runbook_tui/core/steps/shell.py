@@ -31,7 +31,7 @@ from pathlib import Path
 from ..durations import format_seconds
 from ..events import StepStatus
 from ..model import ShellSpec, Step, StepKind
-from .base import StepContext, StepOutcome, StepRunner, lines_sink
+from .base import StepContext, StepOutcome, StepRunner
 
 LineCallback = Callable[[str, str], None]
 """``on_line(text, stream)``; stream is ``stdout``, ``stderr`` or ``info``."""
@@ -767,7 +767,7 @@ class ShellRunner(StepRunner):
             cwd=step_cwd(ctx, spec.cwd),
             env=step_env(ctx, spec.env),
             on_line=ctx.output,
-            on_lines=lines_sink(ctx),
+            on_lines=ctx.output_lines,
             timeout=step.timeout,
             strict=spec.strict,
         )

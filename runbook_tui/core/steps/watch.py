@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..events import StepStatus
 from ..model import Step, StepKind, WatchSpec
-from .base import StepContext, StepOutcome, StepRunner, lines_sink
+from .base import StepContext, StepOutcome, StepRunner
 from .shell import NOT_STRICT, format_timeout, run_command, step_cwd, step_env
 
 
@@ -27,7 +27,7 @@ class WatchRunner(StepRunner):
             cwd=step_cwd(ctx, spec.cwd),
             env=step_env(ctx, spec.env),
             on_line=ctx.output,
-            on_lines=lines_sink(ctx),
+            on_lines=ctx.output_lines,
             timeout=spec.duration,
             timeout_reason=f"watch of {span} ended",
             strict=spec.strict,

@@ -934,11 +934,9 @@ def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
 def _planned(step: Step, state: SessionState) -> str:
     """What the step will do, with the parameters known so far filled in."""
     from ...core.params import PLACEHOLDER
+    from ...core.steps.registry import describe
 
-    spec = step.spec
-    text = getattr(spec, "command", None) or getattr(spec, "url", None) or getattr(spec, "message", None)
-    if text is None:
-        text = getattr(spec, "instructions", "") or step.title
+    text = describe(step)  # each kind says what its steps do (core/steps/kinds/)
     return PLACEHOLDER.sub(
         lambda m: state.params.get(m.group(1), "{{" + m.group(1) + "}}"), str(text)
     ).strip()
