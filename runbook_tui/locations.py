@@ -41,9 +41,12 @@ def configured_sessions_dir() -> Path | None:
     override = os.environ.get("RUNBOOK_TUI_SESSIONS_DIR")
     if override:
         return Path(override).expanduser()
+    path = config_file()
+    if not os.path.exists(path):  # also when its folder cannot be entered (another account's home)
+        return None
     from .config import load_config  # config imports this module
 
-    return load_config().sessions_dir
+    return load_config(path).sessions_dir
 
 
 def locks_dir() -> Path:
