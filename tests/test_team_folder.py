@@ -13,6 +13,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import stat
 import subprocess
 import sys
@@ -107,6 +108,18 @@ def test_a_team_folder_gets_group_files_and_a_locks_folder(
     assert stat.S_IMODE(journal.path.stat().st_mode) == 0o660
     locks = locations.ensure_locks_dir()
     assert locks == folder / "locks" and stat.S_IMODE(locks.stat().st_mode) == 0o2770
+
+
+def test_the_operator_is_the_effective_account_and_who_ran_sudo(monkeypatch: pytest.MonkeyPatch) -> None:
+    from runbook_tui.core.engine import default_operator
+
+    account = pwd.getpwuid(os.geteuid()).pw_name
+    host = socket.gethostname()
+    monkeypatch.setenv("USER", "somebody-else")  # not what the kernel checks files against
+    monkeypatch.setenv("SUDO_USER", "alice")
+    assert default_operator() == f"alice as {account}@{host}"
+    monkeypatch.setenv("SUDO_USER", account)  # sudo to oneself: one person
+    assert default_operator() == f"{account}@{host}"
 
 
 # --- two real accounts ---------------------------------------------------------------------
@@ -264,7 +277,7 @@ def test_two_accounts_share_the_team_folder_lock_and_sessions(team: Team) -> Non
 
     started = next(e for e in load(journal).events if e.kind == "session_started")
     operator = started.operator  # type: ignore[attr-defined]
-    assert operator == f"{a}@{os.uname().nodename}" or operator.endswith(f" as {a}@{os.uname().nodename}")
+    assert operator == f"{a}@{socket.gethostname()}" or operator.endswith(f" as {a}@{socket.gethostname()}")
 
     # A's run ended and let go: B now runs there, and A can read B's journal in turn.
     second = team.cli(b, "run", str(team.base / "v1.yaml"), "roll", "--plain", "--yes")
@@ -273,7 +286,7 @@ def test_two_accounts_share_the_team_folder_lock_and_sessions(team: Team) -> Non
     assert _owner_group_mode(theirs) == (b, team.group, 0o660)
     back = team.cli(a, "report", theirs.stem, "--format", "json")
     assert back.returncode == 0, back.stderr
-    assert json.loads(back.stdout)["session"]["operator"].endswith(f"{b}@{os.uname().nodename}")
+    assert json.loads(back.stdout)["session"]["operator"].endswith(f"{b}@{socket.gethostname()}")
 
 
 def test_a_folder_that_is_not_setgid_is_refused_naming_the_fix(team: Team) -> None:
