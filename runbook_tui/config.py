@@ -5,6 +5,7 @@
 runbook_dirs = ["~/runbooks", "/srv/team-runbooks"]   # added to the library
 refresh = 10          # log pane repaints a second while output floods (over SSH: bytes)
 low_bandwidth = false # true: the --low-bandwidth display on every start
+sessions_dir = "/srv/runbook-tui/sessions"  # a team folder (setgid 2770, one group); default: private
 ```
 
 A missing file means the defaults. A file that is there but wrong is an error
@@ -23,7 +24,7 @@ from typing import Any
 from . import locations
 from .core.errors import RunbookTuiError
 
-KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth")
+KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth", "sessions_dir")
 REFRESH_RANGE = (1.0, 60.0)  # repaints a second: fewer is a frozen pane, more gains nothing
 
 
@@ -41,6 +42,7 @@ class Config:
     path: Path | None = None  # the file they came from, if any
     refresh: float | None = None  # log pane repaints a second while output floods; None: default
     low_bandwidth: bool = False  # the low-bandwidth display (``--low-bandwidth``) by default
+    sessions_dir: Path | None = None  # journals' folder (a team folder or a private one); None: default
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -92,11 +94,18 @@ def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
             f"{path}:{_line_of(text, 'low_bandwidth')}: low_bandwidth must be true or false, "
             "like low_bandwidth = true"
         )
+    sessions = data.get("sessions_dir")
+    if sessions is not None and (not isinstance(sessions, str) or not sessions.strip()):
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'sessions_dir')}: sessions_dir must be a folder path, "
+            'like sessions_dir = "/srv/runbook-tui/sessions"'
+        )
     return Config(
         tuple(_resolve(path, d) for d in dirs),
         path,
         refresh=None if refresh is None else float(refresh),
         low_bandwidth=low_bandwidth,
+        sessions_dir=None if sessions is None else _resolve(path, sessions),
     )
 
 

@@ -21,6 +21,7 @@ def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setenv("RUNBOOK_TUI_CACHE_DIR", str(root / "cache"))
     monkeypatch.delenv("RUNBOOK_TUI_CONFIG", raising=False)
     monkeypatch.delenv("RUNBOOK_TUI_RUNBOOKS", raising=False)
+    monkeypatch.delenv("RUNBOOK_TUI_SESSIONS_DIR", raising=False)
     return root
 
 

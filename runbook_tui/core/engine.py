@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import logging
 import os
+import pwd
 import socket
 import threading
 import time
@@ -78,12 +79,38 @@ def now() -> float:
 
 
 def default_operator() -> str:
-    """``user@host`` of whoever runs this process."""
+    """``user@host`` of whoever runs this process, or ``person as account@host`` when they differ.
+
+    ``user`` is the account of the effective uid (what the kernel checks files against;
+    not ``$USER``, which ``setpriv`` and ``su -m`` leave as it was). When a different
+    person is behind it, they come first: ``SUDO_USER`` (sudo says who ran it), else the
+    login name of the terminal (``su``/``runuser`` from a login keeps it).
+    """
+    user = _account_name(os.geteuid())
+    person = _person_behind(user)
+    who = f"{person} as {user}" if person else user
+    return f"{who}@{socket.gethostname()}"
+
+
+def _account_name(uid: int) -> str:
     try:
-        user = getpass.getuser()
-    except (KeyError, OSError):
-        user = str(os.getuid())
-    return f"{user}@{socket.gethostname()}"
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        try:
+            return getpass.getuser()  # a uid the passwd database does not know (a container)
+        except (KeyError, OSError):
+            return str(uid)
+
+
+def _person_behind(account: str) -> str:
+    """Who logged in or ran sudo, when that is not ``account`` (else "")."""
+    person = os.environ.get("SUDO_USER", "")
+    if not person:
+        try:
+            person = os.getlogin()
+        except OSError:  # no controlling terminal, or no utmp record (containers, CI)
+            person = ""
+    return person if person and person != account else ""
 
 
 def file_sha256(path: str) -> str:

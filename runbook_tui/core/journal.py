@@ -187,12 +187,12 @@ class Journal:
     # --- opening ---------------------------------------------------------------
 
     @classmethod
-    def create(cls, session_id: str, dir: Path | None = None) -> Journal:
-        """A new journal ``<dir>/<session_id>.jsonl`` (0600 in a 0700 folder) with its header."""
+    def create(cls, session_id: str, dir: Path | None = None, mode: int = 0o600) -> Journal:
+        """A new journal ``<dir>/<session_id>.jsonl`` with its header, ``mode`` 0600 (team folder: 0660)."""
         folder = locations.ensure_private_dir(dir if dir is not None else locations.sessions_dir())
         path = folder / f"{session_id}{SUFFIX}"
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, mode)
         except FileExistsError:
             raise JournalError(f"{path}: a session with this id already exists") from None
         except OSError as exc:
@@ -201,7 +201,7 @@ class Journal:
             ) from None
         header = json.dumps(_header(session_id), separators=(",", ":")) + "\n"
         try:
-            os.fchmod(fd, 0o600)  # the umask may have taken bits away; never added any
+            os.fchmod(fd, mode)  # the umask may have taken bits away; never added any
             _write_all(fd, header.encode())
             os.fsync(fd)
             _fsync_dir(folder)

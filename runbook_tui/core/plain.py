@@ -476,7 +476,7 @@ def _run_session(
     # One live session per working directory: refused before a journal exists.
     lock = WorkLock.acquire(workdir, session_id, default_operator())
     try:
-        journal = Journal.create(session_id)
+        journal = Journal.create(session_id, *_journal_place())
     except BaseException:
         lock.release()
         raise
@@ -667,3 +667,11 @@ async def drive(
     if outcome is Outcome.SUCCEEDED:
         return EXIT_OK
     return EXIT_ABORTED if outcome is Outcome.ABORTED else EXIT_FAILED
+
+
+def _journal_place() -> tuple[Path, int]:
+    """The sessions folder (checked: a team folder or a private one) and the mode a journal gets there."""
+    from .. import locations
+
+    folder = locations.ensure_sessions_dir()
+    return folder, locations.shared_file_mode(folder)

@@ -68,8 +68,8 @@ class Holder:
 
 
 def locks_dir() -> Path:
-    """Where the lock files live: ``<data>/locks``."""
-    return locations.data_dir() / "locks"
+    """Where the lock files live: ``<data>/locks``, or ``locks/`` in a team sessions folder."""
+    return locations.locks_dir()
 
 
 def lock_path(workdir: Path) -> Path:
@@ -92,7 +92,7 @@ class WorkLock:
     @classmethod
     def acquire(cls, workdir: Path, session_id: str, operator: str) -> WorkLock:
         """Lock ``workdir`` for ``session_id`` or raise :class:`WorkdirLocked` naming the holder."""
-        folder = locations.ensure_private_dir(locks_dir())
+        folder = locations.ensure_locks_dir()
         mode = 0o660 if _shared(folder) else 0o600
         path = lock_path(workdir)
         holder = Holder(

@@ -44,7 +44,7 @@ def new_session(
     # One live session per working directory: refused (WorkdirLocked) before a journal exists.
     lock = WorkLock.acquire(workdir, session_id, default_operator())
     try:
-        journal = Journal.create(session_id)
+        journal = Journal.create(session_id, *_journal_place())
     except BaseException:
         lock.release()
         raise
@@ -111,3 +111,11 @@ def first_step_at(journal: Path) -> float | None:
         if isinstance(records, Generator):
             records.close()  # closes the file now, not when collected
     return None
+
+
+def _journal_place() -> tuple[Path, int]:
+    """The sessions folder (checked: a team folder or a private one) and the mode a journal gets there."""
+    from .. import locations
+
+    folder = locations.ensure_sessions_dir()
+    return folder, locations.shared_file_mode(folder)
