@@ -25,6 +25,7 @@ from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.command import CommandModal
 from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.parameter import ParameterModal
+from runbook_tui.ui.screens.preflight import PreflightModal
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.widgets.log_view import LogView
 from runbook_tui.ui.widgets.step_list import StepList
@@ -198,6 +199,9 @@ async def test_the_seeds_wrapped_feature_flag_command_is_whole_in_drill_mode(siz
     )
     app = RunbookApp(options)
     async with app.run_test(size=size) as pilot:
+        # The seed's ./scripts/feature-flags.sh is not in /tmp: the pre-flight says so first.
+        await until(pilot, lambda: isinstance(app.screen, PreflightModal))
+        await pilot.press("g")
         screen = await run_screen(pilot)
         assert screen.has_class("-drill")
         command = "./scripts/feature-flags.sh disable strict-connection-flow --scope=global"
