@@ -87,6 +87,20 @@ async def test_the_screen_flushes_the_pane_when_a_step_stops_printing(tmp_path: 
         assert log.line_count == 3001
 
 
+async def test_a_following_pane_made_shorter_still_shows_its_last_line() -> None:
+    # When a step ends its detail grows and the log pane above the note gets shorter.
+    app = Pane()
+    async with app.run_test(size=(40, 12)) as pilot:
+        log = app.query_one(LogView)
+        log.write_lines([f"row {i}" for i in range(300)])
+        log.flush()
+        await pilot.pause()
+        assert shown(log)[-1] == "row 299"
+        await pilot.resize_terminal(40, 9)
+        await pilot.pause()
+        assert log.size.height == 9 and shown(log)[-1] == "row 299"
+
+
 async def test_low_bandwidth_shows_the_newest_line_and_a_count_until_the_engineer_pauses() -> None:
     app = Pane(low_bandwidth=True)
     async with app.run_test(size=(50, 10)) as pilot:
