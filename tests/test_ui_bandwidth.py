@@ -25,6 +25,7 @@ from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.command import CommandModal
 from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.parameter import ParameterModal
+from runbook_tui.ui.screens.preflight import PreflightModal
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.widgets.log_view import LogView
 from runbook_tui.ui.widgets.step_list import StepList
@@ -84,6 +85,20 @@ async def test_the_screen_flushes_the_pane_when_a_step_stops_printing(tmp_path: 
         log = screen.query_one("#log", LogView)
         await until(pilot, lambda: "the-very-last-line" in shown(log))
         assert log.line_count == 3001
+
+
+async def test_a_following_pane_made_shorter_still_shows_its_last_line() -> None:
+    # When a step ends its detail grows and the log pane above the note gets shorter.
+    app = Pane()
+    async with app.run_test(size=(40, 12)) as pilot:
+        log = app.query_one(LogView)
+        log.write_lines([f"row {i}" for i in range(300)])
+        log.flush()
+        await pilot.pause()
+        assert shown(log)[-1] == "row 299"
+        await pilot.resize_terminal(40, 9)
+        await pilot.pause()
+        assert log.size.height == 9 and shown(log)[-1] == "row 299"
 
 
 async def test_low_bandwidth_shows_the_newest_line_and_a_count_until_the_engineer_pauses() -> None:
@@ -198,6 +213,9 @@ async def test_the_seeds_wrapped_feature_flag_command_is_whole_in_drill_mode(siz
     )
     app = RunbookApp(options)
     async with app.run_test(size=size) as pilot:
+        # The seed's ./scripts/feature-flags.sh is not in /tmp: the pre-flight says so first.
+        await until(pilot, lambda: isinstance(app.screen, PreflightModal))
+        await pilot.press("g")
         screen = await run_screen(pilot)
         assert screen.has_class("-drill")
         command = "./scripts/feature-flags.sh disable strict-connection-flow --scope=global"

@@ -28,8 +28,10 @@ procedures:
       - id: a
         title: A
         kind: shell
-        command: "no-such-tool-xyz; echo ${UNSET_XYZ_VAR}; touch ran"
+        command: "touch ran; no-such-tool-xyz; echo ${UNSET_XYZ_VAR}"
 """
+# ``touch ran`` comes first: shell steps stop at the first failing command (bash -e), and
+# the missing program fails, so a step that ran leaves ``ran`` behind only if it is first.
 
 
 def _app(tmp_path: Path) -> RunbookApp:

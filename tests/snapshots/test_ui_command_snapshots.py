@@ -23,6 +23,7 @@ from test_ui_snapshots import SIZES, then, unjournaled_session
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.confirm import ConfirmModal
+from runbook_tui.ui.screens.preflight import PreflightModal
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.widgets.step_list import StepList
 
@@ -97,13 +98,26 @@ def test_six_line_command(snap_compare: Any, size: tuple[int, int], tmp_path: Pa
 def test_seed_feature_flag_command_in_drill_mode(snap_compare: Any, size: tuple[int, int]) -> None:
     runbook = load_runbook(ROOT / "runbooks" / "strict-connection-flow.yaml")
 
+    async def go_on(pilot: Pilot[Any]) -> None:
+        # The seed's ./scripts/feature-flags.sh is not in /tmp: the pre-flight lists it first.
+        for _ in range(100):
+            if isinstance(pilot.app.screen, PreflightModal):
+                break
+            await pilot.pause(0.05)
+        assert isinstance(pilot.app.screen, PreflightModal)
+        await pilot.press("g")
+
     async def select(pilot: Pilot[Any]) -> None:
         await started(pilot)
         pilot.app.screen.query_one("#steps", StepList).select_step("disable-globally")
         await pilot.pause(0.2)
 
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await go_on(pilot)  # before settling: the session's worker waits on the answer
+        await then(select)(pilot)
+
     app = app_for(runbook, "feature-flag-toggle", drill=True)
-    assert snap_compare(app, terminal_size=size, run_before=then(select))
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_confirmation_longer_than_the_screen(snap_compare: Any) -> None:

@@ -29,7 +29,7 @@ from rich.style import Style
 from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.cache import LRUCache
-from textual.events import MouseScrollUp
+from textual.events import MouseScrollUp, Resize
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -366,6 +366,12 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_end(animate=False, immediate=True, x_axis=False, force=True)
             self.refresh()
         self.post_message(self.FollowChanged(self, follow))
+
+    def _on_resize(self, event: Resize) -> None:
+        # A smaller pane (the step detail above it grew, e.g. when a step ends) keeps its
+        # scroll offset, which hides the last lines under the bottom edge: a pane that
+        # follows stays at the tail.
+        self._snap_to_tail()
 
     def action_toggle_follow(self) -> None:
         """Turn following the tail on or off."""
