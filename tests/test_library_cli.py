@@ -288,3 +288,21 @@ def test_list_reads_the_index_and_parses_only_what_changed(tmp_path: Path) -> No
     assert parsed
     team = next(e for e in changed if e["id"] == "team")
     assert [(p["id"], p["target_seconds"]) for p in team["procedures"]] == [("app", 1800)]
+
+
+def test_show_names_a_fleet_steps_targets(tmp_path: Path) -> None:
+    (tmp_path / "hosts.ini").write_text("[web]\nweb1\n")
+    path = tmp_path / "fleet.yaml"
+    path.write_text(
+        "runbook: 1\nid: fleet\ntitle: Fleet\ninventory: hosts.ini\nmax_hosts: 12\n"
+        "procedures:\n  - id: main\n    title: Main\n    steps:\n"
+        "      - {id: restart, title: Restart api, kind: shell, command: systemctl restart api,"
+        " targets: 'web:!web3', serial: [1, '30%']}\n"
+        "      - {id: local, title: Local, kind: shell, command: 'true'}\n"
+    )
+    [proc] = as_json(cli("show", str(path), "--json"))["procedures"]
+    fleet, local = proc["steps"]
+    assert (fleet["targets"], fleet["serial"], fleet["max_hosts"]) == ("web:!web3", ["1", "30%"], 12)
+    assert "targets" not in local
+    text = cli("show", str(path)).stdout
+    assert "on hosts web:!web3; serial 1, 30%; at most 12 hosts" in text

@@ -19,7 +19,7 @@ from ..core.library import RunbookEntry, find_runbooks, resolve_runbook
 
 if TYPE_CHECKING:  # `list` reads the library index; only `show` loads a runbook
     from ..core.durations import Window
-    from ..core.model import DecisionRow, Parameter, Procedure, Runbook, Step
+    from ..core.model import DecisionRow, FleetSpec, Parameter, Procedure, Runbook, Step
 
 PHASES = (("prechecks", "precheck"), ("steps", "step"), ("verification", "verification"))
 
@@ -82,7 +82,16 @@ def step_json(step: Step, phase: str) -> dict[str, Any]:
         "destructive": step.destructive,
         "line": step.location.line or None,
         **_strict_json(step),
+        **_fleet_json(step),
     }
+
+
+def _fleet_json(step: Step) -> dict[str, Any]:
+    """On fleet steps: the host pattern, the batches (``serial``) and the blast-radius cap."""
+    fleet = step.fleet
+    if fleet is None:
+        return {}
+    return {"targets": fleet.targets, "serial": list(fleet.serial), "max_hosts": fleet.max_hosts}
 
 
 def _strict_json(step: Step) -> dict[str, Any]:
@@ -215,6 +224,18 @@ def outline(rb: Runbook) -> Iterable[str]:
                 mark = "!" if step.destructive else " "
                 loose = "  (strict: false)" if getattr(step.spec, "strict", True) is False else ""
                 yield f"   {label:<6} {mark}{step.kind.value:<14} {step.id}: {step.title}{loose}"
+                if step.fleet is not None:
+                    yield f"   {'':<6}  {'':<14} on {_fleet_note(step.fleet)}"
+
+
+def _fleet_note(fleet: FleetSpec) -> str:
+    """``hosts web, serial 1, 30%, at most 12 hosts`` for a fleet step's outline line."""
+    bits = [f"hosts {fleet.targets}"]
+    if fleet.serial:
+        bits.append("serial " + ", ".join(fleet.serial))
+    if fleet.max_hosts is not None:
+        bits.append(f"at most {fleet.max_hosts} hosts")
+    return "; ".join(bits)
 
 
 def _param_note(param: Parameter) -> str:

@@ -1069,9 +1069,11 @@ class Session:
 
             lister: Any = docker.list_image_tags
             if inspect.iscoroutinefunction(lister):
-                result = await lister(source.value, self.env)
+                result = await lister(source.value, self.env, docker_host=source.docker_host)
             else:  # the docker SDK blocks: keep it off the event loop
-                result = await asyncio.to_thread(lister, source.value, self.env)
+                result = await asyncio.to_thread(
+                    lister, source.value, self.env, docker_host=source.docker_host
+                )
             return [str(t) for t in result]
         return await self._command_lines(source.value)
 

@@ -214,6 +214,7 @@ class ChoicesFrom:
     source: ParameterSource
     value: str  # the command, the image repository, or the repository path
     location: Location = NOWHERE
+    docker_host: str | None = None  # docker_tags: the engine (ssh://user@host[:port]); None: DOCKER_HOST
 
 
 @dataclass(frozen=True, slots=True)

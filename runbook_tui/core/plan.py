@@ -224,14 +224,16 @@ async def _not_given(param: Parameter, workdir: Path, env: Mapping[str, str]) ->
     if source is None:
         return said
     try:
-        choices = await _choices(source.source, source.value, workdir, env)
+        choices = await _choices(source.source, source.value, workdir, env, source.docker_host)
     except Exception as exc:  # listing choices is a help; the gap is what matters
         return f"{said}; its choices could not be listed: {exc}"
     shown = ", ".join(choices[:10]) + (" ..." if len(choices) > 10 else "")
     return f"{said}; choices now: {shown or 'none'}"
 
 
-async def _choices(source: ParameterSource, value: str, workdir: Path, env: Mapping[str, str]) -> list[str]:
+async def _choices(
+    source: ParameterSource, value: str, workdir: Path, env: Mapping[str, str], docker_host: str | None = None
+) -> list[str]:
     if source is ParameterSource.GIT_TAGS:
         from .steps.git import list_git_tags
 
@@ -239,7 +241,8 @@ async def _choices(source: ParameterSource, value: str, workdir: Path, env: Mapp
     if source is ParameterSource.DOCKER_TAGS:
         from .steps import docker
 
-        return [str(t) for t in await asyncio.to_thread(docker.list_image_tags, value, env)]
+        tags = await asyncio.to_thread(docker.list_image_tags, value, env, docker_host)
+        return [str(t) for t in tags]
     from .steps.shell import run_command
 
     lines: list[str] = []

@@ -105,7 +105,7 @@ class ParameterReader(NodeReader):
         if node is None:
             return None
         sources = [s.value for s in ParameterSource]
-        sub = self.mapping(node, f"'choices_from' of {what}", sources)
+        sub = self.mapping(node, f"'choices_from' of {what}", [*sources, "docker_host"])
         if sub is None:
             return None
         given = [s for s in sources if s in sub]
@@ -113,4 +113,7 @@ class ParameterReader(NodeReader):
             self.ctx.error(node, f"'choices_from' of {what} needs exactly one of {', '.join(sources)}")
             return None
         value = self.text(sub, given[0], f"'choices_from' of {what}")
-        return ChoicesFrom(ParameterSource(given[0]), value, self.ctx.at(node))
+        docker_host = self.opt_text(sub, "docker_host", f"'choices_from' of {what}")
+        if docker_host is not None and given[0] != ParameterSource.DOCKER_TAGS.value:
+            self.ctx.error(node, f"'choices_from' of {what}: docker_host goes with docker_tags only")
+        return ChoicesFrom(ParameterSource(given[0]), value, self.ctx.at(node), docker_host)

@@ -12,7 +12,7 @@ import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 
@@ -33,6 +33,7 @@ __all__ = [
     "ImageTag",
     "connect",
     "container_state",
+    "engine_address",
     "image_tags",
     "list_image_tags",
 ]
@@ -91,22 +92,43 @@ def _reason(exc: BaseException) -> str:
         ("Connection refused", "connection refused"),
         ("PermissionError", "permission denied (is your user in the docker group?)"),
         ("Read timed out", "no answer in time"),
+        ("Remote end closed connection", "the ssh connection closed at once (ssh says why on stderr)"),
     ):
         if needle in text:
             return reason
     return text.removeprefix("Error while fetching server API version: ")
 
 
-def connect(env: Mapping[str, str] | None = None, timeout: float = 30) -> Any:
-    """A docker client for ``env`` (DOCKER_HOST etc.) that has answered a ping. Blocks."""
+def engine_address(env: Mapping[str, str] | None = None, docker_host: str | None = None) -> str:
+    """Which engine a step talks to: its ``docker_host``, else ``DOCKER_HOST``, else the local socket."""
+    return docker_host or (env if env is not None else os.environ).get("DOCKER_HOST") or DEFAULT_HOST
+
+
+def connect(env: Mapping[str, str] | None = None, timeout: float = 30, docker_host: str | None = None) -> Any:
+    """A docker client for ``docker_host`` or ``env`` (DOCKER_HOST etc.) that has answered a ping. Blocks.
+
+    ``ssh://`` engines go through the system ssh client (``use_ssh_client``), so the
+    user's ssh config and agent give the identity and the known hosts, as for ``docker``
+    itself; the far side runs ``docker system dial-stdio``.
+    """
     environment = dict(env) if env is not None else None
-    host = (env if env is not None else os.environ).get("DOCKER_HOST") or DEFAULT_HOST
+    host = engine_address(env, docker_host)
     try:
-        client = docker.from_env(environment=environment, timeout=int(timeout))
+        if host.startswith("ssh://"):
+            client = docker.DockerClient(base_url=host, use_ssh_client=True, timeout=int(timeout))
+        elif docker_host:
+            client = docker.DockerClient(base_url=host, timeout=int(timeout))
+        else:
+            client = docker.from_env(environment=environment, timeout=int(timeout))
         client.ping()
     except (DockerException, requests.RequestException, OSError) as exc:
+        hint = (
+            "can you `ssh` there without a prompt, and is docker on its PATH?"
+            if host.startswith("ssh://")
+            else "is dockerd running?"
+        )
         raise DockerUnavailable(
-            f"cannot reach the Docker Engine at {host}: {_reason(exc)} — is dockerd running?"
+            f"cannot reach the Docker Engine at {host}: {_reason(exc)} — {hint}"
         ) from None
     return client
 
@@ -152,9 +174,11 @@ def image_tags(client: Any, repository: str) -> list[ImageTag]:
     return found
 
 
-def list_image_tags(repository: str, env: Mapping[str, str] | None = None) -> list[str]:
-    """Tags of a local image repository, newest first (parameter choices). Blocks; raises DockerStepError."""
-    client = connect(env)
+def list_image_tags(
+    repository: str, env: Mapping[str, str] | None = None, docker_host: str | None = None
+) -> list[str]:
+    """An engine's tags of ``repository``, newest first (for choices). Blocks; raises DockerStepError."""
+    client = connect(env, docker_host=docker_host)
     try:
         return [t.tag for t in image_tags(client, repository)]
     finally:
@@ -223,17 +247,22 @@ class DockerRunner(StepRunner):
 
     def describe(self, step: Step) -> str:
         spec = _spec(step)
+        where = f" on {spec.docker_host}" if spec.docker_host else ""
         if spec.action is DockerAction.TAGS:
-            return f"docker: list the local tags of {spec.image}"
-        return f"docker: {spec.action.value} of container {spec.container}"
+            return f"docker: list the local tags of {spec.image}{where}"
+        return f"docker: {spec.action.value} of container {spec.container}{where}"
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
         spec = _spec(step)
         client: Any = None
         try:
             self._check(spec)
-            client = await asyncio.to_thread(connect, ctx.env)
-            return await self._act(client, spec, ctx)
+            host = engine_address(ctx.env, spec.docker_host)
+            if host != DEFAULT_HOST:  # another engine than this machine's: the journal says which
+                ctx.output(f"Docker Engine at {host}", "info")
+            client = await asyncio.to_thread(connect, ctx.env, docker_host=spec.docker_host)
+            outcome = await self._act(client, spec, ctx)
+            return replace(outcome, data={**outcome.data, "docker_host": host})
         except DockerStepError as exc:
             ctx.output(str(exc), "stderr")
             return StepOutcome.failed(str(exc))

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections import deque
+from pathlib import PurePath
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -35,6 +37,7 @@ from ...core.state import SessionState, StepState
 from ..format import LABEL, STATUS_STYLE, window_text
 from ..messages import RunEnded, SessionEvent
 from ..widgets.clock import Countdown, RecoveryClock
+from ..widgets.host_grid import HostGrid
 from ..widgets.log_view import LogView
 from ..widgets.step_list import StepList
 from .base import BaseScreen
@@ -48,12 +51,14 @@ NOTE_SECONDS = 1.0
 # What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
 LEFT_OPEN_WHY = "the engineer quit, leaving the session open"
 LOG_MAX_LINES = 20_000
+# A fleet step's output line starts with its host (after the tint of stderr lines, if any).
+HOST_PREFIX = re.compile(r"^(?:\x1b\[[0-9;]*m)*\[([^\]\s]+)\] ")
 
 
 class ProcedureScreen(BaseScreen):
     """Run a procedure step by step; nothing runs until the engineer asks."""
 
-    CSS_PATH = "procedure.tcss"
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["procedure.tcss", "../widgets/host_grid.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run_step", "Run", tooltip="Run the selected step", id="run.step"),
         Binding("a", "run_all", "All", tooltip="Run every pending step in order", id="run.all"),
@@ -69,6 +74,7 @@ class ProcedureScreen(BaseScreen):
         Binding("l", "focus_log", "Log", show=False, id="run.focus_log"),
         Binding("v", "view_command", "Command", show=False, id="run.view_command"),
         Binding("w", "focus_watch", "Watch pane", show=False, id="run.focus_watch"),
+        Binding("h", "focus_hosts", "Hosts", show=False, tooltip="Fleet hosts", id="run.focus_hosts"),
         Binding("e", "end", "End", tooltip="End the session (recorded)", id="run.end"),
         # Last and short: at 80 columns the footer cuts from the right, and End matters more.
         Binding("t", "templates", "Msg", tooltip="Communication templates, filled", id="run.templates"),
@@ -100,6 +106,7 @@ class ProcedureScreen(BaseScreen):
         self.output: dict[str, deque[str]] = {}
         self._pending: list[ev.OutputLine] = []
         self.watch_step: str | None = None
+        self.host_filter: str | None = None  # a fleet step's host whose lines the log shows
         self.foreground: Worker[None] | None = None
         self._lines_seen = 0  # output lines moved out of _pending so far
         self._quiet_mark = -1  # lines seen when the quiet check last looked
@@ -122,6 +129,7 @@ class ProcedureScreen(BaseScreen):
                 with VerticalScroll(id="step-command-box", can_focus=False):
                     yield Static(id="step-command")
                 yield Static(id="command-cut")
+                yield HostGrid(id="hosts")
                 yield LogView(max_lines=LOG_MAX_LINES, id="log", **self._log_options())
                 with Horizontal(id="search-bar"):
                     yield Static("find", id="search-label")
@@ -320,7 +328,7 @@ class ProcedureScreen(BaseScreen):
             if buffer is None:
                 buffer = output[step_id] = deque(maxlen=LOG_MAX_LINES)
             buffer.append(text)
-            if step_id == selected:
+            if step_id == selected and self._host_line(text):
                 to_log.append(text)
             if step_id == self.watch_step:
                 to_watch.append(text)
@@ -426,6 +434,7 @@ class ProcedureScreen(BaseScreen):
 
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:
+        self.host_filter = None  # another step: every host's lines
         self._show_log()
         self.show_selected()
 
@@ -437,7 +446,7 @@ class ProcedureScreen(BaseScreen):
         step_id = self.selected_id
         log.set_streaming(step_id is not None and self.state.step(step_id).status is StepStatus.RUNNING)
         if step_id and step_id in self.output:
-            log.write_lines(list(self.output[step_id]))
+            log.write_lines([t for t in self.output[step_id] if self._host_line(t)])
         log.flush()  # the engineer chose this step: show it now, not on the budget
 
     @on(OptionList.OptionSelected, "#steps")
@@ -454,10 +463,41 @@ class ProcedureScreen(BaseScreen):
         self.query_one("#step-title", Static).update(_title_line(step, st))
         self.query_one("#step-command", Static).update(_command_block(step, st, self.state))
         self.query_one("#log-note", Static).update(self._log_note(step, st))
+        self._show_hosts(step, st)
         self.call_after_refresh(self._mark_cut)
         self.query_one(
             "#detail-box"
         ).border_title = f"Step {self.query_one('#steps', StepList).numbers[step.id]}"
+
+    def _show_hosts(self, step: Step, st: StepState) -> None:
+        """The per-host grid, on fleet steps only (failed hosts first)."""
+        grid = self.query_one("#hosts", HostGrid)
+        fleet = step.fleet is not None
+        grid.set_class(fleet, "-fleet")
+        if fleet:
+            grid.show_hosts(st.hosts)
+
+    def _host_line(self, text: str) -> bool:
+        """Whether a log line passes the host filter (every line when no host is chosen)."""
+        if self.host_filter is None:
+            return True
+        found = HOST_PREFIX.match(text)
+        return found is not None and found.group(1) == self.host_filter
+
+    @on(HostGrid.Chosen)
+    def _host_chosen(self, message: HostGrid.Chosen) -> None:
+        if message.host == self.host_filter:
+            return
+        self.host_filter = message.host
+        self._show_log()
+        if message.host is None:
+            self.query_one("#steps", StepList).focus()
+
+    def action_focus_hosts(self) -> None:
+        """Move to the fleet step's host grid (its cursor picks the host shown in the log)."""
+        grid = self.query_one("#hosts", HostGrid)
+        if grid.has_class("-fleet"):
+            grid.focus()
 
     def _mark_cut(self) -> None:
         """Say so when the step detail cannot show the whole command at this size."""
