@@ -135,6 +135,7 @@ class Session:
         param_source: str = "command-line",
         watch_limit: float | None = None,
         param_sources: Mapping[str, str] | None = None,
+        roles: Mapping[str, str] | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -143,6 +144,7 @@ class Session:
         self.operator = operator or default_operator()
         self.env: Mapping[str, str] = {**os.environ, **(env or {})}
         self.impact_started_at = impact_started_at
+        self._initial_roles = dict(roles or {})  # --role: journalled right after session_started
         # Drills cap watch steps (a 5-minute log watch) so a practice run does not wait them out.
         self.watch_limit = watch_limit
         self._ask = ask
@@ -239,6 +241,8 @@ class Session:
                     at=at,
                 )
             )
+            if self._initial_roles:
+                self.set_roles(self._initial_roles)
         for name, value, source in self._given:
             self._record_param(name, value, source)
         self._given.clear()
@@ -448,6 +452,49 @@ class Session:
         """Save a filled communication template into the session (secrets redacted)."""
         self._emit(ev.TemplateFilled(template_id=template_id, text=self.redact(text), at=now()))
 
+    # --- the session as evidence (issue 17) ---------------------------------------
+
+    def set_impact_started(self, at: float, source: str = "engineer") -> None:
+        """Record (or correct) when impact started; the report's metrics run from it, windows do not."""
+        if at > now() + 1:
+            raise UsageError("impact cannot have started in the future")
+        self.impact_started_at = at
+        self._emit(ev.ImpactStartedSet(impact_started_at=at, source=source, by=self.operator, at=now()))
+
+    def add_action_item(self, text: str, owner: str, due: str = "", step_id: str | None = None) -> None:
+        """Record a follow-up with an owner (and a due date, YYYY-MM-DD)."""
+        from .evidence import check_text, parse_due
+
+        if step_id is not None:
+            self._lookup(step_id)
+        item = ev.ActionItemAdded(
+            text=self.redact(check_text(text, "an action item")),
+            owner=check_text(owner, "an action item's owner"),
+            due=parse_due(due),
+            author=self.operator,
+            step_id=step_id,
+            at=now(),
+        )
+        self._emit(item)
+
+    def set_roles(self, roles: Mapping[str, str]) -> None:
+        """Record who holds which role (the whole set as it is now)."""
+        merged = {**dict(self.state.roles), **{k: v for k, v in roles.items() if v}}
+        self._emit(ev.RolesSet(roles=merged, by=self.operator, at=now()))
+
+    def handoff(self, to_operator: str, reason: str = "handoff") -> None:
+        """The session passes to ``to_operator``: journalled with what is running at that moment."""
+        from .evidence import check_text
+
+        to = check_text(to_operator, "the operator taking over")
+        before = self.state.current_operator or self.operator
+        self._emit(
+            ev.Handoff(
+                from_operator=before, to_operator=to, reason=reason, running=self.state.running(), at=now()
+            )
+        )
+        self.operator = to
+
     # --- resume -------------------------------------------------------------------
 
     @classmethod
@@ -522,6 +569,8 @@ class Session:
                 at=now(),
             )
         )
+        if state.current_operator and session.operator != state.current_operator:
+            session.handoff(session.operator, reason="resume")  # someone else picked it up
         return session
 
     def _adopt(self, state: SessionState) -> None:

@@ -16,6 +16,7 @@ import io
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -306,9 +307,20 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     asker = PlainAsker(printer, interactive=_interactive(), yes=bool(args.yes))
+    impact, roles = evidence_options(args)
     if not args.drill:
         return _run_session(
-            runbook, procedure.id, given.values, workdir, None, "live", printer, asker, sources=given.sources
+            runbook,
+            procedure.id,
+            given.values,
+            workdir,
+            None,
+            "live",
+            printer,
+            asker,
+            sources=given.sources,
+            impact_started_at=impact,
+            roles=roles,
         )
     sandbox = _build_sandbox(runbook, args.fault)
     try:
@@ -327,12 +339,23 @@ def run(args: argparse.Namespace) -> int:
             asker,
             watch_limit=sandbox.watch_limit,
             sources=given.sources,
+            impact_started_at=impact,
+            roles=roles,
         )
     finally:
         keep = bool(getattr(args, "keep", False))
         sandbox.close(keep=keep)
         if keep:
             printer.say(f"drill sandbox kept at {sandbox.workdir}")
+
+
+def evidence_options(args: argparse.Namespace) -> tuple[float | None, dict[str, str]]:
+    """``--impact-started`` (epoch seconds) and ``--role`` parsed (bad input: UsageError, exit 2)."""
+    from .evidence import parse_impact_time, parse_roles
+
+    text = getattr(args, "impact_started", None)
+    impact = parse_impact_time(text, time.time()) if text else None
+    return impact, parse_roles(list(getattr(args, "role", None) or []))
 
 
 def _build_sandbox(runbook: Runbook, fault: str | None) -> Sandbox:
@@ -353,6 +376,8 @@ def _run_session(
     *,
     watch_limit: float | None = None,
     sources: Mapping[str, str] | None = None,
+    impact_started_at: float | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> int:
     journal = Journal.create(new_session_id(runbook.id))
     printer.say(f"runbook-tui {__version__}: journal {journal.path}")
@@ -368,6 +393,8 @@ def _run_session(
             env=env,
             watch_limit=watch_limit,
             param_sources=sources,
+            impact_started_at=impact_started_at,
+            roles=roles,
         )
     except BaseException:
         journal.close()

@@ -128,6 +128,10 @@ class SessionState:
     torn_resumes: int = 0
     event_count: int = 0
     last_event_at: float | None = None
+    impact_source: str = ""  # how the impact start was given ("command-line", "now", ...); "" when never
+    current_operator: str = ""  # who runs it now: the starter, or the last handoff's receiver
+    roles: tuple[tuple[str, str], ...] = ()  # (role, name) as last set
+    action_items: tuple[ev.ActionItemAdded, ...] = ()
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``; a pending step when nothing has happened to it yet."""
@@ -351,6 +355,9 @@ class StateFolder:
         for name in _SESSION_STARTED_FIELDS:
             self._scalars[name] = getattr(e, name)
         self._scalars["started_at"] = e.at
+        self._scalars["current_operator"] = e.operator
+        if e.impact_started_at is not None:
+            self._scalars["impact_source"] = "given at start"
 
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._scalars["resumed"] += 1
@@ -461,6 +468,20 @@ class StateFolder:
         else:
             ticks.discard(e.item)
 
+    # Issue 17 (evidence): impact start, roles, handoffs, action items.
+
+    def _impact_started_set(self, e: ev.ImpactStartedSet) -> None:
+        self._scalars.update(impact_started_at=e.impact_started_at, impact_source=e.source)
+
+    def _roles_set(self, e: ev.RolesSet) -> None:
+        self._scalars["roles"] = tuple(sorted((str(k), str(v)) for k, v in e.roles.items()))
+
+    def _handoff(self, e: ev.Handoff) -> None:
+        self._scalars["current_operator"] = e.to_operator
+
+    def _action_item(self, e: ev.ActionItemAdded) -> None:
+        self._scalars["action_items"] = (*self._scalars["action_items"], e)
+
 
 _COLLECTIONS = frozenset(
     {
@@ -499,6 +520,10 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.WindowBreached: StateFolder._window_breached,
     ev.TemplateFilled: StateFolder._template_filled,
     ev.ChecklistTicked: StateFolder._checklist_ticked,
+    ev.ImpactStartedSet: StateFolder._impact_started_set,
+    ev.RolesSet: StateFolder._roles_set,
+    ev.Handoff: StateFolder._handoff,
+    ev.ActionItemAdded: StateFolder._action_item,
 }
 
 

@@ -59,6 +59,9 @@ class AppOptions:
     # Values given up front (--param, --param-file, RUNBOOK_TUI_PARAM_<name>) and where each came from.
     params: Mapping[str, str] = field(default_factory=dict)
     param_sources: Mapping[str, str] = field(default_factory=dict)
+    # --impact-started (epoch seconds) and --role: the next session starts with them.
+    impact_started_at: float | None = None
+    roles: Mapping[str, str] = field(default_factory=dict)
 
 
 class RunbookApp(App[int]):
@@ -110,7 +113,19 @@ class RunbookApp(App[int]):
             watch_limit=self.options.watch_limit,
             params=self.given_params(runbook),
             param_sources=self.options.param_sources,
+            impact_started_at=self.impact_started_at,
+            roles=self.options.roles,
         )
+
+    @property
+    def impact_started_at(self) -> float | None:
+        """When impact started: --impact-started, or triage's answer (which wins)."""
+        answered: float | None = getattr(self, "_impact_answer", None)
+        return answered if answered is not None else self.options.impact_started_at
+
+    def answer_impact(self, at: float | None) -> None:
+        """Triage said when impact started; the next session records it."""
+        self._impact_answer = at
 
     def given_params(self, runbook: Runbook) -> Mapping[str, str]:
         """Values given on the command line, for the runbook they were given for (no other)."""
