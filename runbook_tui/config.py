@@ -3,6 +3,11 @@
 ```toml
 # ~/.config/runbook-tui/config.toml
 runbook_dirs = ["~/runbooks", "/srv/team-runbooks"]   # added to the library
+chain_key = "/srv/team/runbook-tui-chain.key"          # the journal chain key (a team's shared one)
+
+[[sinks]]                                             # a copy of every journal event, as it happens
+type = "syslog"                                       # syslog (RFC 5424) or http (JSON lines)
+address = "tcp://logs.example:6514"                   # unix:///dev/log, tcp://host:port, udp://host:port
 ```
 
 A missing file means the defaults. A file that is there but wrong is an error
@@ -21,7 +26,7 @@ from typing import Any
 from . import locations
 from .core.errors import RunbookTuiError
 
-KNOWN_KEYS = ("runbook_dirs",)
+KNOWN_KEYS = ("runbook_dirs", "chain_key", "sinks")
 
 
 class ConfigError(RunbookTuiError):
@@ -36,6 +41,8 @@ class Config:
 
     runbook_dirs: tuple[Path, ...] = ()  # folders of runbooks added to the library
     path: Path | None = None  # the file they came from, if any
+    chain_key: Path | None = None  # the journal chain key file (core/journal_chain.py); None: the default
+    sinks: tuple[dict[str, Any], ...] = ()  # where journal events are copied to (core/sinks.py)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -70,7 +77,22 @@ def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
             f"{path}:{_line_of(text, 'runbook_dirs')}: runbook_dirs must be a list of folder paths, "
             'like runbook_dirs = ["~/runbooks"]'
         )
-    return Config(tuple(_resolve(path, d) for d in dirs), path)
+    chain_key = data.get("chain_key")
+    if chain_key is not None and (not isinstance(chain_key, str) or not chain_key.strip()):
+        where = f"{path}:{_line_of(text, 'chain_key')}"
+        raise ConfigError(f'{where}: chain_key must be a file path, like chain_key = "~/team/chain.key"')
+    sinks = data.get("sinks", [])
+    if not isinstance(sinks, list) or not all(isinstance(x, dict) for x in sinks):
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'sinks')}: sinks must be a list of tables: "
+            '[[sinks]] with type = "syslog" or "http"'
+        )
+    return Config(
+        tuple(_resolve(path, d) for d in dirs),
+        path,
+        chain_key=_resolve(path, chain_key) if chain_key else None,
+        sinks=tuple(sinks),
+    )
 
 
 def _resolve(config_path: Path, entry: str) -> Path:

@@ -49,6 +49,7 @@ def _objects(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "Role objects (`incident.roles`)": data["incident"]["roles"],
         "Action item objects (`incident.action_items`)": data["incident"]["action_items"],
         "Handoff objects (`incident.handoffs`)": data["incident"]["handoffs"],
+        "`chain`": [data["chain"]],
     }
 
 

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from .. import __version__, locations
+from . import journal_chain
 from .errors import RunbookTuiError
 from .events import (
     SCHEMA_VERSION,
@@ -145,12 +146,14 @@ class Journal:
         self._unsynced = False  # batched bytes written but not yet fsynced
         self._syncing = False  # a background fsync of batched output is running
         self._timer: Any = None  # an asyncio TimerHandle or a threading.Timer
+        self._chain: journal_chain.Chain | None = None  # seals every line written (core/journal_chain.py)
 
     # --- opening ---------------------------------------------------------------
 
     @classmethod
     def create(cls, session_id: str, dir: Path | None = None) -> Journal:
         """A new journal ``<dir>/<session_id>.jsonl`` (0600 in a 0700 folder) with its header."""
+        chain = journal_chain.Chain(journal_chain.load_key())  # before the file: a key problem leaves none
         folder = locations.ensure_private_dir(dir if dir is not None else locations.sessions_dir())
         path = folder / f"{session_id}{SUFFIX}"
         try:
@@ -160,11 +163,15 @@ class Journal:
         except OSError as exc:
             raise JournalError(f"{path}: cannot create the journal: {exc.strerror or exc}") from None
         os.fchmod(fd, 0o600)  # the umask may have taken bits away; never added any
-        header = json.dumps(_header(session_id), separators=(",", ":")) + "\n"
-        _write_all(fd, header.encode())
+        header = json.dumps(
+            {**_header(session_id), **journal_chain.header_fields(chain.key)}, separators=(",", ":")
+        )
+        _write_all(fd, chain.seal(header.encode() + b"\n"))
         os.fsync(fd)
         _fsync_dir(folder)
-        return cls(path, fd, session_id)
+        journal = cls(path, fd, session_id)
+        journal._chain = chain
+        return journal
 
     @classmethod
     def open_existing(cls, path: Path) -> Journal:
@@ -191,7 +198,13 @@ class Journal:
             os.close(fd)
             raise
         session_id = str(header.get("session_id") or path.stem)
-        return cls(path, fd, session_id)
+        journal = cls(path, fd, session_id)
+        try:
+            journal._chain = journal_chain.resume_chain(header, journal_chain.last_line(path))
+        except BaseException:
+            os.close(fd)
+            raise
+        return journal
 
     # --- writing ---------------------------------------------------------------
 
@@ -211,7 +224,7 @@ class Journal:
                 return
             self._write_pending()
             self._cancel_timer()
-            _write_all(self._fd, line)
+            _write_all(self._fd, self._sealed(line))
             os.fsync(self._fd)
             self._unsynced = False
 
@@ -281,10 +294,19 @@ class Journal:
 
     def _write_pending(self) -> None:
         if self._pending and self._fd is not None:
-            _write_all(self._fd, b"".join(self._pending))
+            _write_all(self._fd, self._sealed(b"".join(self._pending)))
             self._pending.clear()
             self._pending_bytes = 0
             self._unsynced = True
+
+    def _sealed(self, data: bytes) -> bytes:
+        """``data`` (whole lines) with each line's chain hash, in the order written."""
+        return data if self._chain is None else self._chain.seal(data)
+
+    @property
+    def chain_head(self) -> str:
+        """The last line's chain link ("" for an unchained journal)."""
+        return self._chain.head.decode("ascii") if self._chain is not None else ""
 
     def _schedule_flush(self) -> None:
         import asyncio
@@ -490,7 +512,8 @@ def fold_file(path: Path | str) -> FoldedJournal:
 _OUTPUT_LINE = re.compile(
     r'\{"kind":"output","at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z",'
     r'"step_id":"([^"\\\x00-\x1f]*)","seq":(-?(?:0|[1-9][0-9]{0,99})),"stream":"([^"\\\x00-\x1f]*)",'
-    r'"text":"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)"\}\n'
+    r'"text":"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)"'
+    r'(?:,"h":"[0-9a-f]{8}-[0-9a-f]{24}")?\}\n'  # the chain hash (core/journal_chain.py), if any
 )
 
 
@@ -607,12 +630,13 @@ def _decode_into(events: list[Event], problems: list[str], path: Path, number: i
 
 _json_decode = json.JSONDecoder().decode
 _OUTPUT_KEYS = frozenset({"kind", "at", "step_id", "seq", "stream", "text"})
+_OUTPUT_KEYS_CHAINED = _OUTPUT_KEYS | {"h"}
 _second_starts: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> whole seconds since the epoch
 
 
 def _output_event(data: dict[str, Any]) -> OutputLine | None:
     """The hot path of resume: the same event as ``from_dict``, or None to let it decide (and complain)."""
-    if data.keys() != _OUTPUT_KEYS:
+    if data.keys() != _OUTPUT_KEYS and data.keys() != _OUTPUT_KEYS_CHAINED:
         return None
     at, step_id, stream = data["at"], data["step_id"], data["stream"]
     if type(at) is not str or type(step_id) is not str or type(stream) is not str:

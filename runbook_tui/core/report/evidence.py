@@ -60,6 +60,7 @@ def json_fields(report: Report) -> dict[str, Any]:
             ],
             "handoffs": [_handoff(h) for h in report.handoffs],
         },
+        "chain": {k: report.chain.get(k) for k in ("status", "head", "key_fingerprint", "message")},
     }
 
 
@@ -111,7 +112,7 @@ def markdown_sections(report: Report) -> list[str]:
 def _chain_lines(chain: dict[str, Any]) -> list[tuple[str, str]]:
     lines = [("Chain", str(chain.get("status", "unknown")))]
     if chain.get("head"):
-        lines.append(("Head hash", f"`{chain['head']}` (line {chain.get('lines', '?')})"))
+        lines.append(("Head hash", f"`{chain['head']}`"))
     if chain.get("key_fingerprint"):
         lines.append(("Key fingerprint", f"`{chain['key_fingerprint']}`"))
     if chain.get("message"):

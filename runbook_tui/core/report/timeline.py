@@ -11,6 +11,7 @@ Wording is blameless and in the past tense: what happened, not who broke it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -268,7 +269,29 @@ def build_report(path: Path) -> Report:
     status = StreamStatus()
     builder = _Builder()
     builder.feed_lines(iter_lines(path, status))
-    return builder.finish(str(path), status)
+    report = builder.finish(str(path), status)
+    return dataclasses.replace(report, chain=chain_summary(path, report.header))
+
+
+def chain_summary(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The journal's head hash and key fingerprint (read from its ends; ``verify`` checks the rest)."""
+    from .. import journal_chain
+
+    if not journal_chain.is_chained(header):
+        return {"status": "unchained", "head": None, "lines": None, "key_fingerprint": None, "message": None}
+    try:
+        last = journal_chain.last_line(path)
+    except OSError:
+        last = None
+    parts = journal_chain.split(last) if last else None
+    head = parts[2].decode() if parts is not None else None
+    return {
+        "status": "chained",
+        "head": head,
+        "lines": None,
+        "key_fingerprint": str(header["chain"].get("key", "")),
+        "message": f"runbook-tui verify {header.get('session_id', path.stem)} checks every line against it",
+    }
 
 
 def build_report_from(records: Iterable[dict[str, Any]], status: StreamStatus | None = None) -> Report:
