@@ -147,6 +147,7 @@ class Journal:
         self._syncing = False  # a background fsync of batched output is running
         self._timer: Any = None  # an asyncio TimerHandle or a threading.Timer
         self._chain: journal_chain.Chain | None = None  # seals every line written (core/journal_chain.py)
+        self._tee: Any = None  # core/sinks.py's Tee: a copy of every line for the configured sinks
 
     # --- opening ---------------------------------------------------------------
 
@@ -166,11 +167,13 @@ class Journal:
         header = json.dumps(
             {**_header(session_id), **journal_chain.header_fields(chain.key)}, separators=(",", ":")
         )
-        _write_all(fd, chain.seal(header.encode() + b"\n"))
+        sealed = chain.seal(header.encode() + b"\n")
+        _write_all(fd, sealed)
         os.fsync(fd)
         _fsync_dir(folder)
         journal = cls(path, fd, session_id)
         journal._chain = chain
+        journal._open_tee(sealed)
         return journal
 
     @classmethod
@@ -204,6 +207,7 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
+        journal._open_tee()
         return journal
 
     # --- writing ---------------------------------------------------------------
@@ -259,6 +263,9 @@ class Journal:
             self._flush_locked()
             os.close(self._fd)
             self._fd = None
+        if self._tee is not None:
+            self._tee.close()  # a sink that is down keeps the rest spooled on disk, never waits
+            self._tee = None
 
     def reopen(self) -> Journal:
         """Open again for appending what comes after the end (an undo, a note); use as a context.
@@ -269,6 +276,8 @@ class Journal:
         with self._lock:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        if self._tee is None:
+            self._open_tee()
         return self
 
     @property
@@ -300,8 +309,18 @@ class Journal:
             self._unsynced = True
 
     def _sealed(self, data: bytes) -> bytes:
-        """``data`` (whole lines) with each line's chain hash, in the order written."""
-        return data if self._chain is None else self._chain.seal(data)
+        """``data`` (whole lines) with each line's chain hash, in the order written; copied to the sinks."""
+        sealed = data if self._chain is None else self._chain.seal(data)
+        if self._tee is not None:
+            self._tee.put(sealed)  # a deque append: a sink never slows the writer
+        return sealed
+
+    def _open_tee(self, first: bytes = b"") -> None:
+        from . import sinks
+
+        self._tee = sinks.tee_for(self.session_id)
+        if self._tee is not None and first:
+            self._tee.put(first)
 
     @property
     def chain_head(self) -> str:

@@ -37,6 +37,7 @@ from .errors import RunbookTuiError
 ENV_KEY = "RUNBOOK_TUI_CHAIN_KEY"
 ALG = "hmac-sha256-96"
 _MAC_BYTES = 12
+_HEX = 2 * _MAC_BYTES
 _TAIL = re.compile(rb',"h":"([0-9a-f]{8})-([0-9a-f]{24})"\}$')
 _H_KEY = b',"h":"'
 
@@ -122,26 +123,37 @@ def header_fields(key: ChainKey) -> dict[str, Any]:
     return {"chain": {"alg": ALG, "key": key.fingerprint}}
 
 
+def _pads(secret: bytes) -> tuple[bytes, bytes]:
+    """HMAC's inner and outer padded keys (RFC 2104), so a line's HMAC is two one-shot SHA-256s.
+
+    ``hmac.digest`` builds an OpenSSL HMAC context per call (~2.5 us); this is the same
+    HMAC-SHA256, at a third of the cost, for a million output lines.
+    """
+    key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
+    key = key.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
 class Chain:
     """The writer's side: seals lines in the order they are written."""
 
-    __slots__ = ("head", "key", "lines")
+    __slots__ = ("_inner", "_outer", "head", "key", "lines")
 
     def __init__(self, key: ChainKey, head: bytes = b"", lines: int = 0) -> None:
         self.key = key
         self.head = head  # the link of the last line written (24 hex, ASCII); b"" before the header
         self.lines = lines
+        self._inner, self._outer = _pads(key.secret)
 
     def seal(self, block: bytes) -> bytes:
         """``block`` (whole lines, each a JSON object ending in ``}\\n``) with each line's hash added."""
-        secret = self.key.secret
-        digest = hmac.digest
+        sha, inner, outer = hashlib.sha256, self._inner, self._outer
         prev = self.head
         out: list[bytes] = []
         append = out.append
         for line in block.split(b"\n")[:-1]:
             body = line[:-1]  # without its closing brace
-            mac = digest(secret, prev + body, "sha256")[:_MAC_BYTES].hex().encode()
+            mac = sha(outer + sha(inner + prev + body).digest()).hexdigest()[:_HEX].encode()
             append(b"".join((body, _H_KEY, prev[:8] or b"00000000", b"-", mac, b'"}')))
             prev = mac
         self.head = prev
