@@ -171,3 +171,16 @@ def test_roles_from_the_command_line_reach_the_report(tmp_path: Path) -> None:
         {"role": "incident_commander", "assignee": "alice"},
     ]
     assert "- **Incident commander:** alice" in cli("report", journal.stem, cwd=work).stdout
+
+
+def test_report_to_a_file_writes_the_chart_beside_it_and_links_it(tmp_path: Path) -> None:
+    work = tmp_path / "work"
+    journal = finished_session(work)
+    out = tmp_path / "out" / "report.md"
+    out.parent.mkdir()
+    done = cli("report", journal.stem, "-o", str(out), cwd=work)
+    assert done.returncode == 0, done.stderr
+    chart = tmp_path / "out" / "report.timeline.svg"
+    assert chart.read_text().startswith("<svg") and "](report.timeline.svg)" in out.read_text()
+    printed = cli("report", journal.stem, cwd=work).stdout
+    assert f"runbook-tui report {journal.stem} --format svg" in printed

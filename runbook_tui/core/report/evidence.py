@@ -135,3 +135,13 @@ def svg_lines(report: Report) -> list[str]:
             f"Journal head hash {report.chain['head']} (key {report.chain.get('key_fingerprint', '?')})"
         )
     return lines
+
+
+def chart_line(report: Report, chart: str | None) -> str:
+    """The timeline chart: linked when it was written beside the report, else how to get it."""
+    if chart:
+        return f"![Timeline: a bar per step against the recovery window]({chart})"
+    return (
+        "The timeline as a chart (a bar per step against the recovery window): "
+        f"`runbook-tui report {report.session_id} --format svg -o timeline.svg`"
+    )

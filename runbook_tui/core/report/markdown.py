@@ -22,10 +22,11 @@ _STATUS_WORD = {
 }
 
 
-def render(report: Report, context: ReportContext = EMPTY) -> str:
-    """The whole report as one Markdown document."""
+def render(report: Report, context: ReportContext = EMPTY, *, chart: str | None = None) -> str:
+    """The whole report as one Markdown document; ``chart``: the timeline SVG written beside it."""
     parts: list[str] = [_title(report), *_warnings(report, context), _summary(report), _metrics(report)]
     parts.extend(evidence.markdown_sections(report))  # roles, handoffs, action items, chain (issue 17)
+    parts.append(evidence.chart_line(report, chart))
     parts.append(_timeline(report))
     parts.append(_steps(report))
     parts.extend(_failed(report))
