@@ -68,6 +68,7 @@ def summary_head_parts(state: SessionState, procedure: Procedure) -> list[Part]:
         status = state.step(step.id).status
         counts[LABEL[status]] = counts.get(LABEL[status], 0) + 1
     parts += [("Steps: ", "bold"), ", ".join(f"{n} {label}" for label, n in counts.items()), "\n"]
+    parts += [("The report: ", "bold"), (f"runbook-tui report {state.session_id}", "bold $accent"), "\n"]
     return parts
 
 
@@ -99,12 +100,6 @@ def summary_rest_parts(state: SessionState, procedure: Procedure) -> list[Part]:
     if state.notes:
         parts.append((f"\nNotes: {len(state.notes)}", "bold"))
         parts.append((f"  last: {state.notes[-1].text}\n", "$text-muted"))
-    parts += [
-        "\n",
-        ("The report: ", "bold"),
-        (f"runbook-tui report {state.session_id}", "bold $accent"),
-        "\n",
-    ]
     return parts
 
 
