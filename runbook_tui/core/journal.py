@@ -219,6 +219,7 @@ class Journal:
             if self._fd is None:
                 raise JournalError(f"{self.path}: the journal is closed")
             if type(event) is OutputLine:
+                line = self._seal(line)  # sealed as it is queued: the chain's work spread over the batch
                 self._pending.append(line)
                 self._pending_bytes += len(line)
                 if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
@@ -228,7 +229,7 @@ class Journal:
                 return
             self._write_pending()
             self._cancel_timer()
-            _write_all(self._fd, self._sealed(line))
+            _write_all(self._fd, self._copied(self._seal(line)))
             os.fsync(self._fd)
             self._unsynced = False
 
@@ -243,6 +244,7 @@ class Journal:
         with self._lock:
             if self._fd is None:
                 raise JournalError(f"{self.path}: the journal is closed")
+            block = self._seal(block)  # sealed as it is queued, in the order written
             self._pending.append(block)
             self._pending_bytes += len(block)
             if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
@@ -303,16 +305,19 @@ class Journal:
 
     def _write_pending(self) -> None:
         if self._pending and self._fd is not None:
-            _write_all(self._fd, self._sealed(b"".join(self._pending)))
+            _write_all(self._fd, self._copied(b"".join(self._pending)))  # sealed when queued
             self._pending.clear()
             self._pending_bytes = 0
             self._unsynced = True
 
-    def _sealed(self, data: bytes) -> bytes:
-        """``data`` (whole lines) with each line's chain hash, in the order written; copied to the sinks."""
-        sealed = data if self._chain is None else self._chain.seal(data)
+    def _seal(self, data: bytes) -> bytes:
+        """``data`` (whole lines) with each line's chain hash; called in the order lines are written."""
+        return data if self._chain is None else self._chain.seal(data)
+
+    def _copied(self, sealed: bytes) -> bytes:
+        """``sealed`` as it goes to disk, handed to the sinks too (a deque append: never waits)."""
         if self._tee is not None:
-            self._tee.put(sealed)  # a deque append: a sink never slows the writer
+            self._tee.put(sealed)
         return sealed
 
     def _open_tee(self, first: bytes = b"") -> None:
