@@ -295,3 +295,39 @@ async def test_the_header_shows_the_sink_state(tmp_path: Path, syslog: SyslogTcp
         screen.session.note("while the collector is away")
         await until(pilot, lambda: "down" in str(label.render()))
         assert label.has_class("-down")
+
+
+def test_a_local_syslog_socket_receives_every_event(tmp_path: Path) -> None:
+    path = tmp_path / "log.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    server.bind(str(path))
+    server.settimeout(0.2)
+    got: list[bytes] = []
+    stop = threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                got.append(server.recv(1 << 20))
+            except TimeoutError:
+                continue
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        _config(f'[[sinks]]\ntype = "syslog"\naddress = "unix://{path}"\n')
+        book = tmp_path / "book.yaml"
+        book.write_text(BOOK)
+        (tmp_path / "go.flag").touch()
+        (tmp_path / "go2.flag").touch()
+        done = cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        lines = _journal_lines()
+        _until(lambda: len(got) >= len(lines))
+        parsed = [_RFC5424.match(m) for m in got]
+        assert all(parsed)
+        assert [m[4] for m in parsed if m] == lines
+    finally:
+        stop.set()
+        reader.join(timeout=5)
+        server.close()
