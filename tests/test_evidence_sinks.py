@@ -262,6 +262,7 @@ def test_a_bad_sink_in_config_is_said(tmp_path: Path) -> None:
     book.write_text(BOOK)
     done = cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and 'type = "syslog"' in done.stderr and "Traceback" not in done.stderr
+    assert not list(locations.sessions_dir().glob("*.jsonl"))  # nothing half-made
 
 
 async def test_the_header_shows_the_sink_state(tmp_path: Path, syslog: SyslogTcp) -> None:

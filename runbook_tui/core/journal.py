@@ -155,6 +155,9 @@ class Journal:
     def create(cls, session_id: str, dir: Path | None = None) -> Journal:
         """A new journal ``<dir>/<session_id>.jsonl`` (0600 in a 0700 folder) with its header."""
         chain = journal_chain.Chain(journal_chain.load_key())  # before the file: a key problem leaves none
+        from . import sinks
+
+        sinks.configured()  # likewise a bad [[sinks]] table: said before any file is made
         folder = locations.ensure_private_dir(dir if dir is not None else locations.sessions_dir())
         path = folder / f"{session_id}{SUFFIX}"
         try:
@@ -204,10 +207,10 @@ class Journal:
         journal = cls(path, fd, session_id)
         try:
             journal._chain = journal_chain.resume_chain(header, journal_chain.last_line(path))
+            journal._open_tee()
         except BaseException:
             os.close(fd)
             raise
-        journal._open_tee()
         return journal
 
     # --- writing ---------------------------------------------------------------
