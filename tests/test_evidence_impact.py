@@ -155,3 +155,12 @@ def test_a_later_correction_wins_and_out_of_order_milestones_are_flagged() -> No
     assert report.metrics.time_to["mitigated"] == pytest.approx(420)
     assert any("resolved" in p and "before mitigated" in p for p in report.milestone_problems)
     assert any(r.category == "impact" for r in report.timeline)
+
+
+@pytest.mark.parametrize("command", ["open", "drill"])
+def test_open_and_drill_refuse_a_bad_time_before_anything_starts(tmp_path: Path, command: str) -> None:
+    book = tmp_path / "marks.yaml"
+    book.write_text(MILESTONED)
+    done = cli(command, str(book), "roll", "--impact-started", "noonish", cwd=tmp_path)
+    assert done.returncode == 2
+    assert "--impact-started 'noonish'" in done.stderr and "Traceback" not in done.stderr

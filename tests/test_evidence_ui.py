@@ -65,6 +65,9 @@ async def test_triage_asks_impact_start_and_the_run_screen_records_the_rest(libr
         await pilot.press("H", *"carol", "enter")
         await until(pilot, lambda: screen.state.current_operator == "carol")
         assert any("Handed over to carol" in n for n in notices(app))
+        await pilot.press("I", *"-5m", "enter")  # corrected later: journalled, the last word
+        await until(pilot, lambda: screen.state.impact_source == "engineer")
+        assert screen.state.impact_started_at is not None
         path = screen.session.journal_path
     kinds = [e.kind for e in load(path).events]
-    assert {"action_item", "roles_set", "handoff"} <= set(kinds)
+    assert {"action_item", "roles_set", "handoff", "impact_started_set"} <= set(kinds)
