@@ -170,6 +170,16 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
     ev.SessionFinished: lambda e: (
         f"{e.outcome.upper()} after {_seconds(e.duration)}" + (f": {e.message}" if e.message else "")
     ),
+    # Issue 17: the record as evidence.
+    ev.ImpactStartedSet: lambda e: f"impact started at {local_datetime(e.impact_started_at)} ({e.source})",
+    ev.ActionItemAdded: lambda e: (
+        f"action item for {e.owner}" + (f", due {e.due}" if e.due else "") + f": {e.text}"
+    ),
+    ev.RolesSet: lambda e: "roles: " + ", ".join(f"{k}={v}" for k, v in sorted(e.roles.items())),
+    ev.Handoff: lambda e: (
+        f"{e.from_operator} handed over to {e.to_operator}"
+        + (f", {', '.join(e.running)} running" if e.running else "")
+    ),
 }
 
 
