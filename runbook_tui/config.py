@@ -5,6 +5,11 @@
 runbook_dirs = ["~/runbooks", "/srv/team-runbooks"]   # added to the library
 refresh = 10          # log pane repaints a second while output floods (over SSH: bytes)
 low_bandwidth = false # true: the --low-bandwidth display on every start
+chain_key = "/srv/team/runbook-tui-chain.key"          # the journal chain key (a team's shared one)
+
+[[sinks]]                                             # a copy of every journal event, as it happens
+type = "syslog"                                       # syslog (RFC 5424) or http (JSON lines)
+address = "tcp://logs.example:6514"                   # unix:///dev/log, tcp://host:port, udp://host:port
 ```
 
 A missing file means the defaults. A file that is there but wrong is an error
@@ -23,7 +28,7 @@ from typing import Any
 from . import locations
 from .core.errors import RunbookTuiError
 
-KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth")
+KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth", "chain_key", "sinks")
 REFRESH_RANGE = (1.0, 60.0)  # repaints a second: fewer is a frozen pane, more gains nothing
 
 
@@ -41,6 +46,8 @@ class Config:
     path: Path | None = None  # the file they came from, if any
     refresh: float | None = None  # log pane repaints a second while output floods; None: default
     low_bandwidth: bool = False  # the low-bandwidth display (``--low-bandwidth``) by default
+    chain_key: Path | None = None  # the journal chain key file (core/journal_chain.py); None: the default
+    sinks: tuple[dict[str, Any], ...] = ()  # where journal events are copied to (core/sinks.py)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -92,11 +99,23 @@ def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
             f"{path}:{_line_of(text, 'low_bandwidth')}: low_bandwidth must be true or false, "
             "like low_bandwidth = true"
         )
+    chain_key = data.get("chain_key")
+    if chain_key is not None and (not isinstance(chain_key, str) or not chain_key.strip()):
+        where = f"{path}:{_line_of(text, 'chain_key')}"
+        raise ConfigError(f'{where}: chain_key must be a file path, like chain_key = "~/team/chain.key"')
+    sinks = data.get("sinks", [])
+    if not isinstance(sinks, list) or not all(isinstance(x, dict) for x in sinks):
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'sinks')}: sinks must be a list of tables: "
+            '[[sinks]] with type = "syslog" or "http"'
+        )
     return Config(
         tuple(_resolve(path, d) for d in dirs),
         path,
         refresh=None if refresh is None else float(refresh),
         low_bandwidth=low_bandwidth,
+        chain_key=_resolve(path, chain_key) if chain_key else None,
+        sinks=tuple(sinks),
     )
 
 
