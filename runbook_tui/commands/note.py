@@ -50,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _item(args: argparse.Namespace) -> dict[str, Any]:
+    from ..core.engine import default_operator
     from ..core.evidence import check_text, parse_due
-    from ..ui.session_factory import operator
 
-    author = operator()
+    author = default_operator()
     if args.action is not None:
         if args.text is not None:
             raise UsageError("give --action (an action item) or --text (a note), not both")
