@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --plain: print the plan (as 'plan' does) and ask once before running; with --yes, run",
     )
+    _add_evidence_options(p)
 
     p = sub.add_parser("plan", help="what a procedure would do here, changing nothing")
     _add_runbooks_option(p)
@@ -176,7 +177,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_inventory_option(p)
     p.add_argument("--workdir", metavar="DIR", help="where the procedure's commands would run")
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/cli-json.md)")
-    _add_evidence_options(p)
 
     p = sub.add_parser("validate", help="check runbook files; file:line:col: message per problem")
     p.add_argument("paths", metavar="PATH", nargs="+")
