@@ -124,11 +124,7 @@ def header_fields(key: ChainKey) -> dict[str, Any]:
 
 
 def _pads(secret: bytes) -> tuple[bytes, bytes]:
-    """HMAC's inner and outer padded keys (RFC 2104), so a line's HMAC is two one-shot SHA-256s.
-
-    ``hmac.digest`` builds an OpenSSL HMAC context per call (~2.5 us); this is the same
-    HMAC-SHA256, at a third of the cost, for a million output lines.
-    """
+    """HMAC's inner and outer padded keys (RFC 2104)."""
     key = hashlib.sha256(secret).digest() if len(secret) > 64 else secret
     key = key.ljust(64, b"\0")
     return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
@@ -143,17 +139,25 @@ class Chain:
         self.key = key
         self.head = head  # the link of the last line written (24 hex, ASCII); b"" before the header
         self.lines = lines
-        self._inner, self._outer = _pads(key.secret)
+        # SHA-256 states with the padded keys already absorbed, copied per line: the same
+        # HMAC-SHA256 without hashing the 64-byte pads again for every line (``hmac.digest``
+        # builds an OpenSSL HMAC context per call, ~2.5 us; a copy is a memcpy).
+        inner, outer = _pads(key.secret)
+        self._inner, self._outer = hashlib.sha256(inner), hashlib.sha256(outer)
 
     def seal(self, block: bytes) -> bytes:
         """``block`` (whole lines, each a JSON object ending in ``}\\n``) with each line's hash added."""
-        sha, inner, outer = hashlib.sha256, self._inner, self._outer
+        inner_copy, outer_copy = self._inner.copy, self._outer.copy
         prev = self.head
         out: list[bytes] = []
         append = out.append
         for line in block.split(b"\n")[:-1]:
             body = line[:-1]  # without its closing brace
-            mac = sha(outer + sha(inner + prev + body).digest()).hexdigest()[:_HEX].encode()
+            h = inner_copy()
+            h.update(prev + body)
+            o = outer_copy()
+            o.update(h.digest())
+            mac = o.hexdigest()[:_HEX].encode()
             append(b"".join((body, _H_KEY, prev[:8] or b"00000000", b"-", mac, b'"}')))
             prev = mac
         self.head = prev
