@@ -90,6 +90,22 @@ def _add_display_options(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_evidence_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--impact-started",
+        metavar="TIME",
+        help="when impact started (the report's metrics run from it): ISO 8601, 03:12 (local), "
+        "-25m or '25 minutes ago'",
+    )
+    p.add_argument(
+        "--role",
+        metavar="ROLE=NAME",
+        action="append",
+        default=[],
+        help="who holds a role: ic=alice, ops=bob, comms=carol (repeatable)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="runbook-tui",
@@ -117,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_param_file_option(p)
     _add_inventory_option(p)
     _add_display_options(p)
+    _add_evidence_options(p)
 
     p = sub.add_parser("run", help="run a procedure")
     _add_runbooks_option(p)
@@ -147,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --plain: print the plan (as 'plan' does) and ask once before running; with --yes, run",
     )
+    _add_evidence_options(p)
 
     p = sub.add_parser("plan", help="what a procedure would do here, changing nothing")
     _add_runbooks_option(p)
@@ -205,8 +223,33 @@ def build_parser() -> argparse.ArgumentParser:
     _add_param_file_option(p)
     _add_inventory_option(p)
     _add_display_options(p)
+    _add_evidence_options(p)
+
+    p = sub.add_parser("note", help="add an action item (or a note) to a session, running or finished")
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--action", metavar="TEXT", help="an action item: what is to be done")
+    p.add_argument("--owner", metavar="NAME", help="who owns the action item")
+    p.add_argument("--due", metavar="YYYY-MM-DD", help="when it is due")
+    p.add_argument("--text", metavar="TEXT", help="a plain note instead of an action item")
+
+    p = sub.add_parser(
+        "verify", help="check a session journal's hash chain (0 intact, 1 tampered, 3 unchained)"
+    )
+    p.add_argument("session", metavar="SESSION")
+    p.add_argument("--key", metavar="FILE", help="the chain key file (default: config.toml's, or the user's)")
 
     return parser
+
+
+def _glue_relative_times(argv: list[str]) -> list[str]:
+    """``--impact-started -25m`` as ``--impact-started=-25m``: argparse would take -25m for an option."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--impact-started" and arg.startswith("-") and arg[1:2].isdigit():
+            out[-1] = f"--impact-started={arg}"
+        else:
+            out.append(arg)
+    return out
 
 
 _MODULES = {
@@ -222,13 +265,15 @@ _MODULES = {
     "resume": "runbook_tui.commands.sessions",
     "report": "runbook_tui.commands.report",
     "drill": "runbook_tui.commands.drill",
+    "note": "runbook_tui.commands.note",
+    "verify": "runbook_tui.commands.verify",
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the sub-command; returns the exit code."""
     tune_gc()  # before the command's imports: ~30 ms of start-up were young collections
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_glue_relative_times(sys.argv[1:] if argv is None else list(argv)))
     module = importlib.import_module(_MODULES[args.command])
     try:
         _use_inventory(args)

@@ -6,6 +6,11 @@ runbook_dirs = ["~/runbooks", "/srv/team-runbooks"]   # added to the library
 refresh = 10          # log pane repaints a second while output floods (over SSH: bytes)
 low_bandwidth = false # true: the --low-bandwidth display on every start
 sessions_dir = "/srv/runbook-tui/sessions"  # a team folder (setgid 2770, one group); default: private
+chain_key = "/srv/team/runbook-tui-chain.key"          # the journal chain key (a team's shared one)
+
+[[sinks]]                                             # a copy of every journal event, as it happens
+type = "syslog"                                       # syslog (RFC 5424) or http (JSON lines)
+address = "tcp://logs.example:6514"                   # unix:///dev/log, tcp://host:port, udp://host:port
 ```
 
 A missing file means the defaults. A file that is there but wrong is an error
@@ -24,7 +29,7 @@ from typing import Any
 from . import locations
 from .core.errors import RunbookTuiError
 
-KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth", "sessions_dir")
+KNOWN_KEYS = ("runbook_dirs", "refresh", "low_bandwidth", "sessions_dir", "chain_key", "sinks")
 REFRESH_RANGE = (1.0, 60.0)  # repaints a second: fewer is a frozen pane, more gains nothing
 
 
@@ -43,6 +48,8 @@ class Config:
     refresh: float | None = None  # log pane repaints a second while output floods; None: default
     low_bandwidth: bool = False  # the low-bandwidth display (``--low-bandwidth``) by default
     sessions_dir: Path | None = None  # journals' folder (a team folder or a private one); None: default
+    chain_key: Path | None = None  # the journal chain key file (core/journal_chain.py); None: the default
+    sinks: tuple[dict[str, Any], ...] = ()  # where journal events are copied to (core/sinks.py)
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -100,12 +107,24 @@ def _config(path: Path, text: str, data: dict[str, Any]) -> Config:
             f"{path}:{_line_of(text, 'sessions_dir')}: sessions_dir must be a folder path, "
             'like sessions_dir = "/srv/runbook-tui/sessions"'
         )
+    chain_key = data.get("chain_key")
+    if chain_key is not None and (not isinstance(chain_key, str) or not chain_key.strip()):
+        where = f"{path}:{_line_of(text, 'chain_key')}"
+        raise ConfigError(f'{where}: chain_key must be a file path, like chain_key = "~/team/chain.key"')
+    sinks = data.get("sinks", [])
+    if not isinstance(sinks, list) or not all(isinstance(x, dict) for x in sinks):
+        raise ConfigError(
+            f"{path}:{_line_of(text, 'sinks')}: sinks must be a list of tables: "
+            '[[sinks]] with type = "syslog" or "http"'
+        )
     return Config(
         tuple(_resolve(path, d) for d in dirs),
         path,
         refresh=None if refresh is None else float(refresh),
         low_bandwidth=low_bandwidth,
         sessions_dir=None if sessions is None else _resolve(path, sessions),
+        chain_key=_resolve(path, chain_key) if chain_key else None,
+        sinks=tuple(sinks),
     )
 
 

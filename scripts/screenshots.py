@@ -227,6 +227,8 @@ async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
         await _until(pilot, lambda: isinstance(app.screen, ConfirmModal))
         await pilot.pause(0.2)
         save("confirm-diff")
+        await pilot.press("end")  # yes counts only once the whole diff has been on screen
+        await pilot.pause(0.1)
         await pilot.press("y")
         await _until(pilot, lambda: run.state.step("features").status.value == "passed")
         await pilot.press("a")

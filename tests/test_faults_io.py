@@ -179,7 +179,13 @@ def test_a_foreign_owned_writable_data_folder_runs(shared_tmp: Path) -> None:
     runbook = shared_tmp / "fill.yaml"
     runbook.write_text(FILL.replace("sleep 60", "true"), encoding="utf-8")
     runbook.chmod(0o644)
-    env = {"RUNBOOK_TUI_DATA_DIR": str(data), "HOME": str(work)}
+    # nobody's own config folder: the journal reads config.toml (chain_key, sinks) and keeps
+    # its chain key there; the test's default one is root's and unreadable to nobody.
+    env = {
+        "RUNBOOK_TUI_DATA_DIR": str(data),
+        "HOME": str(work),
+        "RUNBOOK_TUI_CONFIG_DIR": str(work / "config"),
+    }
     result = cli(
         "run",
         str(runbook),

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from test_report_timeline import rich_session
+from test_report_timeline import T0, rich_session
 
 from runbook_tui.core.report import json_report
 from runbook_tui.core.report.timeline import build_report
@@ -45,11 +45,30 @@ def _objects(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         "Note objects (`notes`)": data["notes"],
         "Template objects (`templates`)": data["templates"],
         "Checklist objects (`checklist`)": data["checklist"],
+        "`incident`": [data["incident"]],
+        "Role objects (`incident.roles`)": data["incident"]["roles"],
+        "Action item objects (`incident.action_items`)": data["incident"]["action_items"],
+        "Handoff objects (`incident.handoffs`)": data["incident"]["handoffs"],
+        "`chain`": [data["chain"]],
     }
 
 
+def _with_evidence(journal: Path) -> Path:
+    """The sample session with a role, an action item and a handoff (issue 17) appended."""
+    from runbook_tui.core import events as ev
+
+    extra = [
+        ev.RolesSet(roles={"incident_commander": "alice"}, by="alice", at=T0 + 400),
+        ev.ActionItemAdded(text="alert on 503s", owner="bob", due="2027-01-01", author="alice", at=T0 + 401),
+        ev.Handoff(from_operator="alice", to_operator="bob", reason="handoff", running=[], at=T0 + 402),
+    ]
+    with journal.open("a", encoding="utf-8") as handle:
+        handle.writelines(json.dumps(ev.to_dict(e)) + "\n" for e in extra)
+    return journal
+
+
 def test_every_object_has_exactly_the_documented_keys(tmp_path: Path) -> None:
-    data = json.loads(json_report.render(build_report(rich_session(tmp_path))))
+    data = json.loads(json_report.render(build_report(_with_evidence(rich_session(tmp_path)))))
     documented = documented_keys()
     objects = _objects(data)
     assert set(documented) == set(objects), "a documented section has no object, or the reverse"

@@ -49,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
 
     resume = getattr(args, "resume_session", None)
     given = _given_params(args, runbook)
+    from ..core.plain import evidence_options
+
+    impact, roles = evidence_options(args)  # bad --impact-started or --role: exit 2 before the app
     options = AppOptions(
         runbook_dirs=dirs,
         runbook=runbook,
@@ -61,6 +64,8 @@ def run(args: argparse.Namespace) -> int:
         params=given.values,
         param_sources=given.sources,
         **display_options(args),
+        impact_started_at=impact,
+        roles=roles,
     )
     sandbox = None
     if drill and runbook is not None:

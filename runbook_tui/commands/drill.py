@@ -33,6 +33,9 @@ def run(args: argparse.Namespace) -> int:
     if args.procedure and runbook.procedure(args.procedure) is None:
         known = ", ".join(p.id for p in runbook.procedures)
         raise UsageError(f"{runbook.id} has no procedure {args.procedure!r}; it has: {known}")
+    from ..core.plain import evidence_options
+
+    evidence_options(args)  # a bad --impact-started or --role exits 2 before anything is built
     started = time.time()
     print(f"Building the {runbook.id} drill sandbox ...", file=sys.stderr, flush=True)
     sandbox = drills.build_sandbox(runbook, args.fault)
@@ -62,10 +65,12 @@ def _announce(sandbox: Sandbox) -> None:
 
 def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sandbox: Sandbox) -> int:
     from ..core.param_sources import gather
+    from ..core.plain import evidence_options
     from ..ui.app import AppOptions, RunbookApp
     from .app import display_options
 
     given = gather(runbook, [], getattr(args, "param_file", None))
+    impact, roles = evidence_options(args)
     options = AppOptions(
         runbook_dirs=tuple(dirs),
         runbook=runbook,
@@ -74,6 +79,8 @@ def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sand
         params=given.values,
         param_sources=given.sources,
         **display_options(args),
+        impact_started_at=impact,
+        roles=roles,
     )
     return int(RunbookApp(drill_options(options, sandbox)).run() or 0)
 

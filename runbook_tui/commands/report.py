@@ -23,7 +23,15 @@ def run(args: argparse.Namespace) -> int:
     """Write the report of one session to standard output or, atomically, to ``-o FILE``."""
     path = find_session(args.session)
     report = build_report(path)
-    text = render(report, args.format, context_for(report) if args.format != "svg" else EMPTY)
+    context = context_for(report) if args.format != "svg" else EMPTY
+    chart = chart_path(Path(args.output)) if args.output and args.format == "markdown" else None
+    if chart is not None:
+        # The chart beside the markdown, linked from it by its name (issue 17).
+        write_atomically(chart, svg.render(report))
+        print(f"wrote {chart}", file=sys.stderr)
+        text = markdown.render(report, context, chart=chart.name)
+    else:
+        text = render(report, args.format, context)
     if args.output:
         write_atomically(Path(args.output), text)
         print(f"wrote {args.output}", file=sys.stderr)
@@ -36,6 +44,12 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     return 0
+
+
+def chart_path(output: Path) -> Path:
+    """``report.md`` -> ``report.timeline.svg`` (any other name: ``NAME.timeline.svg``)."""
+    base = output.with_suffix("") if output.suffix.lower() in (".md", ".markdown") else output
+    return base.with_name(base.name + ".timeline.svg")
 
 
 def render(report: Report, fmt: str, context: ReportContext = EMPTY) -> str:

@@ -189,6 +189,7 @@ class Session:
         watch_limit: float | None = None,
         param_sources: Mapping[str, str] | None = None,
         worklock: WorkLock | None = None,
+        roles: Mapping[str, str] | None = None,
     ) -> None:
         self.runbook = runbook
         self.procedure = _procedure(runbook, procedure)
@@ -197,6 +198,8 @@ class Session:
         self.operator = operator or default_operator()
         self.env: Mapping[str, str] = {**os.environ, **(env or {})}
         self.impact_started_at = impact_started_at
+        self._initial_roles = dict(roles or {})  # --role: journalled right after session_started
+        self._inbox: Any = None  # core/inbox.py's InboxServer while the session runs
         # Drills cap watch steps (a 5-minute log watch) so a practice run does not wait them out.
         self.watch_limit = watch_limit
         self._ask = ask
@@ -305,10 +308,13 @@ class Session:
                 )
             )
             self._record_takeover()
+            if self._initial_roles:
+                self.set_roles(self._initial_roles)
         for name, value, source in self._given:
             self._record_param(name, value, source)
         self._given.clear()
         self._ensure_clock()
+        self._open_inbox()
 
     async def finish(
         self, *, aborted: bool = False, cancel_background: bool = False, message: str = ""
@@ -329,6 +335,7 @@ class Session:
             await asyncio.gather(self._clock_task, return_exceptions=True)
             self._clock_task = None
         self._check_windows()
+        self._close_inbox(drain_first=True)  # notes handed in before the end are journalled before it
         outcome = Outcome.ABORTED if aborted else self._judge()
         assert self._started_at is not None
         at = now()
@@ -351,6 +358,7 @@ class Session:
         """
         if self._finished:
             return
+        self._close_inbox(drain_first=False)  # what waits stays for the next note or resume
         self._recording = False  # cancelled steps finish in memory only; the journal keeps them running
         self.cancel_all()
         if self._clock_task is not None:
@@ -453,14 +461,16 @@ class Session:
             raise UsageError(f"step {step_id!r} is running; cancel it before skipping it")
         self._emit(ev.StepSkipped(step_id=step_id, reason=self.redact(reason.strip()), at=now()))
 
-    def note(self, text: str, step_id: str | None = None) -> None:
-        """Add a note to the session (or to one step)."""
+    def note(self, text: str, step_id: str | None = None, *, author: str | None = None) -> None:
+        """Add a note to the session (or to one step); ``author`` defaults to the operator."""
         if step_id is not None:
             self._lookup(step_id)
         if not text or not text.strip():
             raise UsageError("a note needs some text")
         self._emit(
-            ev.NoteAdded(text=self.redact(text.strip()), step_id=step_id, author=self.operator, at=now())
+            ev.NoteAdded(
+                text=self.redact(text.strip()), step_id=step_id, author=author or self.operator, at=now()
+            )
         )
 
     def mark_done(self, step_id: str, note: str) -> None:
@@ -606,6 +616,66 @@ class Session:
         """Save a filled communication template into the session (secrets redacted)."""
         self._emit(ev.TemplateFilled(template_id=template_id, text=self.redact(text), at=now()))
 
+    # --- the session as evidence (issue 17) ---------------------------------------
+
+    def set_impact_started(self, at: float, source: str = "engineer") -> None:
+        """Record (or correct) when impact started; the report's metrics run from it, windows do not."""
+        if at > now() + 1:
+            raise UsageError("impact cannot have started in the future")
+        self.impact_started_at = at
+        self._emit(ev.ImpactStartedSet(impact_started_at=at, source=source, by=self.operator, at=now()))
+
+    def add_action_item(
+        self, text: str, owner: str, due: str = "", step_id: str | None = None, *, author: str | None = None
+    ) -> None:
+        """Record a follow-up with an owner (and a due date, YYYY-MM-DD)."""
+        from .evidence import check_text, parse_due
+
+        if step_id is not None:
+            self._lookup(step_id)
+        item = ev.ActionItemAdded(
+            text=self.redact(check_text(text, "an action item")),
+            owner=check_text(owner, "an action item's owner"),
+            due=parse_due(due),
+            author=author or self.operator,
+            step_id=step_id,
+            at=now(),
+        )
+        self._emit(item)
+
+    def set_roles(self, roles: Mapping[str, str]) -> None:
+        """Record who holds which role (the whole set as it is now)."""
+        merged = {**dict(self.state.roles), **{k: v for k, v in roles.items() if v}}
+        self._emit(ev.RolesSet(roles=merged, by=self.operator, at=now()))
+
+    def handoff(self, to_operator: str, reason: str = "handoff") -> None:
+        """The session passes to ``to_operator``: journalled with what is running at that moment."""
+        from .evidence import check_text
+
+        to = check_text(to_operator, "the operator taking over")
+        before = self.state.current_operator or self.operator
+        self._emit(
+            ev.Handoff(
+                from_operator=before, to_operator=to, reason=reason, running=self.state.running(), at=now()
+            )
+        )
+        self.operator = to
+
+    def _open_inbox(self) -> None:
+        """Take notes handed in by ``runbook-tui note`` while this session runs (core/inbox.py)."""
+        if self._journal is None or self._inbox is not None:
+            return
+        from .inbox import InboxServer, deliver_to
+
+        self._inbox = InboxServer(self._journal.path, deliver_to(self))
+        self._inbox.drain()  # left by a session that died with items waiting
+        self._inbox.start()
+
+    def _close_inbox(self, *, drain_first: bool) -> None:
+        if self._inbox is not None:
+            self._inbox.stop(drain_first=drain_first)
+            self._inbox = None
+
     # --- resume -------------------------------------------------------------------
 
     @classmethod
@@ -713,6 +783,8 @@ class Session:
             # Still no room (say): nothing of this resume is recorded, so nothing may go on.
             session.close()
             raise session.journal_failure
+        if state.current_operator and session.operator != state.current_operator:
+            session.handoff(session.operator, reason="resume")  # someone else picked it up
         return session
 
     def _record_reconciled(self, found: list[tuple[str, EditRecord, str, str]]) -> None:

@@ -423,6 +423,48 @@ class RetryRequested(Event):
     by: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class ImpactStartedSet(Event):
+    """The start of impact, given or corrected after the session started (metrics run from it)."""
+
+    kind: ClassVar[str] = "impact_started_set"
+    impact_started_at: float
+    source: str = "engineer"  # "engineer", "alert time", "now", "command-line"
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ActionItemAdded(Event):
+    """A follow-up for after the incident, with an owner (and a due date, YYYY-MM-DD, when given)."""
+
+    kind: ClassVar[str] = "action_item"
+    text: str
+    owner: str
+    due: str = ""
+    author: str = ""
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RolesSet(Event):
+    """Who holds which role now: ``{"incident_commander": "alice", ...}`` (the whole set, not a change)."""
+
+    kind: ClassVar[str] = "roles_set"
+    roles: dict[str, str]
+    by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Handoff(Event):
+    """The operator changed: a resume by someone else, or an explicit handoff in the app."""
+
+    kind: ClassVar[str] = "handoff"
+    from_operator: str
+    to_operator: str
+    reason: str = ""  # "resume" or "handoff"
+    running: list[str] = field(default_factory=list)  # step ids running at the handoff
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
@@ -458,6 +500,10 @@ EVENT_TYPES: dict[str, type[Event]] = {
         PlanReviewed,
         RunFrom,
         RetryRequested,
+        ImpactStartedSet,
+        ActionItemAdded,
+        RolesSet,
+        Handoff,
     )
 }
 
@@ -500,7 +546,8 @@ def from_dict(data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise UnknownEventKind(kind)
-    fields = {k: v for k, v in data.items() if k != "kind"}
+    # "h" is the line's chain hash (core/journal_chain.py), not a field of the event.
+    fields = {k: v for k, v in data.items() if k != "kind" and k != "h"}
     try:
         fields["at"] = parse_iso_utc(fields["at"])
         return cls(**fields)

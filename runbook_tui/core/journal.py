@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from .. import __version__, locations
+from . import journal_chain
 from .errors import RunbookTuiError
 from .events import (
     EVENT_TYPES,
@@ -183,12 +184,18 @@ class Journal:
         # Called (outside the lock, from whichever thread wrote) when a write fails, so the
         # session stops running steps that would otherwise run unrecorded.
         self.on_failure: Callable[[JournalWriteError], None] | None = None
+        self._chain: journal_chain.Chain | None = None  # seals every line written (core/journal_chain.py)
+        self._tee: Any = None  # core/sinks.py's Tee: a copy of every line for the configured sinks
 
     # --- opening ---------------------------------------------------------------
 
     @classmethod
     def create(cls, session_id: str, dir: Path | None = None, mode: int = 0o600) -> Journal:
         """A new journal ``<dir>/<session_id>.jsonl`` with its header, ``mode`` 0600 (team folder: 0660)."""
+        chain = journal_chain.Chain(journal_chain.load_key())  # before the file: a key problem leaves none
+        from . import sinks
+
+        sinks.configured()  # likewise a bad [[sinks]] table: said before any file is made
         folder = locations.ensure_private_dir(dir if dir is not None else locations.sessions_dir())
         path = folder / f"{session_id}{SUFFIX}"
         try:
@@ -199,10 +206,13 @@ class Journal:
             raise JournalError(
                 f"{path}: cannot create the journal: {exc.strerror or exc}. {write_fix(path, exc.errno)}"
             ) from None
-        header = json.dumps(_header(session_id), separators=(",", ":")) + "\n"
+        header = json.dumps(
+            {**_header(session_id), **journal_chain.header_fields(chain.key)}, separators=(",", ":")
+        )
+        sealed = chain.seal(header.encode() + b"\n")
         try:
             os.fchmod(fd, mode)  # the umask may have taken bits away; never added any
-            _write_all(fd, header.encode())
+            _write_all(fd, sealed)
             os.fsync(fd)
             _fsync_dir(folder)
         except OSError as exc:
@@ -210,7 +220,10 @@ class Journal:
             os.close(fd)
             path.unlink(missing_ok=True)
             raise JournalWriteError(path, session_id, exc, "start") from None
-        return cls(path, fd, session_id)
+        journal = cls(path, fd, session_id)
+        journal._chain = chain
+        journal._open_tee(sealed)  # only now: the sinks never get a header that is not on disk
+        return journal
 
     @classmethod
     def open_existing(cls, path: Path) -> Journal:
@@ -245,7 +258,14 @@ class Journal:
         except BaseException:
             os.close(fd)
             raise
-        return cls(path, fd, session_id)
+        journal = cls(path, fd, session_id)
+        try:
+            journal._chain = journal_chain.resume_chain(header, journal_chain.last_line(path))
+            journal._open_tee()
+        except BaseException:
+            os.close(fd)
+            raise
+        return journal
 
     # --- writing ---------------------------------------------------------------
 
@@ -267,6 +287,7 @@ class Journal:
             if self._fd is None:
                 raise JournalError(f"{self.path}: the journal is closed")
             if type(event) is OutputLine:
+                line = self._seal(line)  # sealed as it is queued: the chain's work spread over the batch
                 self._pending.append(line)
                 self._pending_bytes += len(line)
                 if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
@@ -276,7 +297,7 @@ class Journal:
                 return
             self._write_pending()
             self._cancel_timer()
-            _write_all(self._fd, line)
+            _write_all(self._fd, self._copied(self._seal(line)))
             os.fsync(self._fd)
             self._unsynced = False
 
@@ -294,6 +315,7 @@ class Journal:
                     raise self.failure
                 if self._fd is None:
                     raise JournalError(f"{self.path}: the journal is closed")
+                block = self._seal(block)  # sealed as it is queued, in the order written
                 self._pending.append(block)
                 self._pending_bytes += len(block)
                 if self._pending_bytes >= OUTPUT_BUFFER_BYTES:
@@ -332,6 +354,9 @@ class Journal:
                 self._cancel_timer()
             os.close(self._fd)
             self._fd = None
+        if self._tee is not None:
+            self._tee.close()  # a sink that is down keeps the rest spooled on disk, never waits
+            self._tee = None
         if failed is not None:
             raise self._failed(failed) from None
 
@@ -359,6 +384,8 @@ class Journal:
         with self._lock:
             if self._fd is None:
                 self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        if self._tee is None:
+            self._open_tee()
         return self
 
     @property
@@ -384,10 +411,32 @@ class Journal:
 
     def _write_pending(self) -> None:
         if self._pending and self._fd is not None:
-            _write_all(self._fd, b"".join(self._pending))
+            _write_all(self._fd, self._copied(b"".join(self._pending)))  # sealed when queued
             self._pending.clear()
             self._pending_bytes = 0
             self._unsynced = True
+
+    def _seal(self, data: bytes) -> bytes:
+        """``data`` (whole lines) with each line's chain hash; called in the order lines are written."""
+        return data if self._chain is None else self._chain.seal(data)
+
+    def _copied(self, sealed: bytes) -> bytes:
+        """``sealed`` as it goes to disk, handed to the sinks too (a deque append: never waits)."""
+        if self._tee is not None:
+            self._tee.put(sealed)
+        return sealed
+
+    def _open_tee(self, first: bytes = b"") -> None:
+        from . import sinks
+
+        self._tee = sinks.tee_for(self.session_id)
+        if self._tee is not None and first:
+            self._tee.put(first)
+
+    @property
+    def chain_head(self) -> str:
+        """The last line's chain link ("" for an unchained journal)."""
+        return self._chain.head.decode("ascii") if self._chain is not None else ""
 
     def _schedule_flush(self) -> None:
         import asyncio
@@ -623,7 +672,8 @@ def fold_file(path: Path | str) -> FoldedJournal:
 _OUTPUT_LINE = re.compile(
     r'\{"kind":"output","at":"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.([0-9]{6})Z",'
     r'"step_id":"([^"\\\x00-\x1f]*)","seq":(-?(?:0|[1-9][0-9]{0,99})),"stream":"([^"\\\x00-\x1f]*)",'
-    r'"text":"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)"\}\n'
+    r'"text":"((?:[^"\\\x00-\x1f]++|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*+)"'
+    r'(?:,"h":"[0-9a-f]{8}-[0-9a-f]{24}")?\}\n'  # the chain hash (core/journal_chain.py), if any
 )
 
 
@@ -791,12 +841,13 @@ def _decode_into(events: list[Event], problems: list[str], path: Path, number: i
 
 _json_decode = json.JSONDecoder().decode
 _OUTPUT_KEYS = frozenset({"kind", "at", "step_id", "seq", "stream", "text"})
+_OUTPUT_KEYS_CHAINED = _OUTPUT_KEYS | {"h"}
 _second_starts: dict[str, int] = {}  # "YYYY-MM-DDTHH:MM:SS" -> whole seconds since the epoch
 
 
 def _output_event(data: dict[str, Any]) -> OutputLine | None:
     """The hot path of resume: the same event as ``from_dict``, or None to let it decide (and complain)."""
-    if data.keys() != _OUTPUT_KEYS:
+    if data.keys() != _OUTPUT_KEYS and data.keys() != _OUTPUT_KEYS_CHAINED:
         return None
     at, step_id, stream = data["at"], data["step_id"], data["stream"]
     if type(at) is not str or type(step_id) is not str or type(stream) is not str:

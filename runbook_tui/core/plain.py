@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -204,6 +205,16 @@ _DESCRIBE: dict[type[ev.Event], Callable[[Any], str]] = {
         f"{e.by} chose to run from {e.step_id}; skipped over {', '.join(e.skipped) or 'nothing'}"
     ),
     ev.RetryRequested: lambda e: f"{e.by} retries {e.step_id} alone (attempt {e.attempt})",
+    # Issue 17: the record as evidence.
+    ev.ImpactStartedSet: lambda e: f"impact started at {local_datetime(e.impact_started_at)} ({e.source})",
+    ev.ActionItemAdded: lambda e: (
+        f"action item for {e.owner}" + (f", due {e.due}" if e.due else "") + f": {e.text}"
+    ),
+    ev.RolesSet: lambda e: "roles: " + ", ".join(f"{k}={v}" for k, v in sorted(e.roles.items())),
+    ev.Handoff: lambda e: (
+        f"{e.from_operator} handed over to {e.to_operator}"
+        + (f", {', '.join(e.running)} running" if e.running else "")
+    ),
 }
 
 
@@ -351,6 +362,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     asker = PlainAsker(printer, interactive=_interactive(), yes=bool(args.yes))
+    impact, roles = evidence_options(args)
     accept = bool(getattr(args, "accept_preflight", False))
     reviewed: Reviewed | None = None
     if getattr(args, "plan_first", False) and not args.drill:
@@ -371,6 +383,8 @@ def run(args: argparse.Namespace) -> int:
             sources=given.sources,
             checked=found,
             reviewed=reviewed,
+            impact_started_at=impact,
+            roles=roles,
         )
     sandbox = _build_sandbox(runbook, args.fault)
     try:
@@ -392,6 +406,8 @@ def run(args: argparse.Namespace) -> int:
             watch_limit=sandbox.watch_limit,
             sources=given.sources,
             checked=found,
+            impact_started_at=impact,
+            roles=roles,
         )
     finally:
         keep = bool(getattr(args, "keep", False))
@@ -451,6 +467,15 @@ def _preflight(
     return found
 
 
+def evidence_options(args: argparse.Namespace) -> tuple[float | None, dict[str, str]]:
+    """``--impact-started`` (epoch seconds) and ``--role`` parsed (bad input: UsageError, exit 2)."""
+    from .evidence import parse_impact_time, parse_roles
+
+    text = getattr(args, "impact_started", None)
+    impact = parse_impact_time(text, time.time()) if text else None
+    return impact, parse_roles(list(getattr(args, "role", None) or []))
+
+
 def _build_sandbox(runbook: Runbook, fault: str | None) -> Sandbox:
     from .drills import build_sandbox  # only drills pay for importing the sandbox machinery
 
@@ -471,6 +496,8 @@ def _run_session(
     sources: Mapping[str, str] | None = None,
     checked: tuple[preflight.Finding, ...] = (),
     reviewed: Reviewed | None = None,
+    impact_started_at: float | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> int:
     session_id = new_session_id(runbook.id)
     # One live session per working directory: refused before a journal exists.
@@ -494,6 +521,8 @@ def _run_session(
             watch_limit=watch_limit,
             param_sources=sources,
             worklock=lock,
+            impact_started_at=impact_started_at,
+            roles=roles,
         )
     except BaseException:
         journal.close()

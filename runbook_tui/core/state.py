@@ -149,6 +149,10 @@ class SessionState:
     carried: Mapping[str, ev.VariableCarried] = field(default_factory=_empty)
     plans: tuple[ev.PlanReviewed, ...] = ()  # plans shown before the run
     restarts: tuple[ev.RunFrom | ev.RetryRequested, ...] = ()  # run-from and retry choices
+    impact_source: str = ""  # how the impact start was given ("command-line", "now", ...); "" when never
+    current_operator: str = ""  # who runs it now: the starter, or the last handoff's receiver
+    roles: tuple[tuple[str, str], ...] = ()  # (role, name) as last set
+    action_items: tuple[ev.ActionItemAdded, ...] = ()
 
     def step(self, step_id: str) -> StepState:
         """The state of ``step_id``; a pending step when nothing has happened to it yet."""
@@ -384,6 +388,9 @@ class StateFolder:
         for name in _SESSION_STARTED_FIELDS:
             self._scalars[name] = getattr(e, name)
         self._scalars["started_at"] = e.at
+        self._scalars["current_operator"] = e.operator
+        if e.impact_started_at is not None:
+            self._scalars["impact_source"] = "given at start"
 
     def _session_resumed(self, e: ev.SessionResumed) -> None:
         self._scalars["resumed"] += 1
@@ -541,6 +548,20 @@ class StateFolder:
     def _retry_requested(self, e: ev.RetryRequested) -> None:
         self._restarts.append(e)
 
+    # Issue 17 (evidence): impact start, roles, handoffs, action items.
+
+    def _impact_started_set(self, e: ev.ImpactStartedSet) -> None:
+        self._scalars.update(impact_started_at=e.impact_started_at, impact_source=e.source)
+
+    def _roles_set(self, e: ev.RolesSet) -> None:
+        self._scalars["roles"] = tuple(sorted((str(k), str(v)) for k, v in e.roles.items()))
+
+    def _handoff(self, e: ev.Handoff) -> None:
+        self._scalars["current_operator"] = e.to_operator
+
+    def _action_item(self, e: ev.ActionItemAdded) -> None:
+        self._scalars["action_items"] = (*self._scalars["action_items"], e)
+
 
 _COLLECTIONS = frozenset(
     {
@@ -590,6 +611,10 @@ _HANDLERS: dict[type[ev.Event], Any] = {
     ev.PlanReviewed: StateFolder._plan_reviewed,
     ev.RunFrom: StateFolder._run_from,
     ev.RetryRequested: StateFolder._retry_requested,
+    ev.ImpactStartedSet: StateFolder._impact_started_set,
+    ev.RolesSet: StateFolder._roles_set,
+    ev.Handoff: StateFolder._handoff,
+    ev.ActionItemAdded: StateFolder._action_item,
 }
 
 

@@ -66,6 +66,9 @@ class AppOptions:
     # ``--low-bandwidth`` (config ``low_bandwidth``): a lower budget, no animations, and a log
     # pane that shows only its newest line and a count while it follows a running step.
     low_bandwidth: bool = False
+    # --impact-started (epoch seconds) and --role: the next session starts with them.
+    impact_started_at: float | None = None
+    roles: Mapping[str, str] = field(default_factory=dict)
 
 
 class RunbookApp(App[int]):
@@ -117,7 +120,19 @@ class RunbookApp(App[int]):
             watch_limit=self.options.watch_limit,
             params=self.given_params(runbook),
             param_sources=self.options.param_sources,
+            impact_started_at=self.impact_started_at,
+            roles=self.options.roles,
         )
+
+    @property
+    def impact_started_at(self) -> float | None:
+        """When impact started: --impact-started, or triage's answer (which wins)."""
+        answered: float | None = getattr(self, "_impact_answer", None)
+        return answered if answered is not None else self.options.impact_started_at
+
+    def answer_impact(self, at: float | None) -> None:
+        """Triage said when impact started; the next session records it."""
+        self._impact_answer = at
 
     def given_params(self, runbook: Runbook) -> Mapping[str, str]:
         """Values given on the command line, for the runbook they were given for (no other)."""

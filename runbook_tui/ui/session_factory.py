@@ -30,6 +30,8 @@ def new_session(
     watch_limit: float | None = None,
     params: Mapping[str, str] | None = None,
     param_sources: Mapping[str, str] | None = None,
+    impact_started_at: float | None = None,
+    roles: Mapping[str, str] | None = None,
 ) -> Session:
     """A Session writing to a fresh journal under the sessions folder.
 
@@ -61,6 +63,8 @@ def new_session(
         env=env,
         watch_limit=watch_limit if drill else None,
         worklock=lock,
+        impact_started_at=impact_started_at,
+        roles=roles,
     )
 
 

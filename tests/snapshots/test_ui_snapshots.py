@@ -7,6 +7,7 @@ Update after a deliberate change with ``pytest tests/snapshots --snapshot-update
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import time
@@ -350,3 +351,31 @@ def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
     journal = _drill_journal(tmp_path)
     app = make_app(drill=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=then(show_summary(journal), until_scored))
+
+
+# --- the summary's timeline (issue 17): a breach, milestones, the window's edge ---------------
+
+
+def _breached_session() -> Any:
+    """The sample session run late: a 1-minute window, the restart past it, milestones reached."""
+    events = _finished_events()
+    t = events[0].at
+    events[0] = dataclasses.replace(
+        events[0], target_seconds=60.0, window_text="1 minute", impact_started_at=t - 120
+    )
+    finished = events.pop()
+    events += [
+        ev.MilestoneReached(milestone="mitigated", step_id="start", at=t + 71),
+        ev.WindowBreached(scope="procedure", elapsed=60.0, target=60.0, at=t + 60),
+        ev.MilestoneReached(milestone="resolved", step_id="health", at=t + 82),
+        finished,
+    ]
+    return SimpleNamespace(state=fold(events), journal_path=None)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_summary_timeline(snap_compare: Any, size: tuple[int, int]) -> None:
+    def show(pilot: Pilot[Any]) -> None:
+        pilot.app.push_screen(SummaryScreen(_breached_session(), sample_runbook().procedures[0]))
+
+    assert snap_compare(make_app(), terminal_size=size, run_before=then(show))

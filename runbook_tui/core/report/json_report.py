@@ -7,6 +7,7 @@ from typing import Any
 
 from ... import __version__
 from ..events import iso_utc
+from . import evidence
 from .context import EMPTY, ReportContext
 from .timeline import MILESTONES, Attempt, Breach, Report
 
@@ -32,6 +33,7 @@ def to_data(report: Report, context: ReportContext = EMPTY) -> dict[str, Any]:
             "runbook_changed": context.runbook_changed,
         },
         "metrics": _metrics(report),
+        **evidence.json_fields(report),  # "incident" and "chain" (issue 17; docs/report-json.md)
         "breaches": [_breach(report, b) for b in report.metrics.breaches],
         "warnings": [_breach(report, b) for b in report.metrics.warnings],
         "timeline": [

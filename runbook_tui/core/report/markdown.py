@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 from ..durations import format_seconds
 from ..events import iso_utc
+from . import evidence
 from .context import EMPTY, ReportContext
 from .timeline import MILESTONES, Attempt, Report, format_offset
 
@@ -21,10 +22,12 @@ _STATUS_WORD = {
 }
 
 
-def render(report: Report, context: ReportContext = EMPTY) -> str:
-    """The whole report as one Markdown document."""
+def render(report: Report, context: ReportContext = EMPTY, *, chart: str | None = None) -> str:
+    """The whole report as one Markdown document; ``chart``: the timeline SVG written beside it."""
     parts: list[str] = [_title(report), *_warnings(report, context), _summary(report), _metrics(report)]
     parts.extend(_plans(report))
+    parts.extend(evidence.markdown_sections(report))  # roles, handoffs, action items, chain (issue 17)
+    parts.append(evidence.chart_line(report, chart))
     parts.append(_timeline(report))
     parts.append(_steps(report))
     parts.extend(_fleet(report))

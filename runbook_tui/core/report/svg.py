@@ -10,6 +10,7 @@ from collections.abc import Callable
 from xml.sax.saxutils import escape, quoteattr
 
 from ..durations import format_seconds
+from . import evidence
 from .timeline import Attempt, Report
 
 WIDTH = 960
@@ -38,15 +39,17 @@ def render(report: Report) -> str:
     span = _span(report, start)
     height = TOP + ROW * max(1, len(report.attempts)) + BOTTOM
     scale = (WIDTH - LABEL_W - RIGHT) / span
+    notes = evidence.svg_lines(report)  # roles, handoffs, action items, chain head (issue 17)
+    total = height + 18 * len(notes) + (8 if notes else 0)
 
     def x(seconds: float) -> float:
         return LABEL_W + max(0.0, seconds) * scale
 
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
-        f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="12">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{total}" '
+        f'viewBox="0 0 {WIDTH} {total}" font-family="sans-serif" font-size="12">',
         f"<title>{escape(_heading(report))}</title>",
-        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{total}" fill="#ffffff"/>',
         f'<text x="12" y="22" font-size="15" font-weight="bold" fill="#212121">'
         f"{escape(_heading(report))}</text>",
         f'<text x="12" y="42" fill="#424242">{escape(_subheading(report))}</text>',
@@ -58,6 +61,9 @@ def render(report: Report) -> str:
     if not report.attempts:
         parts.append(f'<text x="{LABEL_W}" y="{TOP + 16}" fill="#616161">No step was started.</text>')
     parts.extend(_legend(height))
+    for n, line in enumerate(notes):
+        y = height + 12 + 18 * n
+        parts.append(f'<text x="12" y="{y}" fill="#424242" font-size="11">{escape(_clip(line, 150))}</text>')
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 

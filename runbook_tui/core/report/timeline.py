@@ -11,9 +11,11 @@ Wording is blameless and in the past tense: what happened, not who broke it.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +177,29 @@ class Tick:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionItem:
+    """A follow-up recorded during or after the session."""
+
+    text: str
+    owner: str
+    due: str  # YYYY-MM-DD or ""
+    author: str
+    at: float
+    step_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffRow:
+    """The operator changed hands."""
+
+    from_operator: str
+    to_operator: str
+    reason: str  # "resume" or "handoff"
+    running: tuple[str, ...]
+    at: float
+
+
+@dataclass(frozen=True, slots=True)
 class Breach:
     scope: str  # "procedure" or a decision row id
     elapsed: float
@@ -238,6 +263,12 @@ class Report:
     fleet: tuple[FleetStep, ...] = ()  # per-host tables of the steps that ran on a fleet
     # Plans shown before the run (``plan`` events): what was reviewed, and what could not be planned.
     plans: tuple[ev.PlanReviewed, ...] = ()
+    # Issue 17: the record as evidence (defaults keep older constructions working).
+    action_items: tuple[ActionItem, ...] = ()
+    handoffs: tuple[HandoffRow, ...] = ()
+    roles: tuple[tuple[str, str], ...] = ()  # (role, name) as last set
+    milestone_problems: tuple[str, ...] = ()  # milestones out of order: flagged, never hidden
+    chain: dict[str, Any] = field(default_factory=dict)  # head hash, key fingerprint, verdict
 
     @property
     def ticked(self) -> tuple[Attempt, ...]:
@@ -264,7 +295,29 @@ def build_report(path: Path) -> Report:
     status = StreamStatus()
     builder = _Builder()
     builder.feed_lines(iter_lines(path, status))
-    return builder.finish(str(path), status)
+    report = builder.finish(str(path), status)
+    return dataclasses.replace(report, chain=chain_summary(path, report.header))
+
+
+def chain_summary(path: Path, header: dict[str, Any]) -> dict[str, Any]:
+    """The journal's head hash and key fingerprint (read from its ends; ``verify`` checks the rest)."""
+    from .. import journal_chain
+
+    if not journal_chain.is_chained(header):
+        return {"status": "unchained", "head": None, "lines": None, "key_fingerprint": None, "message": None}
+    try:
+        last = journal_chain.last_line(path)
+    except OSError:
+        last = None
+    parts = journal_chain.split(last) if last else None
+    head = parts[2].decode() if parts is not None else None
+    return {
+        "status": "chained",
+        "head": head,
+        "lines": None,
+        "key_fingerprint": str(header["chain"].get("key", "")),
+        "message": f"runbook-tui verify {header.get('session_id', path.stem)} checks every line against it",
+    }
 
 
 def build_report_from(records: Iterable[dict[str, Any]], status: StreamStatus | None = None) -> Report:
@@ -331,6 +384,11 @@ class _Builder:
         self.fleet_rows: dict[str, dict[str, HostRow]] = {}  # step id -> host -> latest row
         self.fleet_matched: dict[str, tuple[str, list[str]]] = {}  # step id -> (pattern, hosts)
         self.plans: list[ev.PlanReviewed] = []
+        self.impact_set: ev.ImpactStartedSet | None = None
+        self.action_items: list[ActionItem] = []
+        self.handoffs: list[HandoffRow] = []
+        self.session_roles: dict[str, str] = {}
+        self.milestone_order: list[str] = []  # first time reached, in journal order
 
     def feed(self, records: Iterable[dict[str, Any]]) -> None:
         for record in records:
@@ -565,6 +623,8 @@ class _Builder:
         self._row(e, "note", f"A note was added{where}{who}: {e.text}", e.step_id)
 
     def _on_milestone(self, e: ev.MilestoneReached) -> None:
+        if e.milestone not in self.milestones:
+            self.milestone_order.append(e.milestone)
         self.milestones.setdefault(e.milestone, e.at)
         by = f" (step “{self._title(e.step_id)}”)" if e.step_id else ""
         self._row(e, "milestone", f"The incident was marked {e.milestone}{by}.", e.step_id)
@@ -616,6 +676,32 @@ class _Builder:
         by = e.operator or "An operator"
         text = f"{by} resumed past damaged journal line {e.line}{step}, which could not be read."
         self._row(e, "integrity", text)
+
+    def _on_impact_started_set(self, e: ev.ImpactStartedSet) -> None:
+        self.impact_set = e  # the last correction wins
+        who = f" by {e.by}" if e.by else ""
+        self._row(
+            e,
+            "impact",
+            f"The start of impact was recorded{who} as {ev.iso_utc(e.impact_started_at)[:19]}Z ({e.source}).",
+        )
+
+    def _on_action_item(self, e: ev.ActionItemAdded) -> None:
+        self.action_items.append(ActionItem(e.text, e.owner, e.due, e.author, e.at, e.step_id))
+        due = f", due {e.due}" if e.due else ""
+        self._row(e, "action", f"Action item for {e.owner}{due}: {e.text}", e.step_id)
+
+    def _on_roles_set(self, e: ev.RolesSet) -> None:
+        from ..evidence import ROLE_TITLES
+
+        self.session_roles = {str(k): str(v) for k, v in e.roles.items()}
+        said = ", ".join(f"{ROLE_TITLES.get(k, k)}: {v}" for k, v in sorted(self.session_roles.items()))
+        self._row(e, "roles", f"Roles were set: {said}.")
+
+    def _on_handoff(self, e: ev.Handoff) -> None:
+        running = tuple(str(s) for s in e.running)
+        self.handoffs.append(HandoffRow(e.from_operator, e.to_operator, e.reason, running, e.at))
+        self._row(e, "handoff", handoff_sentence(self.handoffs[-1], self._title))
 
     # --- freezing ------------------------------------------------------------
 
@@ -670,7 +756,29 @@ class _Builder:
             output_lines=self.output_lines,
             fleet=self._fleet(),
             plans=tuple(self.plans),
+            action_items=tuple(self.action_items),
+            handoffs=tuple(self.handoffs),
+            roles=tuple(sorted(self.session_roles.items())),
+            milestone_problems=self._milestone_problems(start),
         )
+
+    def _milestone_problems(self, start: float | None) -> tuple[str, ...]:
+        """Milestones reached out of order (or before impact started): said, not reordered."""
+        said: list[str] = []
+        reached = [(m, self.milestones[m]) for m in MILESTONES if m in self.milestones]
+        for (a, at_a), (b, at_b) in pairwise(reached):
+            if at_b < at_a:
+                said.append(
+                    f"{b} ({ev.iso_utc(at_b)[:19]}Z) was reached before {a} ({ev.iso_utc(at_a)[:19]}Z)"
+                )
+        impact = self.impact_set.impact_started_at if self.impact_set else None
+        if impact is None and self.started is not None:
+            impact = self.started.impact_started_at
+        if impact is not None:
+            for m, at in reached:
+                if at < impact:
+                    said.append(f"{m} ({ev.iso_utc(at)[:19]}Z) is before the recorded start of impact")
+        return tuple(said)
 
     def _attempt(self, o: _Open) -> Attempt:
         st, fin = o.started, o.finished
@@ -707,6 +815,8 @@ class _Builder:
     def _metrics(self, start: float | None) -> Metrics:
         s, fin = self.started, self.finished
         recorded = s.impact_started_at if s else None
+        if self.impact_set is not None:
+            recorded = self.impact_set.impact_started_at  # given or corrected later: the last word
         impact = recorded if recorded is not None else start
         time_to = {
             m: (self.milestones[m] - impact if m in self.milestones and impact is not None else None)
@@ -739,6 +849,17 @@ class _Builder:
             breaches=tuple(self.breaches),
             warnings=tuple(self.warnings),
         )
+
+
+def handoff_sentence(h: HandoffRow, title: Any = None) -> str:
+    """ "alice handed over to bob at 03:12 UTC, step 4 running" (or "... on resume")."""
+    from ..evidence import format_clock
+
+    names = [title(s) if title else s for s in h.running]
+    running = f", {', '.join(names)} running" if names else ", nothing running"
+    how = " (on resume)" if h.reason == "resume" else ""
+    who = h.from_operator or "an operator"
+    return f"{who} handed over to {h.to_operator} at {format_clock(h.at)} UTC{how}{running}."
 
 
 def _parse_at(text: str) -> float | None:

@@ -83,6 +83,11 @@ class ProcedureScreen(BaseScreen):
             "F", "run_from", "From", show=False, tooltip="Run again from the selected step", id="run.from"
         ),
         Binding("escape", "back", "Back", show=False, id="run.back"),
+        # The record (issue 17): off the footer, in the keys panel (F1).
+        Binding("A", "evidence('action')", "Action item", show=False, id="run.action_item"),
+        Binding("R", "evidence('roles')", "Roles", show=False, id="run.roles"),
+        Binding("H", "evidence('handoff')", "Hand over", show=False, id="run.handoff"),
+        Binding("I", "evidence('impact')", "Impact start", show=False, id="run.impact"),
     ]
 
     def __init__(
@@ -785,6 +790,12 @@ class ProcedureScreen(BaseScreen):
         left_open = getattr(self.app, "left_open", None)
         if isinstance(left_open, list) and session_id not in left_open:
             left_open.append(session_id)
+
+    def action_evidence(self, what: str) -> None:
+        """Action item, roles, handoff or a corrected impact start: asked, then journalled."""
+        from .evidence import evidence_action
+
+        evidence_action(self, what)
 
     def _intent(self, call: Any) -> None:
         """Send an intent to the engine; its refusals are shown, never raised."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import ClassVar
 
 from rich.style import Style
@@ -56,6 +57,7 @@ class RunbookScreen(BaseScreen):
         Binding("p", "probe", "Probe signals", show=False, id="runbook.probe"),
         Binding("tab", "app.focus_next", "Switch", show=False, id="runbook.switch"),
         Binding("escape", "back", "Library", id="runbook.back"),
+        Binding("s", "impact", "Impact start?", id="runbook.impact"),
         *[
             Binding(str(n), f"open_number({n})", f"Procedure {n}", show=False, id=f"runbook.procedure{n}")
             for n in range(1, 10)
@@ -71,6 +73,7 @@ class RunbookScreen(BaseScreen):
         self.matched: list[str] = []  # row ids whose live signal matches
         self._widths: dict[str, int] = {}
         self.probing = False
+        self.alert_at: float | None = None  # when a live signal first matched: a quick answer for impact
 
     @property
     def rows(self) -> tuple[DecisionRow, ...]:
@@ -297,7 +300,23 @@ class RunbookScreen(BaseScreen):
             self._refresh_row(row)
         self.probing = False
 
+    def action_impact(self) -> None:
+        """Ask when impact started (now, the alert time, or a typed time); the session records it."""
+        from .evidence import impact_prompt
+
+        def done(value: tuple[float, str] | None) -> None:
+            if value is not None:
+                self.rb_app.answer_impact(value[0])
+                when = time.strftime("%H:%M:%S", time.localtime(value[0]))
+                self.notify(
+                    f"Impact start: {when} ({value[1]}); recorded when the session starts.", title="Triage"
+                )
+
+        self.app.push_screen(impact_prompt(self.alert_at, self.rb_app.clock), done)
+
     def _signal_matched(self, row: DecisionRow, result: SignalResult) -> None:
+        if self.alert_at is None:
+            self.alert_at = self.rb_app.clock()
         url = row.signal.url if row.signal else ""
         self.notify(
             f"{url} returned {result.text}: this matches '{row.issue}'.",

@@ -25,6 +25,8 @@ from ...core.events import StepStatus
 from ...core.model import Procedure, Runbook
 from ...core.state import SessionState
 from ..format import LABEL, STATUS_STYLE
+from ..widgets.timeline_chart import Step as ChartStep
+from ..widgets.timeline_chart import TimelineChart
 from .base import BaseScreen
 
 if TYPE_CHECKING:
@@ -34,8 +36,8 @@ Part = str | tuple[str, str]
 _OUTCOME_STYLE = {"succeeded": "bold $success", "failed": "bold $error", "aborted": "bold $warning"}
 
 
-def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
-    """The summary text, from the session state alone."""
+def summary_head_parts(state: SessionState, procedure: Procedure) -> list[Part]:
+    """The summary's first lines: outcome, time against the window, session, step counts."""
     outcome = state.outcome or "unfinished"
     parts: list[Part] = [("Outcome: ", "bold"), (outcome.upper(), _OUTCOME_STYLE.get(outcome, "bold"))]
     if state.finish_message:
@@ -66,6 +68,18 @@ def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
         status = state.step(step.id).status
         counts[LABEL[status]] = counts.get(LABEL[status], 0) + 1
     parts += [("Steps: ", "bold"), ", ".join(f"{n} {label}" for label, n in counts.items()), "\n"]
+    parts += [("The report: ", "bold"), (f"runbook-tui report {state.session_id}", "bold $accent"), "\n"]
+    return parts
+
+
+def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
+    """The summary text, from the session state alone."""
+    return summary_head_parts(state, procedure) + summary_rest_parts(state, procedure)
+
+
+def summary_rest_parts(state: SessionState, procedure: Procedure) -> list[Part]:
+    """What follows the timeline: skips, ticks, what did not pass, notes, the report command."""
+    parts: list[Part] = []
     skipped = [(s, state.step(s.id)) for s in procedure.all_steps() if state.step(s.id).skip_reason]
     if skipped:
         parts.append(("\nSkipped, and why\n", "bold underline"))
@@ -86,12 +100,6 @@ def summary_parts(state: SessionState, procedure: Procedure) -> list[Part]:
     if state.notes:
         parts.append((f"\nNotes: {len(state.notes)}", "bold"))
         parts.append((f"  last: {state.notes[-1].text}\n", "$text-muted"))
-    parts += [
-        "\n",
-        ("The report: ", "bold"),
-        (f"runbook-tui report {state.session_id}", "bold $accent"),
-        "\n",
-    ]
     return parts
 
 
@@ -145,6 +153,8 @@ class SummaryScreen(BaseScreen):
         yield from self.compose_header()
         with VerticalScroll(id="summary-box"):
             yield Static(id="summary-text")
+            yield TimelineChart(id="summary-timeline")
+            yield Static(id="summary-rest")
             yield Static(id="summary-score")
         yield OptionList(id="summary-edits")
         yield from self.compose_footer()
@@ -187,9 +197,17 @@ class SummaryScreen(BaseScreen):
 
     def refresh_summary(self) -> None:
         """Re-read the state (after an undo, say) and render it."""
-        self.query_one("#summary-text", Static).update(
-            Content.assemble(*summary_parts(self.state, self.procedure))
-        )
+        head = summary_head_parts(self.state, self.procedure)
+        if head and head[-1] == "\n":
+            head.pop()  # the chart's margin is the gap
+        self.query_one("#summary-text", Static).update(Content.assemble(*head))
+        rest = summary_rest_parts(self.state, self.procedure)
+        while rest and rest[0] == "\n":
+            rest.pop(0)
+        if rest and isinstance(rest[0], tuple) and rest[0][0].startswith("\n"):
+            rest[0] = (rest[0][0][1:], rest[0][1])  # the chart's margin is the gap
+        self.query_one("#summary-rest", Static).update(Content.assemble(*rest))
+        self.query_one("#summary-timeline", TimelineChart).show(self.state, self._chart_steps())
         edits = self.query_one("#summary-edits", OptionList)
         edits.clear_options()
         for step in self.procedure.all_steps():
@@ -204,6 +222,14 @@ class SummaryScreen(BaseScreen):
                 )
         edits.display = edits.option_count > 0
         edits.border_title = "Edits made"
+
+    def _chart_steps(self) -> list[ChartStep]:
+        """Each step of the procedure for the timeline chart: when it ran and how it ended."""
+        out = []
+        for step in self.procedure.all_steps():
+            st = self.state.step(step.id)
+            out.append(ChartStep(step.title, st.started_at, st.finished_at, st.status.value))
+        return out
 
     def action_undo(self) -> None:
         edits = self.query_one("#summary-edits", OptionList)

@@ -1,0 +1,78 @@
+"""``runbook-tui verify SESSION [--key FILE]``: check a journal's hash chain.
+
+Exit 0 intact, 1 tampered (naming the first line changed, removed or inserted), 3 a
+journal written before chaining ("unchained"), 2 when it cannot be checked (no key,
+the wrong key, not a journal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+EXIT_INTACT, EXIT_TAMPERED, EXIT_UNCHAINED = 0, 1, 3
+_DAMAGED = re.compile(rb'"kind"\s*:\s*"damaged')  # helper "faults"' damaged_line_accepted, or the like
+
+
+def run(args: argparse.Namespace) -> int:
+    """Verify the session's journal; prints the verdict and returns the exit code."""
+    from ..core import journal_chain
+    from ..core.journal import _read_ends
+    from ..core.sessions import find_session
+
+    path = find_session(args.session)
+    header, _tail = _read_ends(path)
+    if not journal_chain.is_chained(header):
+        verdict = journal_chain.verify(path, None, header)
+    else:
+        key = journal_chain.load_key(Path(args.key) if args.key else None, create=False)
+        verdict = journal_chain.verify(path, key, header)
+    if verdict.status == "unchained":
+        print(f"{path}: unchained: written before journals were chained (or by a version without it)")
+        return EXIT_UNCHAINED
+    accepted = _accepted_damage(path)
+    for note in verdict.notes:
+        print(f"note: {note}")
+    if verdict.status == "intact":
+        print(f"{path}: intact: {verdict.lines} lines, head {verdict.head}, key {verdict.key_fingerprint}")
+        return EXIT_INTACT
+    first = verdict.findings[0]
+    print(f"{path}:{first.line}: tampered: {_said(first, accepted)}")
+    for more in verdict.findings[1:10]:
+        print(f"{path}:{more.line}: also: {_said(more, accepted)}")
+    if len(verdict.findings) > 10:
+        print(f"... and {len(verdict.findings) - 10} more")
+    return EXIT_TAMPERED
+
+
+def _said(finding: object, accepted: dict[int, int]) -> str:
+    from ..core.journal_chain import Finding
+
+    assert isinstance(finding, Finding)
+    at = accepted.get(finding.line)
+    if at is not None:
+        return f"line {finding.line} was damaged and accepted at a resume (recorded on line {at})"
+    return finding.text
+
+
+def _accepted_damage(path: Path) -> dict[int, int]:
+    """Damaged lines a resume accepted (an event of a ``damaged...`` kind naming a line): line -> where."""
+    found: dict[int, int] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if b'"damaged' not in raw or _DAMAGED.search(raw) is None:
+                continue
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            for key in ("line", "line_number", "lineno"):
+                value = data.get(key) if isinstance(data, dict) else None
+                if isinstance(value, int):
+                    found[value] = number
+            lines = data.get("lines") if isinstance(data, dict) else None
+            if isinstance(lines, list):
+                found.update({n: number for n in lines if isinstance(n, int)})
+    return found
