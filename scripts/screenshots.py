@@ -180,6 +180,7 @@ async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
     from runbook_tui.ui.screens.confirm import ConfirmModal
     from runbook_tui.ui.screens.library import LibraryScreen
     from runbook_tui.ui.screens.parameter import ParameterModal
+    from runbook_tui.ui.screens.plan import PlanScreen
     from runbook_tui.ui.screens.procedure import ProcedureScreen
     from runbook_tui.ui.screens.quit import QuitModal
     from runbook_tui.ui.screens.runbook import RunbookScreen
@@ -214,6 +215,12 @@ async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
         await _until(pilot, lambda: isinstance(app.screen, ProcedureScreen) and app.screen.state.started_at)
         run = app.screen
         assert isinstance(run, ProcedureScreen)
+        await pilot.press("p")  # the plan: what would run, every diff, changing nothing
+        await _until(pilot, lambda: isinstance(app.screen, PlanScreen))
+        await pilot.pause(0.3)
+        save("plan")
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is run)
         await pilot.press("r")  # the pre-check
         await _until(pilot, lambda: run.state.step("disk").status.value == "passed")
         run.query_one("#steps", StepList).select_step("drain")
