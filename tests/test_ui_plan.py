@@ -78,7 +78,7 @@ async def test_p_shows_the_plan_changing_nothing_and_a_runs_it_then_r_retries_a_
         assert not (work / "seen.txt").exists()
         await pilot.press("a")  # run the procedure from the plan
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))  # the edit still asks
-        await pilot.press("y")
+        await pilot.press("end", "y")  # yes counts once the whole diff has been on screen
         await until(pilot, lambda: screen.state.step("flaky").status is StepStatus.FAILED, timeout=30)
         assert screen.state.plans and screen.state.plans[0].by == "engineer"
         screen.query_one("#steps", StepList).select_step("flaky")
@@ -101,7 +101,7 @@ async def test_f_runs_again_from_the_selected_step_journalled(tmp_path: Path) ->
         screen = await run_screen(pilot)
         await pilot.press("a")
         await until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-        await pilot.press("y")
+        await pilot.press("end", "y")  # yes counts once the whole diff has been on screen
         await until(pilot, lambda: screen.state.step("flaky").status is StepStatus.FAILED, timeout=30)
         (work / "fixed").touch()
         screen.query_one("#steps", StepList).select_step("pick-version")
