@@ -96,3 +96,26 @@ def _given_params(args: argparse.Namespace, runbook: Runbook | None) -> GivenPar
             raise UsageError("--param and --param-file need a RUNBOOK to give values to")
         return GivenParams()
     return gather(runbook, getattr(args, "param", None) or [], getattr(args, "param_file", None))
+
+
+def follow(summary: Any, args: argparse.Namespace) -> int:
+    """``runbook-tui follow`` in the app: the run screen, read-only, fed from the session's journal."""
+    from ..ui.app import AppOptions, RunbookApp
+    from .sessions import resolve_runbook
+
+    runbook = resolve_runbook(summary, getattr(args, "runbooks", []) or [])
+    if runbook.procedure(summary.procedure) is None:
+        raise UsageError(
+            f"{runbook.path or runbook.id} has no procedure {summary.procedure!r} any more; "
+            f"'runbook-tui follow {summary.id} --plain' shows the session without it"
+        )
+    options = AppOptions(
+        runbook=runbook,
+        procedure=summary.procedure,
+        drill=summary.mode == "drill",
+        follow_session=summary.path,
+        following=summary.operator or "an unrecorded operator",
+        freeze_gc=True,
+        **display_options(args),
+    )
+    return int(RunbookApp(options).run() or 0)

@@ -205,6 +205,10 @@ class SummaryScreen(BaseScreen):
         edits.display = edits.option_count > 0
         edits.border_title = "Edits made"
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A followed session's summary offers no undo nor templates: a follower never writes."""
+        return not (getattr(self.session, "read_only", False) and action in ("undo", "templates"))
+
     def action_undo(self) -> None:
         edits = self.query_one("#summary-edits", OptionList)
         if edits.highlighted is None:

@@ -1,0 +1,191 @@
+"""``runbook-tui follow``: the journal tail (torn lines wait), and ``follow --plain`` against a real run."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from engine_helpers import write_runbook
+
+from runbook_tui import locations
+from runbook_tui.core import events as ev
+from runbook_tui.core.follow import FollowedSession, JournalTail
+from runbook_tui.core.journal import Journal, JournalError
+
+RUNBOOK = """
+runbook: 1
+id: slow
+title: Slow
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: first
+        title: First
+        kind: shell
+        command: "echo first-line"
+      - id: slow
+        title: Slow step
+        kind: shell
+        command: |
+          for i in 1 2 3; do echo "before $i"; done
+          while [ ! -e {gate} ]; do sleep 0.05; done
+          echo after-gate
+          exit {code}
+"""
+
+
+def _cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "runbook_tui", *args]
+
+
+def start_runner(tmp_path: Path, code: int = 0) -> tuple[subprocess.Popen[str], Path]:
+    """A real ``run --plain`` whose slow step waits for ``tmp_path/go``; returns it and the gate file."""
+    gate = tmp_path / "go"
+    path = write_runbook(tmp_path, RUNBOOK.format(gate=gate, code=code))
+    runner = subprocess.Popen(
+        _cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )
+    return runner, gate
+
+
+def wait_for_line(stream: Iterator[str], pattern: str, seen: list[str], timeout: float = 60) -> str:
+    """Read lines from ``stream`` until one matches ``pattern`` (each kept in ``seen``)."""
+    deadline = time.monotonic() + timeout
+    for line in stream:
+        seen.append(line)
+        if re.search(pattern, line):
+            return line
+        assert time.monotonic() < deadline, "".join(seen)
+    raise AssertionError(f"no line matched {pattern!r}:\n{''.join(seen)}")
+
+
+def session_files() -> set[str]:
+    folder = locations.sessions_dir()
+    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+
+
+# --- the tail --------------------------------------------------------------------
+
+
+def test_a_half_written_line_waits_for_its_newline(tmp_path: Path) -> None:
+    journal = Journal.create("s1", dir=tmp_path)
+    journal.append(ev.NoteAdded(text="one", at=1.0))
+    journal.close()
+    with JournalTail(journal.path) as tail:
+        assert [type(e) for e in tail.read()] == [ev.NoteAdded]
+        line = json.dumps(ev.to_dict(ev.NoteAdded(text="two", at=2.0))).encode()
+        with journal.path.open("ab") as handle:
+            handle.write(line[:10])
+            handle.flush()
+            assert tail.read() == []  # being written: not damage, not an event yet
+            assert tail.waiting
+            handle.write(line[10:] + b"\n")
+        got = tail.read()
+        assert [getattr(e, "text", None) for e in got] == ["two"]
+        assert tail.problems == [] and not tail.waiting
+
+
+def test_a_foreign_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "x.jsonl"
+    path.write_text('{"not": "a journal"}\n')
+    with JournalTail(path) as tail, pytest.raises(JournalError, match="not a runbook-tui session journal"):
+        tail.read()
+
+
+def test_followed_session_folds_what_it_reads(tmp_path: Path) -> None:
+    journal = Journal.create("s2", dir=tmp_path)
+    journal.append(ev.StepStarted(step_id="a", title="A", phase="steps", step_kind="shell", at=1.0))
+    journal.append(ev.OutputLine(step_id="a", seq=1, stream="stdout", text="hello", at=1.5))
+    journal.flush()
+    seen: list[ev.Event] = []
+    followed = FollowedSession(journal.path)
+    followed.subscribe(seen.append)
+    followed.poll()
+    assert followed.state.step("a").output_lines == 1
+    assert followed.outcome is None
+    journal.append(ev.SessionFinished(outcome="failed", duration=2.0, at=3.0))
+    journal.close()
+    followed.poll()
+    followed.close()
+    assert followed.outcome is not None and followed.outcome.exit_code == 1
+    assert [e.kind for e in seen] == ["step_started", "output", "session_finished"]
+
+
+# --- follow --plain against a real running session ---------------------------------
+
+
+@pytest.mark.parametrize(("code", "exit_code"), [(0, 0), (3, 1)])
+def test_follow_plain_streams_a_running_session_and_exits_with_its_outcome(
+    tmp_path: Path, code: int, exit_code: int
+) -> None:
+    runner, gate = start_runner(tmp_path, code)
+    try:
+        assert runner.stdout is not None
+        wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
+        before = session_files()
+        follower = subprocess.Popen(
+            _cli("follow", "--plain"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert follower.stdout is not None
+        seen: list[str] = []
+        wait_for_line(follower.stdout, r"^following .*'s session .*slow", seen)
+        wait_for_line(follower.stdout, r"first stdout\| first-line", seen)
+        wait_for_line(follower.stdout, r"slow stdout\| before 3", seen)
+        assert runner.poll() is None and follower.poll() is None  # live: the step is still running
+        gate.touch()
+        wait_for_line(follower.stdout, r"slow stdout\| after-gate", seen)
+        wait_for_line(follower.stdout, r"session_finished\s+-\s+(SUCCEEDED|FAILED)", seen)
+        _rest, err = follower.communicate(timeout=60)
+        assert follower.returncode == exit_code, err
+        runner.communicate(timeout=60)
+        assert runner.returncode == exit_code
+        assert session_files() == before  # the follower wrote nothing beside the journal
+    finally:
+        gate.touch()
+        runner.kill()
+        runner.wait()
+
+
+def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
+    runner, gate = start_runner(tmp_path)
+    try:
+        assert runner.stdout is not None
+        wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
+        path = write_runbook(tmp_path, RUNBOOK.format(gate=gate, code=0), name="again.yaml")
+        refused = subprocess.run(
+            _cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert refused.returncode == 2
+        named = re.search(r"Watch it with '(runbook-tui follow [^']+)'", refused.stderr)
+        assert named, refused.stderr
+        gate.touch()  # the followed session finishes: follow replays it and ends
+        follower = subprocess.run(
+            _cli(*named[1].split()[1:], "--plain"), capture_output=True, text=True, timeout=60
+        )
+        assert follower.returncode == 0, follower.stderr
+        assert "slow stdout| after-gate" in follower.stdout
+    finally:
+        gate.touch()
+        runner.communicate(timeout=60)
+
+
+def test_nothing_to_follow_is_bad_usage() -> None:
+    done = subprocess.run(_cli("follow", "--plain"), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "no unfinished session to follow" in done.stderr
+    named = subprocess.run(_cli("follow", "nosuch", "--plain"), capture_output=True, text=True, timeout=60)
+    assert named.returncode == 2 and "no session 'nosuch'" in named.stderr
