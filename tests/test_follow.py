@@ -5,75 +5,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from engine_helpers import write_runbook
+from follow_helpers import RUNBOOK, cli, session_files, start_runner, wait_for_line
 
-from runbook_tui import locations
 from runbook_tui.core import events as ev
 from runbook_tui.core.follow import FollowedSession, JournalTail
 from runbook_tui.core.journal import Journal, JournalError
-
-RUNBOOK = """
-runbook: 1
-id: slow
-title: Slow
-procedures:
-  - id: main
-    title: Main
-    steps:
-      - id: first
-        title: First
-        kind: shell
-        command: "echo first-line"
-      - id: slow
-        title: Slow step
-        kind: shell
-        command: |
-          for i in 1 2 3; do echo "before $i"; done
-          while [ ! -e {gate} ]; do sleep 0.05; done
-          echo after-gate
-          exit {code}
-"""
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "runbook_tui", *args]
-
-
-def start_runner(tmp_path: Path, code: int = 0) -> tuple[subprocess.Popen[str], Path]:
-    """A real ``run --plain`` whose slow step waits for ``tmp_path/go``; returns it and the gate file."""
-    gate = tmp_path / "go"
-    path = write_runbook(tmp_path, RUNBOOK.format(gate=gate, code=code))
-    runner = subprocess.Popen(
-        _cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        text=True,
-    )
-    return runner, gate
-
-
-def wait_for_line(stream: Iterator[str], pattern: str, seen: list[str], timeout: float = 60) -> str:
-    """Read lines from ``stream`` until one matches ``pattern`` (each kept in ``seen``)."""
-    deadline = time.monotonic() + timeout
-    for line in stream:
-        seen.append(line)
-        if re.search(pattern, line):
-            return line
-        assert time.monotonic() < deadline, "".join(seen)
-    raise AssertionError(f"no line matched {pattern!r}:\n{''.join(seen)}")
-
-
-def session_files() -> set[str]:
-    folder = locations.sessions_dir()
-    return {p.name for p in folder.iterdir()} if folder.exists() else set()
-
 
 # --- the tail --------------------------------------------------------------------
 
@@ -135,7 +75,7 @@ def test_follow_plain_streams_a_running_session_and_exits_with_its_outcome(
         wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
         before = session_files()
         follower = subprocess.Popen(
-            _cli("follow", "--plain"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cli("follow", "--plain"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         assert follower.stdout is not None
         seen: list[str] = []
@@ -164,7 +104,7 @@ def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
         wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
         path = write_runbook(tmp_path, RUNBOOK.format(gate=gate, code=0), name="again.yaml")
         refused = subprocess.run(
-            _cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
+            cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
             capture_output=True,
             text=True,
             timeout=60,
@@ -174,7 +114,7 @@ def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
         assert named, refused.stderr
         gate.touch()  # the followed session finishes: follow replays it and ends
         follower = subprocess.run(
-            _cli(*named[1].split()[1:], "--plain"), capture_output=True, text=True, timeout=60
+            cli(*named[1].split()[1:], "--plain"), capture_output=True, text=True, timeout=60
         )
         assert follower.returncode == 0, follower.stderr
         assert "slow stdout| after-gate" in follower.stdout
@@ -184,8 +124,8 @@ def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
 
 
 def test_nothing_to_follow_is_bad_usage() -> None:
-    done = subprocess.run(_cli("follow", "--plain"), capture_output=True, text=True, timeout=60)
+    done = subprocess.run(cli("follow", "--plain"), capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert "no unfinished session to follow" in done.stderr
-    named = subprocess.run(_cli("follow", "nosuch", "--plain"), capture_output=True, text=True, timeout=60)
+    named = subprocess.run(cli("follow", "nosuch", "--plain"), capture_output=True, text=True, timeout=60)
     assert named.returncode == 2 and "no session 'nosuch'" in named.stderr

@@ -100,7 +100,14 @@ def _given_params(args: argparse.Namespace, runbook: Runbook | None) -> GivenPar
 
 def follow(summary: Any, args: argparse.Namespace) -> int:
     """``runbook-tui follow`` in the app: the run screen, read-only, fed from the session's journal."""
-    from ..ui.app import AppOptions, RunbookApp
+    from ..ui.app import RunbookApp
+
+    return int(RunbookApp(follow_options(summary, args)).run() or 0)
+
+
+def follow_options(summary: Any, args: argparse.Namespace) -> Any:
+    """The ``AppOptions`` that open the run screen on ``summary``'s session, read-only."""
+    from ..ui.app import AppOptions
     from .sessions import resolve_runbook
 
     runbook = resolve_runbook(summary, getattr(args, "runbooks", []) or [])
@@ -109,13 +116,12 @@ def follow(summary: Any, args: argparse.Namespace) -> int:
             f"{runbook.path or runbook.id} has no procedure {summary.procedure!r} any more; "
             f"'runbook-tui follow {summary.id} --plain' shows the session without it"
         )
-    options = AppOptions(
+    return AppOptions(
         runbook=runbook,
         procedure=summary.procedure,
         drill=summary.mode == "drill",
         follow_session=summary.path,
         following=summary.operator or "an unrecorded operator",
-        freeze_gc=True,
+        freeze_gc=bool(getattr(args, "freeze_gc", True)),
         **display_options(args),
     )
-    return int(RunbookApp(options).run() or 0)
