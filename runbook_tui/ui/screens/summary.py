@@ -206,8 +206,9 @@ class SummaryScreen(BaseScreen):
         edits.border_title = "Edits made"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A followed session's summary offers no undo nor templates: a follower never writes."""
-        return not (getattr(self.session, "read_only", False) and action in ("undo", "templates"))
+        """A followed session's summary offers no undo nor templates (a follower never writes), and
+        no library (``follow`` opens no library to go back to)."""
+        return not (getattr(self.session, "read_only", False) and action in ("undo", "templates", "library"))
 
     def action_undo(self) -> None:
         edits = self.query_one("#summary-edits", OptionList)
