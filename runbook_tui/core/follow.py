@@ -178,19 +178,42 @@ class FollowedSession:
         return events
 
     def apply(self, events: list[ev.Event]) -> None:
-        """Fold ``events`` and tell the listeners (a session may end in the middle of a batch)."""
+        """Fold ``events`` and tell the listeners, in journal order.
+
+        Output lines in a row are folded together (``apply_output``: only their last lines
+        are kept in the tail), so a 1M-line step costs the loop little more than the listeners.
+        """
         folder = self._folder
+        listeners = self._listeners
+        run: list[ev.OutputLine] = []
         for event in events:
+            if type(event) is ev.OutputLine:
+                run.append(event)
+                continue
+            if run:
+                self._apply_output(run)
+                run = []
             folder.apply(event)
-            kind = type(event)
-            if kind is ev.SessionStarted:
-                self.started = event  # type: ignore[assignment]
-            elif kind is ev.SessionFinished:
-                self.finished = event  # type: ignore[assignment]
-            elif kind is ev.SessionResumed:
-                self.finished = None
-            for listener in self._listeners:
+            self._note(event)
+            for listener in listeners:
                 listener(event)
+        if run:
+            self._apply_output(run)
+
+    def _apply_output(self, run: list[ev.OutputLine]) -> None:
+        self._folder.apply_output(run)  # one step's run, or line by line when steps interleave
+        for listener in self._listeners:
+            for line in run:
+                listener(line)
+
+    def _note(self, event: ev.Event) -> None:
+        kind = type(event)
+        if kind is ev.SessionStarted:
+            self.started = event  # type: ignore[assignment]
+        elif kind is ev.SessionFinished:
+            self.finished = event  # type: ignore[assignment]
+        elif kind is ev.SessionResumed:
+            self.finished = None
 
     @property
     def outcome(self) -> FollowOutcome | None:
