@@ -13,7 +13,7 @@ from follow_helpers import RUNBOOK, cli, session_files, start_runner, wait_for_l
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.follow import FollowedSession, JournalTail
-from runbook_tui.core.journal import Journal, JournalError
+from runbook_tui.core.journal import Journal, JournalError, load
 
 # --- the tail --------------------------------------------------------------------
 
@@ -34,6 +34,26 @@ def test_a_half_written_line_waits_for_its_newline(tmp_path: Path) -> None:
         got = tail.read()
         assert [getattr(e, "text", None) for e in got] == ["two"]
         assert tail.problems == [] and not tail.waiting
+
+
+def test_the_tail_reads_the_same_events_as_load_whatever_the_chunk_size(tmp_path: Path) -> None:
+    journal = Journal.create("s3", dir=tmp_path)
+    journal.append(ev.StepStarted(step_id="a", title="A", phase="steps", step_kind="shell", at=1.0))
+    texts = ["plain", 'quote " and \\ back', "tab\tand \u2028 sep", "ünïcödé ✔", "\x1b[31mred\x1b[0m", ""]
+    lines = [
+        ev.OutputLine(step_id="a", seq=i, stream="stderr" if i % 2 else "stdout", text=t, at=1.0 + i / 7)
+        for i, t in enumerate(texts * 3)
+    ]
+    journal.append_output(lines)
+    journal.append(ev.StepFinished(step_id="a", status="passed", duration=1.0, at=9.0))
+    journal.close()
+    for limit in (7, 64, 1 << 20):
+        got: list[ev.Event] = []
+        with JournalTail(journal.path) as tail:
+            while chunk := tail.read(limit):
+                got.extend(chunk)
+            assert tail.problems == [] and not tail.waiting
+        assert got == load(journal.path).events, limit
 
 
 def test_a_foreign_file_is_refused(tmp_path: Path) -> None:

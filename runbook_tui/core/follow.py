@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import events as ev
-from .journal import JournalError, _decode_into, _read_header
+from .journal import _OUTPUT_LINE, JournalError, _decode_into, _match_text, _read_header, _second_start
 from .state import SessionState, StateFolder
 
 POLL_SECONDS = 0.1  # how often the tail looks for new bytes
@@ -24,6 +26,10 @@ READ_BYTES = 1024 * 1024  # at most this much is read (and decoded) per poll chu
 # In the app, at most this much is folded and handed to the screen per batch (~2-3k output
 # lines): a 1M-line step arrives as many short batches, never one long stall of the UI loop.
 BATCH_BYTES = 256 * 1024
+# The journal's own pattern of an output line as it writes them (``journal._OUTPUT_LINE``),
+# matched on a line without its newline: a match is built straight into its event, as
+# ``fold_file`` does; any other line takes the journal's general decoder.
+_OUTPUT = re.compile(_OUTPUT_LINE.pattern.removesuffix(r"\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +77,68 @@ class JournalTail:
         self.close()
 
     def read(self, limit: int = READ_BYTES) -> list[ev.Event]:
-        """The events in the whole lines appended since the last call (up to ``limit`` bytes read)."""
-        try:
-            chunk = self._handle.read(limit)
-        except OSError as exc:
-            raise JournalError(f"{self.path}: cannot read the journal: {exc.strerror or exc}") from None
-        if not chunk:
-            return []
-        data = self._partial + chunk
+        """The events in the whole lines appended since the last call (about ``limit`` bytes read).
+
+        Empty only when nothing more has been written (a half-written last line waits in
+        memory for its newline).
+        """
+        while True:
+            events, more = self._read_once(limit)
+            if events or not more:
+                return events
+
+    def _read_once(self, limit: int) -> tuple[list[ev.Event], bool]:
+        """The events of one read (none, say, after the header alone), and whether it got bytes."""
+        data = self._partial
+        got = False
+        while True:  # a line longer than ``limit`` is read on until its newline (or the end)
+            try:
+                chunk = self._handle.read(limit)
+            except OSError as exc:
+                raise JournalError(f"{self.path}: cannot read the journal: {exc.strerror or exc}") from None
+            data += chunk
+            got = got or bool(chunk)
+            if not chunk or b"\n" in chunk:
+                break
         cut = data.rfind(b"\n") + 1
         self._partial = data[cut:]
-        events: list[ev.Event] = []
-        lines = data[:cut].split(b"\n")
+        if not cut:
+            return [], False
+        whole = data[:cut]
+        try:
+            lines: list[str] | list[bytes] = whole.decode("utf-8").split("\n")
+        except UnicodeDecodeError:
+            lines = whole.split(b"\n")  # the general decoder names the bad line
         lines.pop()  # the empty piece after the last newline
+        return self._decode(lines), got
+
+    def _decode(self, lines: list[str] | list[bytes]) -> list[ev.Event]:
+        events: list[ev.Event] = []
+        match = _OUTPUT.fullmatch
+        output = ev.OutputLine
+        intern = sys.intern
         for line in lines:
             self._number += 1
+            m = match(line) if type(line) is str else None
+            if m is not None and self.header is not None:
+                whole = _second_start(m[1])
+                if whole is not None:  # the same event as the journal's decoder builds
+                    at = (whole * 1_000_000 + int(m[2])) / 1_000_000
+                    events.append(
+                        output(
+                            step_id=intern(m[3]),
+                            seq=int(m[4]),
+                            stream=intern(m[5]),
+                            text=_match_text(m),
+                            at=at,
+                        )
+                    )
+                    continue
+            raw = line.encode("utf-8") if isinstance(line, str) else line
             if self.header is None:
-                self.header = _read_header(self.path, line)
-                continue
-            if line.strip():
-                _decode_into(events, self.problems, self.path, self._number, line)
+                self.header = _read_header(self.path, raw)
+            elif raw.strip():
+                _decode_into(events, self.problems, self.path, self._number, raw)
         return events
 
     @property
