@@ -36,6 +36,24 @@ def test_a_half_written_line_waits_for_its_newline(tmp_path: Path) -> None:
         assert tail.problems == [] and not tail.waiting
 
 
+def test_a_torn_line_cut_off_by_resume_is_not_glued_to_what_comes_next(tmp_path: Path) -> None:
+    journal = Journal.create("s4", dir=tmp_path)
+    journal.close()
+    size = journal.path.stat().st_size
+    with JournalTail(journal.path) as tail:
+        assert tail.read() == []
+        with journal.path.open("ab") as handle:
+            handle.write(b'{"kind":"note_added","at":"1970-01-0')  # the runner crashed mid-write
+        assert tail.read() == [] and tail.waiting
+        reopened = Journal.open_existing(journal.path)  # resume cuts the torn line off
+        assert journal.path.stat().st_size == size
+        reopened.append(ev.NoteAdded(text="after resume", at=3.0))
+        reopened.close()
+        got = tail.read()
+        assert [getattr(e, "text", None) for e in got] == ["after resume"]
+        assert tail.problems == [] and not tail.waiting
+
+
 def test_the_tail_reads_the_same_events_as_load_whatever_the_chunk_size(tmp_path: Path) -> None:
     journal = Journal.create("s3", dir=tmp_path)
     journal.append(ev.StepStarted(step_id="a", title="A", phase="steps", step_kind="shell", at=1.0))

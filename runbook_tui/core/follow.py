@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import re
 import sys
 from collections.abc import Callable
@@ -96,6 +97,9 @@ class JournalTail:
                 chunk = self._handle.read(limit)
             except OSError as exc:
                 raise JournalError(f"{self.path}: cannot read the journal: {exc.strerror or exc}") from None
+            if not chunk and data and self._was_cut():
+                data = b""  # resume cut the torn line we held: it is read again as rewritten
+                continue
             data += chunk
             got = got or bool(chunk)
             if not chunk or b"\n" in chunk:
@@ -111,6 +115,19 @@ class JournalTail:
             lines = whole.split(b"\n")  # the general decoder names the bad line
         lines.pop()  # the empty piece after the last newline
         return self._decode(lines), got
+
+    def _was_cut(self) -> bool:
+        """Whether the file is now shorter than what was read: ``resume`` cut off a torn last line.
+
+        That line began where the held fragment began, so reading goes on from there.
+        """
+        handle = self._handle
+        position = handle.tell()
+        if os.fstat(handle.fileno()).st_size >= position:
+            return False
+        handle.seek(position - len(self._partial))
+        self._partial = b""
+        return True
 
     def _decode(self, lines: list[str] | list[bytes]) -> list[ev.Event]:
         events: list[ev.Event] = []
