@@ -23,6 +23,7 @@ SCRIPTS = {
     "bench_resume.py": ["--lines", "100000", "--runs", "1"],
     "bench_fleet.py": ["--runs", "1"],  # needs the loopback sshd (scripts/components.sh sshd-start)
     "bench_bandwidth.py": ["--seconds", "3"],
+    "bench_follow.py": ["--lines", "100000"],
 }
 
 

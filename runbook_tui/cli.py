@@ -208,6 +208,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --plain: run again from STEP (earlier steps not done are skipped over; journalled)",
     )
 
+    p = sub.add_parser("follow", help="watch a session someone else is running (read-only, live)")
+    _add_runbooks_option(p)
+    p.add_argument("session", metavar="SESSION", nargs="?", help="default: the newest unfinished")
+    p.add_argument(
+        "--plain", action="store_true", help="print the lines 'run --plain' prints; exit with its outcome"
+    )
+    _add_display_options(p)
+
     p = sub.add_parser("report", help="the post-incident report of a session")
     p.add_argument("session", metavar="SESSION")
     p.add_argument("--format", choices=["markdown", "json", "svg"], default="markdown")
@@ -264,6 +272,7 @@ _MODULES = {
     "sessions": "runbook_tui.commands.sessions",
     "resume": "runbook_tui.commands.sessions",
     "report": "runbook_tui.commands.report",
+    "follow": "runbook_tui.commands.follow",
     "drill": "runbook_tui.commands.drill",
     "note": "runbook_tui.commands.note",
     "verify": "runbook_tui.commands.verify",

@@ -101,3 +101,32 @@ def _given_params(args: argparse.Namespace, runbook: Runbook | None) -> GivenPar
             raise UsageError("--param and --param-file need a RUNBOOK to give values to")
         return GivenParams()
     return gather(runbook, getattr(args, "param", None) or [], getattr(args, "param_file", None))
+
+
+def follow(summary: Any, args: argparse.Namespace) -> int:
+    """``runbook-tui follow`` in the app: the run screen, read-only, fed from the session's journal."""
+    from ..ui.app import RunbookApp
+
+    return int(RunbookApp(follow_options(summary, args)).run() or 0)
+
+
+def follow_options(summary: Any, args: argparse.Namespace) -> Any:
+    """The ``AppOptions`` that open the run screen on ``summary``'s session, read-only."""
+    from ..ui.app import AppOptions
+    from .sessions import resolve_runbook
+
+    runbook = resolve_runbook(summary, getattr(args, "runbooks", []) or [])
+    if runbook.procedure(summary.procedure) is None:
+        raise UsageError(
+            f"{runbook.path or runbook.id} has no procedure {summary.procedure!r} any more; "
+            f"'runbook-tui follow {summary.id} --plain' shows the session without it"
+        )
+    return AppOptions(
+        runbook=runbook,
+        procedure=summary.procedure,
+        drill=summary.mode == "drill",
+        follow_session=summary.path,
+        following=summary.operator or "an unrecorded operator",
+        freeze_gc=bool(getattr(args, "freeze_gc", True)),
+        **display_options(args),
+    )

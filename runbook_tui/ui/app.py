@@ -69,6 +69,9 @@ class AppOptions:
     # --impact-started (epoch seconds) and --role: the next session starts with them.
     impact_started_at: float | None = None
     roles: Mapping[str, str] = field(default_factory=dict)
+    # ``runbook-tui follow``: a journal to watch read-only on the run screen, and whose it is.
+    follow_session: Path | None = None
+    following: str = ""
 
 
 class RunbookApp(App[int]):
@@ -167,7 +170,9 @@ class RunbookApp(App[int]):
             self.call_after_refresh(gc.freeze)
         if listed is None:
             self.load_library()
-        if self.options.resume_session is not None:
+        if self.options.follow_session is not None and self.options.runbook is not None:
+            self.follow_session(self.options.follow_session, self.options.runbook, self.options.procedure)
+        elif self.options.resume_session is not None:
             self.resume_session(self.options.resume_session, self.options.runbook)
         elif self.options.runbook is not None:
             self.open_runbook(self.options.runbook, self.options.procedure)
@@ -263,6 +268,18 @@ class RunbookApp(App[int]):
         from .screens.resume import resume_into
 
         self.run_worker(resume_into(self, journal, runbook), group="resume", exit_on_error=False)
+
+    def follow_session(self, journal: Path, runbook: Runbook, procedure_id: str | None) -> None:
+        """Watch a session someone else runs: the run screen, read-only, fed from its journal."""
+        from ..core.follow import FollowedSession
+        from .screens.procedure import ProcedureScreen
+
+        procedure = runbook.procedure(procedure_id or "")
+        if procedure is None:
+            self.notify(f"{runbook.id} has no procedure {procedure_id!r}", severity="error")
+            return
+        session = FollowedSession(journal, runbook)
+        self.push_screen(ProcedureScreen(runbook, procedure, session=session, read_only=True))
 
     def offer_resume(self) -> None:
         """Offer to continue the latest unfinished session (never without asking)."""

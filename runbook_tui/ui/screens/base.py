@@ -28,7 +28,10 @@ class BaseScreen(Screen[None]):
 
     def compose_header(self) -> ComposeResult:
         yield TooSmall(id="too-small", markup=False)
-        yield RunbookHeader(self.crumbs, drill=self.rb_app.drill)
+        following = self.rb_app.options.following
+        # A follower sees whose session this is on every screen (``runbook-tui follow``).
+        crumbs = f"following {following}'s session · {self.crumbs}" if following else self.crumbs
+        yield RunbookHeader(crumbs, drill=self.rb_app.drill)
 
     def compose_footer(self) -> ComposeResult:
         yield Footer(compact=True)

@@ -53,6 +53,11 @@ LEFT_OPEN_WHY = "the engineer quit, leaving the session open"
 LOG_MAX_LINES = 20_000
 # A fleet step's output line starts with its host (after the tint of stderr lines, if any).
 HOST_PREFIX = re.compile(r"^(?:\x1b\[[0-9;]*m)*\[([^\]\s]+)\] ")
+# What a follower (``runbook-tui follow``, read-only) is not offered: every action that acts.
+INTENT_ACTIONS = frozenset(
+    {"run_step", "run_all", "skip", "note", "cancel", "undo", "mark_done", "end", "templates", "plan"}
+    | {"run_from", "evidence"}
+)
 
 
 class ProcedureScreen(BaseScreen):
@@ -98,8 +103,11 @@ class ProcedureScreen(BaseScreen):
         decision: DecisionRow | None = None,
         session: Any = None,
         first_step_at: float | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
+        # A followed session (core/follow.py): shown as it runs elsewhere; no intent is offered.
+        self.read_only = read_only
         self.runbook = runbook
         self.procedure = procedure
         self.decision = decision
@@ -184,6 +192,8 @@ class ProcedureScreen(BaseScreen):
                 return
         self.session.subscribe(self._on_engine_event)
         await self.session.start()
+        if self.read_only:
+            return  # the tail replays every event from the start: nothing to ask, nothing to run
         if not self.resumed and not await self._preflight():
             return
         if self.decision is not None:
@@ -773,10 +783,18 @@ class ProcedureScreen(BaseScreen):
 
         self.app.push_screen(TemplatesScreen(self.session, self.runbook))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A follower is not offered intents: their keys do nothing and leave the footer."""
+        return not (self.read_only and action in INTENT_ACTIONS)
+
     def on_unmount(self) -> None:
         # The app quit (or the screen went) with the session open: stop recording, leave it
         # resumable, and let the app say so after it exits.
         session = self.session
+        if self.read_only:
+            if session is not None:
+                session.close()  # stops the tail; the session goes on elsewhere
+            return
         if session is None or self.finished or self.state.started_at is None:
             return
         if self.state.finished:
@@ -842,6 +860,9 @@ class ProcedureScreen(BaseScreen):
             bar.display = False
             self.query_one("#steps", StepList).focus()
             return
+        if self.read_only:
+            self.app.exit(0)  # a follower leaves; the session goes on
+            return
         if self.finished or self.session is None or self.state.started_at is None:
             self.dismiss()
             return
@@ -868,6 +889,9 @@ class ProcedureScreen(BaseScreen):
 
         if self.quitting:
             return  # already on the way out: a second ctrl+q asks nothing
+        if self.read_only:
+            self.app.exit(0)  # a follower stops nothing: the session goes on elsewhere
+            return
 
         def done(choice: str | None) -> None:
             if choice is None or self.quitting:

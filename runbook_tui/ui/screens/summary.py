@@ -231,6 +231,11 @@ class SummaryScreen(BaseScreen):
             out.append(ChartStep(step.title, st.started_at, st.finished_at, st.status.value))
         return out
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """A followed session's summary offers no undo nor templates (a follower never writes), and
+        no library (``follow`` opens no library to go back to)."""
+        return not (getattr(self.session, "read_only", False) and action in ("undo", "templates", "library"))
+
     def action_undo(self) -> None:
         edits = self.query_one("#summary-edits", OptionList)
         if edits.highlighted is None:
