@@ -11,29 +11,9 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, timedelta
 
+from .durations import DurationError, parse_duration
 from .errors import UsageError
 
-_UNITS = {
-    "s": 1,
-    "sec": 1,
-    "secs": 1,
-    "second": 1,
-    "seconds": 1,
-    "m": 60,
-    "min": 60,
-    "mins": 60,
-    "minute": 60,
-    "minutes": 60,
-    "h": 3600,
-    "hr": 3600,
-    "hrs": 3600,
-    "hour": 3600,
-    "hours": 3600,
-    "d": 86400,
-    "day": 86400,
-    "days": 86400,
-}
-_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 IMPACT_HELP = (
@@ -72,19 +52,12 @@ def _relative(raw: str, now: float) -> float | None:
     if body is None:
         return None
     body = body.replace(",", " ").replace(" and ", " ").strip()
-    total = 0.0
-    pos = 0
-    for m in _PART.finditer(body):
-        if body[pos : m.start()].strip():
-            return None
-        unit = _UNITS.get(m[2])
-        if unit is None:
-            return None
-        total += float(m[1]) * unit
-        pos = m.end()
-    if pos == 0 or body[pos:].strip():
+    if not body or body.replace(".", "", 1).isdigit():
+        return None  # a unit is needed: "-25" says neither minutes nor seconds
+    try:
+        return now - parse_duration(body)
+    except DurationError:
         return None
-    return now - total
 
 
 def _clock(raw: str, now: float) -> float | None:
