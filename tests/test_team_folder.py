@@ -11,6 +11,7 @@ import grp
 import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -147,6 +148,8 @@ class Team:
             "RUNBOOK_TUI_DATA_DIR": str(home / "data"),
             "RUNBOOK_TUI_CONFIG": str(self.config),
             "RUNBOOK_TUI_CACHE_DIR": str(home / "cache"),
+            # The team's one chain key (0640, its group reads it): anyone may continue a journal's chain.
+            "RUNBOOK_TUI_CHAIN_KEY": str(self.base / "team-chain.key"),
         }
 
     def argv(self, user: str, *args: str) -> list[str]:
@@ -203,6 +206,10 @@ def team() -> Iterator[Team]:
         work.mkdir()
         os.chown(work, 0, gid)
         work.chmod(0o2770)
+        key = base / "team-chain.key"
+        key.write_text(secrets.token_hex(32) + "\n")
+        os.chown(key, 0, gid)
+        key.chmod(0o640)
         config = base / "config.toml"
         config.write_text(f'sessions_dir = "{sessions}"\n', encoding="utf-8")
         config.chmod(0o644)

@@ -667,9 +667,18 @@ class Session:
             return
         from .inbox import InboxServer, deliver_to
 
-        self._inbox = InboxServer(self._journal.path, deliver_to(self))
-        self._inbox.drain()  # left by a session that died with items waiting
-        self._inbox.start()
+        inbox = InboxServer(self._journal.path, deliver_to(self))
+        try:
+            inbox.drain()  # left by a session that died with items waiting
+            inbox.start()
+        except OSError as exc:
+            # Notes can still be appended after the session ends; the run itself goes on.
+            self.warnings.append(
+                f"{exc.filename or self._journal.path}: cannot take handed-in notes ({exc.strerror}); "
+                "do not use 'runbook-tui note' on this session until it ends"
+            )
+            return
+        self._inbox = inbox
 
     def _close_inbox(self, *, drain_first: bool) -> None:
         if self._inbox is not None:

@@ -2,7 +2,8 @@
 
 ``runbook-tui note`` never appends to the journal of a session another process is
 running. The running session keeps an inbox folder beside its journal,
-``<journal>.inbox/`` (0700), with an ``owner`` file naming its process. ``note``
+``<journal>.inbox/`` (0700; 2770 with 0660 files in a team folder, so another account
+of the team can hand in a note or resume the session), with an ``owner`` file naming its process. ``note``
 drops one JSON file per item there (written to a temporary name, fsynced, then
 renamed, so the session never reads half an item); the session looks every half
 second, journals each item as its own event in file-name order, then deletes it.
@@ -30,6 +31,26 @@ POLL_SECONDS = 0.5
 _OWNER = "owner"
 
 
+def _modes(journal: Path) -> tuple[int, int]:
+    """The inbox folder's and its files' modes: private, or the team's (see locations)."""
+    from .. import locations
+
+    team = locations.is_team_folder(journal.parent)
+    return (0o2770, 0o660) if team else (0o700, 0o600)
+
+
+def _ensure_folder(journal: Path) -> tuple[Path, int]:
+    """The inbox folder, made with the journal folder's sharing; and the mode for files in it."""
+    folder = inbox_dir(journal)
+    dir_mode, file_mode = _modes(journal)
+    try:
+        folder.mkdir(mode=dir_mode)
+        folder.chmod(dir_mode)  # mkdir's mode is cut by the umask; a team's group must get in
+    except FileExistsError:
+        pass
+    return folder, file_mode
+
+
 def inbox_dir(journal: Path) -> Path:
     """The inbox folder of the session whose journal is ``journal``."""
     return journal.with_name(journal.name + ".inbox")
@@ -55,12 +76,12 @@ def owner_pid(journal: Path) -> int | None:
 
 def post(journal: Path, item: dict[str, Any]) -> Path:
     """Drop ``item`` in the session's inbox (atomically); returns the file it was written to."""
-    folder = inbox_dir(journal)
-    folder.mkdir(mode=0o700, exist_ok=True)
+    folder, file_mode = _ensure_folder(journal)
     name = f"{time.time_ns():020d}-{secrets.token_hex(3)}.json"
     tmp = folder / f".{name}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, file_mode)
     try:
+        os.fchmod(fd, file_mode)
         os.write(fd, json.dumps(item, ensure_ascii=False).encode("utf-8"))
         os.fsync(fd)
     finally:
@@ -124,11 +145,11 @@ class InboxServer:
 
     def start(self) -> None:
         """Claim the inbox for this process and poll it on the running loop."""
-        folder = inbox_dir(self.journal)
-        folder.mkdir(mode=0o700, exist_ok=True)
+        folder, file_mode = _ensure_folder(self.journal)
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
         tmp = folder / f".{_OWNER}.{os.getpid()}"
         tmp.write_text(json.dumps(owner), encoding="utf-8")
+        tmp.chmod(file_mode)
         os.replace(tmp, folder / _OWNER)
         self._task = asyncio.get_running_loop().create_task(self._poll())
 

@@ -93,8 +93,13 @@ def load_key(path: Path | None = None, *, create: bool = True) -> ChainKey:
         raise ChainKeyError(
             f"{path}: not a chain key (expected 64 hex digits); restore it or point {ENV_KEY} at it"
         )
-    if path.stat().st_mode & 0o077:
-        raise ChainKeyError(f"{path}: the chain key is readable by others; chmod 600 {path}")
+    mode = path.stat().st_mode
+    # A team shares one key (chain_key / RUNBOOK_TUI_CHAIN_KEY) that its group reads; a
+    # per-user key, and any key others can read, would let more people re-seal a journal.
+    shared = path != locations.config_dir() / "chain.key"
+    if mode & 0o007 or (mode & 0o070 and not shared):
+        fix = f"chmod 640 {path} (a team's key: its group may read it)" if shared else f"chmod 600 {path}"
+        raise ChainKeyError(f"{path}: the chain key is readable by others; {fix}")
     return ChainKey(secret, path)
 
 
