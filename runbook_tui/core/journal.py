@@ -190,13 +190,18 @@ class Journal:
     # --- opening ---------------------------------------------------------------
 
     @classmethod
-    def create(cls, session_id: str, dir: Path | None = None, mode: int = 0o600) -> Journal:
-        """A new journal ``<dir>/<session_id>.jsonl`` with its header, ``mode`` 0600 (team folder: 0660)."""
+    def create(cls, session_id: str, dir: Path | None = None, mode: int | None = None) -> Journal:
+        """A new journal ``<dir>/<session_id>.jsonl`` with its header.
+
+        ``dir`` defaults to the sessions folder, checked (a team folder or a private one:
+        ``locations.ensure_sessions_dir``); ``mode`` to 0600, 0660 in a team folder.
+        """
         chain = journal_chain.Chain(journal_chain.load_key())  # before the file: a key problem leaves none
         from . import sinks
 
         sinks.configured()  # likewise a bad [[sinks]] table: said before any file is made
-        folder = locations.ensure_private_dir(dir if dir is not None else locations.sessions_dir())
+        folder = locations.ensure_sessions_dir() if dir is None else locations.ensure_private_dir(dir)
+        mode = locations.shared_file_mode(folder) if mode is None else mode
         path = folder / f"{session_id}{SUFFIX}"
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND, mode)

@@ -32,10 +32,9 @@ from .durations import format_seconds
 from .engine import Session, check_params, default_operator
 from .errors import UsageError
 from .events import Outcome, StepStatus
-from .journal import Journal, new_session_id
 from .model import Parameter, Procedure, Runbook, Step
 from .param_sources import GivenParams, secret_ways_in
-from .worklock import WorkLock
+from .worklock import lock_new_journal
 
 if TYPE_CHECKING:
     from .drills.sandbox import Sandbox
@@ -499,14 +498,7 @@ def _run_session(
     impact_started_at: float | None = None,
     roles: Mapping[str, str] | None = None,
 ) -> int:
-    session_id = new_session_id(runbook.id)
-    # One live session per working directory: refused before a journal exists.
-    lock = WorkLock.acquire(workdir, session_id, default_operator())
-    try:
-        journal = Journal.create(session_id, *_journal_place())
-    except BaseException:
-        lock.release()
-        raise
+    lock, journal = lock_new_journal(runbook.id, workdir, default_operator())
     printer.say(f"runbook-tui {__version__}: journal {journal.path}")
     try:
         session = Session(
@@ -696,11 +688,3 @@ async def drive(
     if outcome is Outcome.SUCCEEDED:
         return EXIT_OK
     return EXIT_ABORTED if outcome is Outcome.ABORTED else EXIT_FAILED
-
-
-def _journal_place() -> tuple[Path, int]:
-    """The sessions folder (checked: a team folder or a private one) and the mode a journal gets there."""
-    from .. import locations
-
-    folder = locations.ensure_sessions_dir()
-    return folder, locations.shared_file_mode(folder)

@@ -33,7 +33,7 @@ from pathlib import Path
 from .. import locations
 from .errors import RunbookTuiError
 from .events import iso_utc
-from .journal import write_fix
+from .journal import Journal, new_session_id, write_fix
 
 SUFFIX = ".lock"
 
@@ -230,3 +230,18 @@ def _write_holder(fd: int, holder: Holder) -> None:
     os.ftruncate(fd, 0)
     os.pwrite(fd, data, 0)
     os.fsync(fd)
+
+
+def lock_new_journal(runbook_id: str, workdir: Path, operator: str) -> tuple[WorkLock, Journal]:
+    """The working directory's lock, then a fresh journal for a new session there.
+
+    A second live session is refused (:class:`WorkdirLocked`) before any journal exists;
+    the lock is let go again when the journal cannot be made.
+    """
+    session_id = new_session_id(runbook_id)
+    lock = WorkLock.acquire(workdir, session_id, operator)
+    try:
+        return lock, Journal.create(session_id)
+    except BaseException:
+        lock.release()
+        raise

@@ -39,17 +39,9 @@ def new_session(
     session always watches as long as the runbook says.
     """
     from ..core.engine import Session, default_operator
-    from ..core.journal import Journal, new_session_id
-    from ..core.worklock import WorkLock
+    from ..core.worklock import lock_new_journal
 
-    session_id = new_session_id(runbook.id)
-    # One live session per working directory: refused (WorkdirLocked) before a journal exists.
-    lock = WorkLock.acquire(workdir, session_id, default_operator())
-    try:
-        journal = Journal.create(session_id, *_journal_place())
-    except BaseException:
-        lock.release()
-        raise
+    lock, journal = lock_new_journal(runbook.id, workdir, default_operator())
     return Session(
         runbook,
         procedure,
@@ -115,11 +107,3 @@ def first_step_at(journal: Path) -> float | None:
         if isinstance(records, Generator):
             records.close()  # closes the file now, not when collected
     return None
-
-
-def _journal_place() -> tuple[Path, int]:
-    """The sessions folder (checked: a team folder or a private one) and the mode a journal gets there."""
-    from .. import locations
-
-    folder = locations.ensure_sessions_dir()
-    return folder, locations.shared_file_mode(folder)
