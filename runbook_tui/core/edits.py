@@ -222,7 +222,21 @@ def _read(path: Path, doing: str) -> bytes:
         raise EditError(path, f"cannot {doing}: {exc.strerror or exc}", "check its permissions") from None
 
 
-def _fsync_dir(folder: Path) -> None:
+def write_synced(fd: int, data: bytes, keep: os.stat_result | None) -> None:
+    """Write ``data`` to the new file ``fd`` (closing it), with ``keep``'s owner, group and mode, fsynced."""
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        if keep is not None:
+            if (keep.st_uid, keep.st_gid) != (os.geteuid(), os.getegid()):
+                os.fchown(handle.fileno(), keep.st_uid, keep.st_gid)
+            # After fchown, which clears set-id bits: the mode is given back whole.
+            os.fchmod(handle.fileno(), stat.S_IMODE(keep.st_mode))
+        os.fsync(handle.fileno())
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable."""
     fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -241,14 +255,7 @@ def _atomic_write(path: Path, data: bytes, st: os.stat_result) -> None:
         ) from None
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-                os.fchown(handle.fileno(), st.st_uid, st.st_gid)
-            # After fchown, which clears set-id bits: the mode is given back whole.
-            os.fchmod(handle.fileno(), stat.S_IMODE(st.st_mode))
-            os.fsync(handle.fileno())
+        write_synced(fd, data, st)
         os.replace(tmp, path)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -258,7 +265,7 @@ def _atomic_write(path: Path, data: bytes, st: os.stat_result) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
 
 
 def _backup_name(path: Path, backup_dir: Path) -> Path:
@@ -276,7 +283,7 @@ def _write_backup(path: Path, data: bytes, backup: Path) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        _fsync_dir(backup_dir)
+        fsync_dir(backup_dir)
     except OSError as exc:
         raise EditError(
             path,

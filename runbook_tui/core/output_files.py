@@ -22,6 +22,7 @@ import stat
 import uuid
 from pathlib import Path
 
+from .edits import fsync_dir, write_synced
 from .errors import RunbookTuiError
 
 __all__ = ["OutputFileError", "write_output"]
@@ -68,14 +69,6 @@ def _existing(path: Path, real: Path) -> os.stat_result | None:
     return st
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_output(path: Path, text: str, *, what: str = "the output") -> Path:
     """Write ``text`` (UTF-8) to ``path`` by the rules above; returns the real path written.
 
@@ -91,14 +84,7 @@ def write_output(path: Path, text: str, *, what: str = "the output") -> Path:
     try:
         # A new file gets 0666 less the umask, as a redirection would; an old one keeps its mode.
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if st else 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(text.encode("utf-8"))
-            handle.flush()
-            if st is not None:
-                if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-                    os.fchown(handle.fileno(), st.st_uid, st.st_gid)
-                os.fchmod(handle.fileno(), stat.S_IMODE(st.st_mode))
-            os.fsync(handle.fileno())
+        write_synced(fd, text.encode("utf-8"), st)
         os.replace(tmp, real)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
@@ -110,5 +96,5 @@ def write_output(path: Path, text: str, *, what: str = "the output") -> Path:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(folder)
+    fsync_dir(folder)
     return real
