@@ -28,19 +28,19 @@ from textual.events import Resize
 from textual.widgets import Input, OptionList, Static
 from textual.worker import Worker, WorkerState
 
-from ...core import events as ev
-from ...core.durations import format_seconds
-from ...core.errors import RunbookTuiError
-from ...core.events import StepStatus
-from ...core.model import DecisionRow, Procedure, Runbook, Step, StepKind
-from ...core.state import SessionState, StepState
-from ..format import LABEL, STATUS_STYLE, window_text
-from ..messages import RunEnded, SessionEvent
-from ..widgets.clock import Countdown, RecoveryClock
-from ..widgets.host_grid import HostGrid
-from ..widgets.log_view import LogView
-from ..widgets.step_list import StepList
-from .base import BaseScreen
+from ....core import events as ev
+from ....core.durations import format_seconds
+from ....core.errors import RunbookTuiError
+from ....core.events import StepStatus
+from ....core.model import DecisionRow, Procedure, Runbook, Step, StepKind
+from ....core.state import SessionState, StepState
+from ...format import LABEL, STATUS_STYLE, window_text
+from ...messages import RunEnded, SessionEvent
+from ...widgets.clock import Countdown, RecoveryClock
+from ...widgets.host_grid import HostGrid
+from ...widgets.log_view import LogView
+from ...widgets.step_list import StepList
+from ..base import BaseScreen
 
 FLUSH_SECONDS = 0.05
 # No output for this long: the stream stopped (or paused), so its last lines show at once
@@ -63,7 +63,7 @@ INTENT_ACTIONS = frozenset(
 class ProcedureScreen(BaseScreen):
     """Run a procedure step by step; nothing runs until the engineer asks."""
 
-    CSS_PATH: ClassVar[list[str | PurePath]] = ["procedure.tcss", "../widgets/host_grid.tcss"]
+    CSS_PATH: ClassVar[list[str | PurePath]] = ["procedure.tcss", "../../widgets/host_grid.tcss"]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run_step", "Run", tooltip="Run the selected step", id="run.step"),
         Binding("a", "run_all", "All", tooltip="Run every pending step in order", id="run.all"),
@@ -180,7 +180,7 @@ class ProcedureScreen(BaseScreen):
     @work(exclusive=True, group="session", exit_on_error=False)
     async def start_session(self) -> None:
         """Create the session and its journal, then start it (no step runs)."""
-        from ..asker import UiAsker
+        from ...asker import UiAsker
 
         if self.session is None:
             factory = self.rb_app.session_factory
@@ -205,7 +205,7 @@ class ProcedureScreen(BaseScreen):
 
     async def _preflight(self) -> bool:
         """Show what is missing here before the first step; False when the engineer stops."""
-        from .preflight import PreflightModal
+        from ..preflight import PreflightModal
 
         findings = self.session.preflight()
         if not findings:
@@ -266,7 +266,7 @@ class ProcedureScreen(BaseScreen):
 
     async def _ask_about_interrupted(self) -> None:
         """For each interrupted step: re-run it or mark it done (escape leaves it for later)."""
-        from .resume import InterruptedModal, ask
+        from ..resume import InterruptedModal, ask
 
         state = self.state
         for step_id in [s for s in self.steps if state.step(s).status is StepStatus.INTERRUPTED]:
@@ -423,7 +423,7 @@ class ProcedureScreen(BaseScreen):
         self.query_one("#clock", RecoveryClock).stopped_at = event.at
         if self.quitting:
             return
-        from .summary import SummaryScreen
+        from ..summary import SummaryScreen
 
         self.app.push_screen(SummaryScreen(self.session, self.procedure, runbook=self.runbook))
 
@@ -536,7 +536,7 @@ class ProcedureScreen(BaseScreen):
         step = self.selected
         if step is None:
             return
-        from .command import CommandModal
+        from ..command import CommandModal
 
         st = self.state.step(step.id)
         text = st.command or _planned(step, self.state)
@@ -626,14 +626,14 @@ class ProcedureScreen(BaseScreen):
         if self.session is None:
             self.notify("The session is still starting.", severity="warning")
             return
-        from .plan import PlanScreen
+        from ..plan import PlanScreen
 
         params = self.session.param_values()
 
         def chosen(plan: Any) -> None:
             if plan is None or not self._ready():
                 return
-            from ...core.plan import plan_lines
+            from ....core.plan import plan_lines
 
             self._intent(lambda: self.session.record_plan(plan_lines(plan), plan.unplanned, by="engineer"))
             self.action_run_all()
@@ -707,7 +707,7 @@ class ProcedureScreen(BaseScreen):
         if status.is_final or status is StepStatus.RUNNING:
             self.notify(f"{step.title} is {LABEL[status]}; only a step that has not run can be skipped.")
             return
-        from .text_prompt import TextPrompt
+        from ..text_prompt import TextPrompt
 
         def done(reason: str | None) -> None:
             if reason:
@@ -722,7 +722,7 @@ class ProcedureScreen(BaseScreen):
         step = self.selected
         if self.session is None:
             return
-        from .text_prompt import TextPrompt
+        from ..text_prompt import TextPrompt
 
         def done(text: str | None) -> None:
             if text:
@@ -741,7 +741,7 @@ class ProcedureScreen(BaseScreen):
         if edit is None:
             self.notify(f"{step.title} has no edit to undo.")
             return
-        from .confirm import ConfirmModal
+        from ..confirm import ConfirmModal
 
         def done(yes: bool | None) -> None:
             if yes:
@@ -766,7 +766,7 @@ class ProcedureScreen(BaseScreen):
         if status is StepStatus.PASSED or status is StepStatus.RUNNING:
             self.notify(f"{step.title} is {LABEL[status]}.")
             return
-        from .text_prompt import TextPrompt
+        from ..text_prompt import TextPrompt
 
         def done(note: str | None) -> None:
             if note:
@@ -779,7 +779,7 @@ class ProcedureScreen(BaseScreen):
         if self.session is None or self.state.started_at is None:
             self.notify("The session is still starting.", severity="warning")
             return
-        from .templates import TemplatesScreen
+        from ..templates import TemplatesScreen
 
         self.app.push_screen(TemplatesScreen(self.session, self.runbook))
 
@@ -811,7 +811,7 @@ class ProcedureScreen(BaseScreen):
 
     def action_evidence(self, what: str) -> None:
         """Action item, roles, handoff or a corrected impact start: asked, then journalled."""
-        from .evidence import evidence_action
+        from ..evidence import evidence_action
 
         evidence_action(self, what)
 
@@ -872,7 +872,7 @@ class ProcedureScreen(BaseScreen):
         """End the session: ask what happened if work is running, then finish."""
         if self.session is None or self.finished:
             return
-        from .quit import QuitModal
+        from ..quit import QuitModal
 
         def done(choice: str | None) -> None:
             if choice in ("abort", "finish"):
@@ -885,7 +885,7 @@ class ProcedureScreen(BaseScreen):
 
     async def confirm_quit(self) -> None:
         """Called by the app's quit: a step is running, so ask: leave the session open, abort, or stay."""
-        from .quit import QuitModal
+        from ..quit import QuitModal
 
         if self.quitting:
             return  # already on the way out: a second ctrl+q asks nothing
@@ -1008,8 +1008,8 @@ def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
 
 def _planned(step: Step, state: SessionState) -> str:
     """What the step will do, with the parameters known so far filled in."""
-    from ...core.params import PLACEHOLDER
-    from ...core.steps.registry import describe
+    from ....core.params import PLACEHOLDER
+    from ....core.steps.registry import describe
 
     text = describe(step)  # each kind says what its steps do (core/steps/kinds/)
     return PLACEHOLDER.sub(
