@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -27,6 +28,7 @@ from .widgets.clock import Clock
 if TYPE_CHECKING:  # the model is imported when a runbook is opened, not before the first frame
     from ..core.drills.definition import Fault
     from ..core.model import DecisionRow, Procedure, Runbook
+    from ..core.session_view import SessionControl
 
 
 def _find_entries(dirs: Sequence[Path]) -> list[EntryLike]:
@@ -52,7 +54,7 @@ class AppOptions:
     probe_signals: bool = True  # live decision-matrix signals over HTTP
     find_entries: Callable[[Sequence[Path]], list[EntryLike]] = field(default=_find_entries)
     # (runbook, procedure, asker) -> Session; None builds a journaled live/drill session.
-    session_factory: Callable[[Runbook, Procedure, Any], Any] | None = None
+    session_factory: Callable[[Runbook, Procedure, Any], SessionControl] | None = None
     resume_session: Path | None = None  # a journal to continue on the run screen (``resume``)
     # Freeze start-up objects out of the GC: only for the one app of a process (the commands);
     # tests run many apps in one process, and frozen cycles of finished apps are never freed.
@@ -107,7 +109,7 @@ class RunbookApp(App[int]):
     def clock(self) -> Clock:
         return self.options.clock
 
-    def session_factory(self, runbook: Runbook, procedure: Procedure, ask: Any) -> Any:
+    def session_factory(self, runbook: Runbook, procedure: Procedure, ask: Any) -> SessionControl:
         """A new engine session for ``procedure`` (journaled unless the options say otherwise)."""
         if self.options.session_factory is not None:
             return self.options.session_factory(runbook, procedure, ask)
@@ -291,6 +293,8 @@ class RunbookApp(App[int]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
+        yield from self._binding_commands(screen)
+        # Commands that are not keys: what the screen lists by name (a runbook's procedures).
         provider = getattr(screen, "palette_commands", None)
         if callable(provider):
             yield from provider()
@@ -303,6 +307,29 @@ class RunbookApp(App[int]):
                     discover=False,
                 )
 
+    def _binding_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's commands are the screen's keys: a new binding is in the footer and here.
+
+        Every key active on ``screen`` (its own and its focused widgets', as the footer
+        sees them, so a follower is not offered intents) with a description; a hidden key
+        only when it has a tooltip (arrows, escape and other moves stay out). The app's own
+        keys are Textual's system commands already.
+        """
+        seen: set[tuple[int, str]] = set()
+        for namespace, binding, enabled, tooltip in screen.active_bindings.values():
+            if namespace is self or not enabled or not binding.description:
+                continue
+            if not binding.show and not tooltip:
+                continue
+            if (id(namespace), binding.action) in seen:
+                continue  # two keys for one action (s and ctrl+s): offered once
+            seen.add((id(namespace), binding.action))
+            yield SystemCommand(
+                tooltip or binding.description,
+                f"{binding.description} · key {self.get_key_display(binding)}",
+                partial(self.run_action, binding.action, namespace),
+            )
+
     def _on_hang_up(self, signum: signal.Signals) -> None:
         if not self.hung_up:
             self.hung_up = True
@@ -314,7 +341,7 @@ class RunbookApp(App[int]):
         from .screens.procedure import ProcedureScreen
 
         open_sessions = [
-            s.session for s in self.screen_stack if isinstance(s, ProcedureScreen) and s.session is not None
+            s.control for s in self.screen_stack if isinstance(s, ProcedureScreen) and s.control is not None
         ]
         for session in open_sessions:
             if not session.state.finished:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -22,6 +22,9 @@ from textual.widgets import Input, Static
 
 from ...core.errors import UsageError
 from ...core.evidence import ROLE_TITLES, check_text, parse_due, parse_impact_time
+
+if TYPE_CHECKING:
+    from .procedure import ProcedureScreen
 
 Check = Callable[[dict[str, str]], Any]
 
@@ -152,13 +155,13 @@ def handoff_prompt() -> FieldsPrompt:
     )
 
 
-def evidence_action(screen: Any, what: str) -> None:
+def evidence_action(screen: ProcedureScreen, what: str) -> None:
     """On the run screen: ``impact``, ``action``, ``roles`` or ``handoff`` asked, then journalled.
 
-    ``screen`` has ``session`` (the engine session, or None before one starts), ``app``
-    and ``notify``; the engine's refusals are shown, never raised.
+    ``screen.control`` is the session to record in (None before one starts); the engine's
+    refusals are shown, never raised.
     """
-    session = screen.session
+    session = screen.control
     if session is None:
         screen.notify(
             "Start the session first (r or a): this is recorded in its journal.", severity="warning"

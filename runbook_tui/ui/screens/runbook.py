@@ -51,10 +51,17 @@ class RunbookScreen(BaseScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "choose", "Pick row / open", id="runbook.choose"),
         Binding("o", "open_proposed", "Open proposed", id="runbook.open"),
-        Binding("i", "reference", "Reference", id="runbook.reference"),
+        Binding("i", "reference", "Reference", tooltip="Reference sections", id="runbook.reference"),
         Binding("e", "reference('escalation')", "Escalation", show=False, id="runbook.escalation"),
         Binding("t", "reference('templates')", "Templates", show=False, id="runbook.templates"),
-        Binding("p", "probe", "Probe signals", show=False, id="runbook.probe"),
+        Binding(
+            "p",
+            "probe",
+            "Probe signals",
+            show=False,
+            tooltip="Probe live signals (every row's signal URL, again)",
+            id="runbook.probe",
+        ),
         Binding("tab", "app.focus_next", "Switch", show=False, id="runbook.switch"),
         Binding("escape", "back", "Library", id="runbook.back"),
         Binding("s", "impact", "Impact start?", id="runbook.impact"),
@@ -328,11 +335,8 @@ class RunbookScreen(BaseScreen):
             self.query_one("#matrix", DataTable).move_cursor(row=self.rows.index(row))
 
     def palette_commands(self) -> list[SystemCommand]:
-        """Commands this screen adds to the command palette."""
-        cmds = [
-            SystemCommand("Reference sections", "Roles, escalation, thresholds…", self.action_reference),
-            SystemCommand("Probe live signals", "Check every row's signal URL again", self.action_probe),
-        ]
+        """The procedures by name (their keys, 1 to 9, are in the palette as bindings only by number)."""
+        cmds = []
         for n, proc in enumerate(self.runbook.procedures, 1):
             cmds.append(
                 SystemCommand(

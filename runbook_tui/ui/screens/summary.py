@@ -9,7 +9,7 @@ exit; a fault picked at random is revealed here, since the drill is over.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
 from textual.app import ComposeResult
@@ -23,6 +23,7 @@ from ...core.drills.score import DrillScore, format_score
 from ...core.durations import format_seconds
 from ...core.events import StepStatus
 from ...core.model import Procedure, Runbook
+from ...core.session_view import SessionControl, SessionView
 from ...core.state import SessionState
 from ..format import LABEL, STATUS_STYLE
 from ..widgets.timeline_chart import Step as ChartStep
@@ -136,9 +137,17 @@ class SummaryScreen(BaseScreen):
         Binding("q", "app.quit", "Quit", show=False, id="summary.quit"),
     ]
 
-    def __init__(self, session: Any, procedure: Procedure, *, runbook: Runbook | None = None) -> None:
+    def __init__(
+        self,
+        session: SessionView,
+        procedure: Procedure,
+        *,
+        runbook: Runbook | None = None,
+        control: SessionControl | None = None,
+    ) -> None:
         super().__init__()
         self.session = session
+        self.control = control  # None: a followed session, nothing to undo or save from here
         self.procedure = procedure
         self.runbook = runbook or getattr(session, "runbook", None)
         self.crumbs = f"{session.state.runbook_id} › summary"
@@ -146,8 +155,7 @@ class SummaryScreen(BaseScreen):
 
     @property
     def state(self) -> SessionState:
-        state: SessionState = self.session.state
-        return state
+        return self.session.state
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -250,7 +258,9 @@ class SummaryScreen(BaseScreen):
             self.notify("That edit is already undone.")
             return
         try:
-            self.session.undo_edit(step_id)
+            if self.control is None:
+                raise RuntimeError("this session is followed read-only: it runs elsewhere")
+            self.control.undo_edit(step_id)
         except Exception as exc:  # the engine refuses with a message (file changed since, say)
             self.notify(str(exc), severity="error", timeout=10)
             return
@@ -264,7 +274,7 @@ class SummaryScreen(BaseScreen):
             return
         from .templates import TemplatesScreen
 
-        self.app.push_screen(TemplatesScreen(self.session, self.runbook))
+        self.app.push_screen(TemplatesScreen(self.session, self.runbook, control=self.control))
 
     def action_library(self) -> None:
         from .library import LibraryScreen

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from textual import on
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from ...core.model import Runbook, Template
 from ...core.osc52 import osc52_copy
+from ...core.session_view import SessionControl, SessionView
 from ...core.state import SessionState
 from ...core.templates import TemplateFacts, facts_for, fill
 from .base import BaseScreen
@@ -68,9 +69,12 @@ class TemplatesScreen(BaseScreen):
         Binding("escape", "back", "Back", id="templates.back"),
     ]
 
-    def __init__(self, session: Any, runbook: Runbook) -> None:
+    def __init__(
+        self, session: SessionView, runbook: Runbook, *, control: SessionControl | None = None
+    ) -> None:
         super().__init__()
         self.session = session
+        self.control = control  # None: a followed session, whose templates are not saved from here
         self.runbook = runbook
         self.crumbs = f"{runbook.id} › templates"
         self.templates = {t.id: t for t in runbook.templates}
@@ -79,8 +83,7 @@ class TemplatesScreen(BaseScreen):
 
     @property
     def state(self) -> SessionState:
-        state: SessionState = self.session.state
-        return state
+        return self.session.state
 
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
@@ -197,7 +200,9 @@ class TemplatesScreen(BaseScreen):
             self.notify("The template is empty; nothing was saved.", severity="warning")
             return
         try:
-            self.session.fill_template(template.id, text)
+            if self.control is None:
+                raise RuntimeError("this session is followed read-only: it runs elsewhere")
+            self.control.fill_template(template.id, text)
         except Exception as exc:  # the engine refuses with a message
             self.notify(str(exc), title="Not saved", severity="error", timeout=10)
             return
@@ -215,10 +220,3 @@ class TemplatesScreen(BaseScreen):
             self.query_one("#templates-list", OptionList).focus()
             return
         self.dismiss()
-
-    def palette_commands(self) -> list[SystemCommand]:
-        """This screen's intents, in the command palette."""
-        return [
-            SystemCommand("Copy the template (OSC 52)", "c", self.action_copy),
-            SystemCommand("Save the template into the session", "s", self.action_save),
-        ]

@@ -1,5 +1,6 @@
 """The run screen and its parts: one widget per module, each with its own ``.tcss``."""
 
-from .screen import LEFT_OPEN_WHY, LOG_MAX_LINES, ProcedureScreen
+from .output import LOG_MAX_LINES
+from .screen import LEFT_OPEN_WHY, ProcedureScreen
 
 __all__ = ["LEFT_OPEN_WHY", "LOG_MAX_LINES", "ProcedureScreen"]

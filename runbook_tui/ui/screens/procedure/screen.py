@@ -1,31 +1,36 @@
 """The run: the checklist on the left, the selected step and its live log on the right.
 
 The engine runs in this event loop; its events arrive through ``session.subscribe``.
-Output lines are buffered and flushed to the log panes every 50 ms (one refresh for
-thousands of lines); every other event becomes a :class:`SessionEvent` message.
-What is shown is read from ``session.state`` (a fold over the events): this screen
-only renders events and sends the engineer's intents. A resumed session arrives
-already built (see ``resume.py``): its recorded state is shown as it stands, and
-each interrupted step waits for the engineer to re-run it or mark it done.
+Output lines wait in the output buffer (``output.py``) and are flushed to the log panes
+every 50 ms (one refresh for thousands of lines); every other event becomes a
+:class:`SessionEvent` message, which this screen routes to its parts: the checklist
+(``StepList``), the clock, and the step detail (``step_detail.py``) with its log pane
+(``log_pane.py``) and watch pane (``watch_pane.py``). What is shown is read from
+``session.state`` (a fold over the events): this screen only renders events and sends
+the engineer's intents. It knows the session only as a ``SessionView`` (what a follower
+offers too) and, unless read-only, a ``SessionControl`` (``core/session_view.py``).
+A resumed session arrives already built (see ``resume.py``): its recorded state is shown
+as it stands, and each interrupted step waits for the engineer to re-run it or mark it done.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections import deque
+from collections.abc import Callable
+from functools import partial
 from pathlib import PurePath
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Literal, cast, overload
 
 from textual import on, work
-from textual.app import ComposeResult, SystemCommand
+from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.events import Resize
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import Input, OptionList
 from textual.worker import Worker, WorkerState
 
 from ....core import events as ev
@@ -33,14 +38,22 @@ from ....core.durations import format_seconds
 from ....core.errors import RunbookTuiError
 from ....core.events import StepStatus
 from ....core.model import DecisionRow, Procedure, Runbook, Step, StepKind
+from ....core.session_view import SessionControl, SessionView
 from ....core.state import SessionState, StepState
-from ...format import LABEL, STATUS_STYLE, window_text
+from ...format import LABEL, window_text
 from ...messages import RunEnded, SessionEvent
 from ...widgets.clock import Countdown, RecoveryClock
 from ...widgets.host_grid import HostGrid
 from ...widgets.log_view import LogView
 from ...widgets.step_list import StepList
 from ..base import BaseScreen
+from .log_pane import LogPane
+from .output import OutputBuffer
+from .step_detail import StepDetail, planned
+from .watch_pane import WatchPane
+
+if TYPE_CHECKING:
+    from ....core.plan import Plan
 
 FLUSH_SECONDS = 0.05
 # No output for this long: the stream stopped (or paused), so its last lines show at once
@@ -50,9 +63,6 @@ QUIET_SECONDS = 0.015
 NOTE_SECONDS = 1.0
 # What the journal says (after the stopped step's last line) when the engineer quits leaving it open.
 LEFT_OPEN_WHY = "the engineer quit, leaving the session open"
-LOG_MAX_LINES = 20_000
-# A fleet step's output line starts with its host (after the tint of stderr lines, if any).
-HOST_PREFIX = re.compile(r"^(?:\x1b\[[0-9;]*m)*\[([^\]\s]+)\] ")
 # What a follower (``runbook-tui follow``, read-only) is not offered: every action that acts.
 INTENT_ACTIONS = frozenset(
     {"run_step", "run_all", "skip", "note", "cancel", "undo", "mark_done", "end", "templates", "plan"}
@@ -63,7 +73,14 @@ INTENT_ACTIONS = frozenset(
 class ProcedureScreen(BaseScreen):
     """Run a procedure step by step; nothing runs until the engineer asks."""
 
-    CSS_PATH: ClassVar[list[str | PurePath]] = ["procedure.tcss", "../../widgets/host_grid.tcss"]
+    # The screen's layout, then each part's own styles.
+    CSS_PATH: ClassVar[list[str | PurePath]] = [
+        "procedure.tcss",
+        "step_detail.tcss",
+        "log_pane.tcss",
+        "watch_pane.tcss",
+        "../../widgets/host_grid.tcss",
+    ]
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "run_step", "Run", tooltip="Run the selected step", id="run.step"),
         Binding("a", "run_all", "All", tooltip="Run every pending step in order", id="run.all"),
@@ -95,13 +112,37 @@ class ProcedureScreen(BaseScreen):
         Binding("I", "evidence('impact')", "Impact start", show=False, id="run.impact"),
     ]
 
+    @overload
     def __init__(
         self,
         runbook: Runbook,
         procedure: Procedure,
         *,
         decision: DecisionRow | None = None,
-        session: Any = None,
+        session: SessionControl | None = None,
+        first_step_at: float | None = None,
+        read_only: Literal[False] = False,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self,
+        runbook: Runbook,
+        procedure: Procedure,
+        *,
+        decision: DecisionRow | None = None,
+        session: SessionView,
+        first_step_at: float | None = None,
+        read_only: Literal[True],
+    ) -> None: ...
+
+    def __init__(
+        self,
+        runbook: Runbook,
+        procedure: Procedure,
+        *,
+        decision: DecisionRow | None = None,
+        session: SessionView | None = None,
         first_step_at: float | None = None,
         read_only: bool = False,
     ) -> None:
@@ -112,16 +153,15 @@ class ProcedureScreen(BaseScreen):
         self.procedure = procedure
         self.decision = decision
         self.crumbs = f"{runbook.id} › {procedure.title}"
-        self.session: Any = session  # given: a resumed session; else built in start_session
+        self.session: SessionView | None = session  # given: a resumed session; else built in start_session
+        # The same session, to act on; None when read-only (the overloads above say which is given).
+        self.control: SessionControl | None = None if read_only else cast("SessionControl | None", session)
         self.resumed = session is not None
         self.first_step_at = first_step_at  # when the first step started (the clock runs from session start)
         self.steps = {s.id: s for s in procedure.all_steps()}
-        self.output: dict[str, deque[str]] = {}
-        self._pending: list[ev.OutputLine] = []
-        self.watch_step: str | None = None
-        self.host_filter: str | None = None  # a fleet step's host whose lines the log shows
+        self.buffer = OutputBuffer()
+        self.watch_step: str | None = None  # the step whose lines go to the watch pane
         self.foreground: Worker[None] | None = None
-        self._lines_seen = 0  # output lines moved out of _pending so far
         self._quiet_mark = -1  # lines seen when the quiet check last looked
         self._quiet: asyncio.TimerHandle | None = None
         self._note_at = 0.0
@@ -134,38 +174,52 @@ class ProcedureScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield from self.compose_header()
         yield RecoveryClock(self.rb_app.clock, id="clock")
+        app = self.rb_app
         with Horizontal(id="run-body"):
             with Vertical(id="checklist-box"):
                 yield StepList(self.procedure, id="steps")
-            with Vertical(id="detail-box"):
-                yield Static(id="step-title")
-                with VerticalScroll(id="step-command-box", can_focus=False):
-                    yield Static(id="step-command")
-                yield Static(id="command-cut")
-                yield HostGrid(id="hosts")
-                yield LogView(max_lines=LOG_MAX_LINES, id="log", **self._log_options())
-                with Horizontal(id="search-bar"):
-                    yield Static("find", id="search-label")
-                    yield Input(placeholder="text in the output; enter = next, escape = close", id="search")
-                yield Static(id="log-note")
-                with Vertical(id="watch-box"):
-                    yield LogView(max_lines=LOG_MAX_LINES, id="watch-log", **self._log_options())
+            yield StepDetail(
+                refresh_rate=app.refresh_rate, low_bandwidth=app.options.low_bandwidth, id="detail-box"
+            )
         yield from self.compose_footer()
 
-    def _log_options(self) -> dict[str, Any]:
-        app = self.rb_app
-        return {"refresh_rate": app.refresh_rate, "low_bandwidth": app.options.low_bandwidth}
+    @property
+    def step_list(self) -> StepList:
+        """The checklist."""
+        return self.query_one("#steps", StepList)
+
+    @property
+    def detail(self) -> StepDetail:
+        """The selected step's box."""
+        return self.query_one(StepDetail)
+
+    @property
+    def log_pane(self) -> LogPane:
+        """The selected step's log, search bar and note."""
+        return self.query_one(LogPane)
+
+    @property
+    def watch_pane(self) -> WatchPane:
+        """The watch step's pane."""
+        return self.query_one(WatchPane)
+
+    @property
+    def output(self) -> dict[str, deque[str]]:
+        """Each step's kept lines (the output buffer's)."""
+        return self.buffer.lines
+
+    @property
+    def host_filter(self) -> str | None:
+        """A fleet step's host whose lines the log shows (None: every host)."""
+        return self.buffer.host_filter
 
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#checklist-box").border_title = "Checklist"
-        self.query_one("#detail-box").border_title = "Step"
-        self.query_one("#watch-box").display = False
-        self.query_one("#search-bar").display = False
         window = window_text(self.procedure.window)
         self.query_one("#checklist-box").border_subtitle = Content(f"window {window}")
         self.query_one("#clock", RecoveryClock).target = self.procedure.target_seconds
-        self.query_one("#steps", StepList).focus()
+        self.step_list.focus()
         self.set_interval(FLUSH_SECONDS, self._flush_output)
         self.show_selected()
         self.start_session()
@@ -185,32 +239,33 @@ class ProcedureScreen(BaseScreen):
         if self.session is None:
             factory = self.rb_app.session_factory
             try:
-                self.session = factory(self.runbook, self.procedure, UiAsker(self.app))
+                self.session = self.control = factory(self.runbook, self.procedure, UiAsker(self.app))
             except RunbookTuiError as exc:
                 # Another live session in this workdir, an unusable data folder: said, nothing runs.
                 self.notify(str(exc), title="Cannot start the session", severity="error", timeout=60)
                 return
         self.session.subscribe(self._on_engine_event)
         await self.session.start()
-        if self.read_only:
-            return  # the tail replays every event from the start: nothing to ask, nothing to run
-        if not self.resumed and not await self._preflight():
+        control = self.control
+        if control is None:
+            return  # read-only: the tail replays every event from the start; nothing to ask or run
+        if not self.resumed and not await self._preflight(control):
             return
         if self.decision is not None:
-            self.session.decide(self.decision.id, by="engineer")
+            control.decide(self.decision.id, by="engineer")
         self.show_selected()
         if self.resumed:
             self._show_resumed()
             await self._ask_about_interrupted()
 
-    async def _preflight(self) -> bool:
+    async def _preflight(self, session: SessionControl) -> bool:
         """Show what is missing here before the first step; False when the engineer stops."""
         from ..preflight import PreflightModal
 
-        findings = self.session.preflight()
+        findings = session.preflight()
         if not findings:
             return True
-        lines = [self.session.redact(f.message) for f in findings]
+        lines = [session.redact(f.message) for f in findings]
         answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def chosen(go: bool | None) -> None:
@@ -219,24 +274,23 @@ class ProcedureScreen(BaseScreen):
 
         self.app.push_screen(PreflightModal(lines), chosen)
         go_on = await answer
-        self.session.record_preflight(findings, accepted=go_on, by="engineer")
+        session.record_preflight(findings, accepted=go_on, by="engineer")
         if not go_on:
-            await self.session.finish(aborted=True, message="stopped at the pre-flight")
+            await session.finish(aborted=True, message="stopped at the pre-flight")
             self.show_selected()
         return go_on
 
     def _show_resumed(self) -> None:
         """Render the recorded state: every step as it stands, the clock from the original start."""
         state = self.state
-        steps = self.query_one("#steps", StepList)
+        steps = self.step_list
         for step_id in self.steps:
             steps.show_state(state.step(step_id))
         for step_id in state.step_order:
             # The state keeps each step's last lines; the journal has every one of them.
             tail = state.steps[step_id].tail
-            if tail and step_id not in self.output:
-                lines = (t.text if t.stream == "stdout" else _tint(t.text, t.stream, False) for t in tail)
-                self.output[step_id] = deque(lines, maxlen=LOG_MAX_LINES)
+            if tail:
+                self.buffer.keep_recorded(step_id, tail)
         clock = self.query_one("#clock", RecoveryClock)
         clock.session_started = state.started_at
         if state.started_at is not None:
@@ -253,8 +307,8 @@ class ProcedureScreen(BaseScreen):
                 clock.seen(breach.scope, "breach")
         self.set_class(state.mode == "drill" or self.rb_app.drill, "-drill")
         self.query_one("#checklist-box").border_title = Content(f"Checklist · {state.mode} · resumed")
-        for warning in getattr(self.session, "warnings", ()):
-            self.notify(warning, title="Resumed", severity="warning", timeout=30, markup=False)
+        for said in self.session.warnings if self.session is not None else ():
+            self.notify(said, title="Resumed", severity="warning", timeout=30, markup=False)
         focus = next(
             (s for s in self.steps if state.step(s).status is StepStatus.INTERRUPTED),
             next((s for s in self.steps if not state.step(s).status.is_ok), None),
@@ -278,30 +332,30 @@ class ProcedureScreen(BaseScreen):
                     severity="warning",
                 )
             elif answer[0] == "done":
-                self._intent(lambda sid=step_id, note=answer[1]: self.session.mark_done(sid, note))
+                self._intent(partial(self.intents.mark_done, step_id, answer[1]))
             elif self.steps[step_id].kind is StepKind.WATCH:
-                self._intent(lambda sid=step_id: self.session.run_in_background(sid))
+                self._intent(partial(self.intents.run_in_background, step_id))
             elif not self._foreground_busy():
-                self.query_one("#steps", StepList).select_step(step_id)
+                self.step_list.select_step(step_id)
                 self.foreground = self._run(step_id)
 
     def _on_engine_event(self, event: ev.Event) -> None:
         # Runs in the event loop, called by the engine: keep it tiny.
         if type(event) is ev.OutputLine:
-            self._pending.append(event)
+            self.buffer.pending.append(event)
             if self._quiet is None:  # per line only this check: a flood is millions of lines
                 self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
             return
         if isinstance(event, ev.StepStarted):
             # In order with the output: earlier lines belong to the previous attempt.
             self._flush_output()
-            self.output[event.step_id] = deque(maxlen=LOG_MAX_LINES)
+            self.buffer.restart(event.step_id)
         self.post_message(SessionEvent(event))
 
     def _quiet_check(self) -> None:
         """The stream went quiet: its last lines go on screen now, past the refresh budget."""
         # Lines still arriving since the last look: look again later (the stream goes on).
-        arrived = self._lines_seen + len(self._pending)
+        arrived = self.buffer.seen + len(self.buffer.pending)
         if arrived != self._quiet_mark:
             self._quiet_mark = arrived
             self._quiet = asyncio.get_running_loop().call_later(QUIET_SECONDS, self._quiet_check)
@@ -310,8 +364,8 @@ class ProcedureScreen(BaseScreen):
         if not self.is_attached:
             return
         self._flush_output()
-        self.query_one("#log", LogView).flush()
-        self.query_one("#watch-log", LogView).flush()
+        self.log_pane.view.flush()
+        self.watch_pane.view.flush()
         self._update_note(force=True)
 
     def _update_note(self, *, force: bool = False) -> None:
@@ -321,37 +375,18 @@ class ProcedureScreen(BaseScreen):
         if step is None or (not force and now - self._note_at < NOTE_SECONDS):
             return
         self._note_at = now
-        self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
+        self.log_pane.note(self._log_note(step, self.state.step(step.id)))
 
     def _flush_output(self) -> None:
         """Move buffered output lines into the step buffers and the visible panes."""
-        if not self._pending:
+        if not self.buffer.pending:
             return
-        pending, self._pending = self._pending, []
-        self._lines_seen += len(pending)
-        selected = self.selected_id
-        to_log: list[str] = []
-        to_watch: list[str] = []
-        output = self.output
-        for line in pending:
-            text = line.ansi or line.text
-            stream = line.stream
-            if stream != "stdout":
-                text = _tint(text, stream, bool(line.ansi))
-            step_id = line.step_id
-            buffer = output.get(step_id)
-            if buffer is None:
-                buffer = output[step_id] = deque(maxlen=LOG_MAX_LINES)
-            buffer.append(text)
-            if step_id == selected and self._host_line(text):
-                to_log.append(text)
-            if step_id == self.watch_step:
-                to_watch.append(text)
+        to_log, to_watch = self.buffer.flush(self.selected_id, self.watch_step)
         if to_log:
-            self.query_one("#log", LogView).write_lines(to_log)
+            self.log_pane.view.write_lines(to_log)
             self._update_note()
         if to_watch:
-            self.query_one("#watch-log", LogView).write_lines(to_watch)
+            self.watch_pane.view.write_lines(to_watch)
 
     @on(SessionEvent)
     def _session_event(self, message: SessionEvent) -> None:
@@ -361,7 +396,7 @@ class ProcedureScreen(BaseScreen):
         state = self.state
         step_id = getattr(event, "step_id", None)
         if step_id is not None and step_id in self.steps:
-            self.query_one("#steps", StepList).show_state(state.step(step_id))
+            self.step_list.show_state(state.step(step_id))
         if isinstance(event, ev.SessionStarted):
             clock = self.query_one("#clock", RecoveryClock)
             clock.session_started = event.at
@@ -380,7 +415,7 @@ class ProcedureScreen(BaseScreen):
         elif isinstance(event, ev.StepFinished):
             self._step_finished(event)
             # No more lines will come: the last ones go on screen now, past the budget.
-            self.query_one("#log", LogView).flush()
+            self.log_pane.view.flush()
         elif isinstance(event, ev.FileEdited):
             self.notify(f"{event.path} edited; u undoes it.", title=self.steps[event.step_id].title)
         elif isinstance(event, ev.EditUndone):
@@ -397,24 +432,17 @@ class ProcedureScreen(BaseScreen):
     def _step_started(self, event: ev.StepStarted) -> None:
         if event.step_kind == StepKind.WATCH:
             self.watch_step = event.step_id
-            box = self.query_one("#watch-box")
-            box.display = True
-            box.border_title = Content(f"watch · {event.title}")
-            watch = self.query_one("#watch-log", LogView)
-            watch.clear()
-            watch.write_lines(list(self.output.get(event.step_id, ())))
+            self.watch_pane.show_watch(event.title, list(self.output.get(event.step_id, ())))
+        elif self.selected_id == event.step_id:
+            self._show_log()
         else:
-            steps = self.query_one("#steps", StepList)
-            if self.selected_id == event.step_id:
-                self._show_log()
-            else:
-                steps.select_step(event.step_id)
+            self.step_list.select_step(event.step_id)
 
     def _step_finished(self, event: ev.StepFinished) -> None:
         title = self.steps[event.step_id].title if event.step_id in self.steps else event.step_id
         status = StepStatus(event.status)
         if event.step_id == self.watch_step:
-            self.query_one("#watch-box").border_title = Content(f"watch · {title} · {LABEL[status]}")
+            self.watch_pane.show_finished(title, LABEL[status])
         if status is StepStatus.FAILED:
             self.notify(event.message or "failed", title=f"✘ {title}", severity="error", timeout=10)
 
@@ -425,7 +453,9 @@ class ProcedureScreen(BaseScreen):
             return
         from ..summary import SummaryScreen
 
-        self.app.push_screen(SummaryScreen(self.session, self.procedure, runbook=self.runbook))
+        if self.session is not None:
+            summary = SummaryScreen(self.session, self.procedure, runbook=self.runbook, control=self.control)
+            self.app.push_screen(summary)
 
     @on(RecoveryClock.Crossed)
     def _window_crossed(self, message: RecoveryClock.Crossed) -> None:
@@ -440,33 +470,30 @@ class ProcedureScreen(BaseScreen):
 
     @property
     def selected_id(self) -> str | None:
-        step = self.query_one("#steps", StepList).selected_step
+        step = self.step_list.selected_step
         return step.id if step else None
 
     @property
     def selected(self) -> Step | None:
-        return self.query_one("#steps", StepList).selected_step
+        return self.step_list.selected_step
 
     @on(OptionList.OptionHighlighted, "#steps")
     def _highlighted(self) -> None:
-        self.host_filter = None  # another step: every host's lines
+        self.buffer.host_filter = None  # another step: every host's lines
         self._show_log()
         self.show_selected()
 
     def _show_log(self) -> None:
         """Fill the log pane from the selected step's kept lines."""
         self._flush_output()
-        log = self.query_one("#log", LogView)
-        log.clear()
         step_id = self.selected_id
-        log.set_streaming(step_id is not None and self.state.step(step_id).status is StepStatus.RUNNING)
-        if step_id and step_id in self.output:
-            log.write_lines([t for t in self.output[step_id] if self._host_line(t)])
-        log.flush()  # the engineer chose this step: show it now, not on the budget
+        streaming = step_id is not None and self.state.step(step_id).status is StepStatus.RUNNING
+        # The engineer chose this step: shown now, not on the budget.
+        self.log_pane.show(self.buffer.shown_lines(step_id), streaming=streaming)
 
     @on(OptionList.OptionSelected, "#steps")
     def _chosen(self) -> None:
-        self.query_one("#log", LogView).focus()
+        self.log_pane.view.focus()
 
     def show_selected(self) -> None:
         """Render the selected step's title, state, command and the log note."""
@@ -474,58 +501,26 @@ class ProcedureScreen(BaseScreen):
         if step is None:
             return
         st = self.state.step(step.id)
-        self.query_one("#log", LogView).set_streaming(st.status is StepStatus.RUNNING)
-        self.query_one("#step-title", Static).update(_title_line(step, st))
-        self.query_one("#step-command", Static).update(_command_block(step, st, self.state))
-        self.query_one("#log-note", Static).update(self._log_note(step, st))
-        self._show_hosts(step, st)
-        self.call_after_refresh(self._mark_cut)
-        self.query_one(
-            "#detail-box"
-        ).border_title = f"Step {self.query_one('#steps', StepList).numbers[step.id]}"
-
-    def _show_hosts(self, step: Step, st: StepState) -> None:
-        """The per-host grid, on fleet steps only (failed hosts first)."""
-        grid = self.query_one("#hosts", HostGrid)
-        fleet = step.fleet is not None
-        grid.set_class(fleet, "-fleet")
-        if fleet:
-            grid.show_hosts(st.hosts)
-
-    def _host_line(self, text: str) -> bool:
-        """Whether a log line passes the host filter (every line when no host is chosen)."""
-        if self.host_filter is None:
-            return True
-        found = HOST_PREFIX.match(text)
-        return found is not None and found.group(1) == self.host_filter
+        self.log_pane.view.set_streaming(st.status is StepStatus.RUNNING)
+        self.log_pane.note(self._log_note(step, st))
+        self.detail.show(step, st, self.state, number=self.step_list.numbers[step.id])
 
     @on(HostGrid.Chosen)
     def _host_chosen(self, message: HostGrid.Chosen) -> None:
-        if message.host == self.host_filter:
+        if message.host == self.buffer.host_filter:
             return
-        self.host_filter = message.host
+        self.buffer.host_filter = message.host
         self._show_log()
         if message.host is None:
-            self.query_one("#steps", StepList).focus()
+            self.step_list.focus()
 
     def action_focus_hosts(self) -> None:
         """Move to the fleet step's host grid (its cursor picks the host shown in the log)."""
-        grid = self.query_one("#hosts", HostGrid)
-        if grid.has_class("-fleet"):
-            grid.focus()
+        self.detail.focus_hosts()
 
     def _mark_cut(self) -> None:
-        """Say so when the step detail cannot show the whole command at this size."""
-        if not self.is_attached:
-            return
-        box = self.query_one("#step-command-box", VerticalScroll)
-        cut = box.max_scroll_y > 0
-        below = box.max_scroll_y - round(box.scroll_y)
-        note = self.query_one("#command-cut", Static)
-        note.set_class(cut, "-cut")
-        if cut:
-            where = f"▼ {below} more line{'s' if below != 1 else ''} below" if below else "▲ lines above"
-            note.update(Content(f"{where} · v shows the whole command"))
+        if self.is_attached:
+            self.detail.mark_cut()
 
     def on_resize(self, event: Resize) -> None:
         super().on_resize(event)
@@ -539,13 +534,11 @@ class ProcedureScreen(BaseScreen):
         from ..command import CommandModal
 
         st = self.state.step(step.id)
-        text = st.command or _planned(step, self.state)
-        self.app.push_screen(
-            CommandModal(f"Step {self.query_one('#steps', StepList).numbers[step.id]}: {step.title}", text)
-        )
+        text = st.command or planned(step, self.state)
+        self.app.push_screen(CommandModal(f"Step {self.step_list.numbers[step.id]}: {step.title}", text))
 
     def _log_note(self, step: Step, st: StepState) -> Content:
-        log = self.query_one("#log", LogView)
+        log = self.log_pane.view
         follow = "following" if log.follow else "paused (f follows)"
         journal = self.session.journal_path if self.session is not None else None
         where = f"full output in journal {journal}" if journal else "full output is in the journal"
@@ -559,7 +552,7 @@ class ProcedureScreen(BaseScreen):
         """``uses TARGET_VERSION=v1.2.3 from step 2 · `` for carried values the step reads."""
         if self.session is None:
             return ""
-        numbers = self.query_one("#steps", StepList).numbers
+        numbers = self.step_list.numbers
         used = self.session.carried_used(step_id)
         return "".join(f"uses {n}={v} from step {numbers.get(by, by)} · " for n, v, by in used)
 
@@ -567,7 +560,7 @@ class ProcedureScreen(BaseScreen):
     def _follow_changed(self) -> None:
         step = self.selected
         if step is not None:
-            self.query_one("#log-note", Static).update(self._log_note(step, self.state.step(step.id)))
+            self.log_pane.note(self._log_note(step, self.state.step(step.id)))
 
     # --- intents --------------------------------------------------------
 
@@ -615,7 +608,7 @@ class ProcedureScreen(BaseScreen):
             return
         if step.kind is StepKind.WATCH:
             # A watch streams in its own pane while the engineer goes on with later steps.
-            self._intent(lambda: self.session.run_in_background(step.id))
+            self._intent(lambda: self.intents.run_in_background(step.id))
             return
         status = self.state.step(step.id).status
         retry = status in (StepStatus.FAILED, StepStatus.CANCELLED, StepStatus.INTERRUPTED)
@@ -628,18 +621,18 @@ class ProcedureScreen(BaseScreen):
             return
         from ..plan import PlanScreen
 
-        params = self.session.param_values()
+        params = self.intents.param_values()
 
-        def chosen(plan: Any) -> None:
+        def chosen(plan: Plan | None) -> None:
             if plan is None or not self._ready():
                 return
             from ....core.plan import plan_lines
 
-            self._intent(lambda: self.session.record_plan(plan_lines(plan), plan.unplanned, by="engineer"))
+            self._intent(lambda: self.intents.record_plan(plan_lines(plan), plan.unplanned, by="engineer"))
             self.action_run_all()
 
         screen = PlanScreen(
-            self.runbook, self.procedure, workdir=self.session.workdir, params=params, env=self.session.env
+            self.runbook, self.procedure, workdir=self.intents.workdir, params=params, env=self.intents.env
         )
         self.app.push_screen(screen, chosen)
 
@@ -649,7 +642,7 @@ class ProcedureScreen(BaseScreen):
         if step is None or not self._ready() or self._foreground_busy():
             return
         try:
-            skipped, _rerun = self.session.run_from(step.id)
+            skipped, _rerun = self.intents.run_from(step.id)
         except Exception as exc:  # the engine refuses with a message
             self.notify(str(exc), severity="error", timeout=8)
             return
@@ -667,11 +660,11 @@ class ProcedureScreen(BaseScreen):
     async def _run(self, step_id: str | None, retry: bool = False) -> None:
         try:
             if step_id is None:
-                await self.session.run_all(stop_on_failure=True)
+                await self.intents.run_all(stop_on_failure=True)
             elif retry:
-                await self.session.retry(step_id)  # journalled as a retry, then the next attempt
+                await self.intents.retry(step_id)  # journalled as a retry, then the next attempt
             else:
-                await self.session.run_step(step_id)
+                await self.intents.run_step(step_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the engine's errors are values with a message
@@ -695,7 +688,7 @@ class ProcedureScreen(BaseScreen):
         fg = [s for s in running if s != self.watch_step]
         if self.selected_id not in running and fg:
             step_id = fg[0]
-        self.session.cancel(step_id)
+        self.intents.cancel(step_id)
         self.notify(f"Cancelling {self.steps[step_id].title}…", severity="warning")
 
     def action_skip(self) -> None:
@@ -711,7 +704,7 @@ class ProcedureScreen(BaseScreen):
 
         def done(reason: str | None) -> None:
             if reason:
-                self._intent(lambda: self.session.skip(step.id, reason))
+                self._intent(lambda: self.intents.skip(step.id, reason))
 
         self.app.push_screen(
             TextPrompt(f"Skip: {step.title}", "Why is this step skipped? (recorded in the journal)"), done
@@ -726,7 +719,7 @@ class ProcedureScreen(BaseScreen):
 
         def done(text: str | None) -> None:
             if text:
-                self._intent(lambda: self.session.note(text, step_id=step.id if step else None))
+                self._intent(lambda: self.intents.note(text, step_id=step.id if step else None))
                 self.notify("Note added.")
 
         about = f"on {step.title}" if step else "on the session"
@@ -745,7 +738,7 @@ class ProcedureScreen(BaseScreen):
 
         def done(yes: bool | None) -> None:
             if yes:
-                self._intent(lambda: self.session.undo_edit(step.id))
+                self._intent(lambda: self.intents.undo_edit(step.id))
 
         self.app.push_screen(
             ConfirmModal(
@@ -770,7 +763,7 @@ class ProcedureScreen(BaseScreen):
 
         def done(note: str | None) -> None:
             if note:
-                self._intent(lambda: self.session.mark_done(step.id, note))
+                self._intent(lambda: self.intents.mark_done(step.id, note))
 
         self.app.push_screen(TextPrompt(f"Mark done: {step.title}", "What was done, and by whom?"), done)
 
@@ -781,7 +774,7 @@ class ProcedureScreen(BaseScreen):
             return
         from ..templates import TemplatesScreen
 
-        self.app.push_screen(TemplatesScreen(self.session, self.runbook))
+        self.app.push_screen(TemplatesScreen(self.session, self.runbook, control=self.control))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """A follower is not offered intents: their keys do nothing and leave the footer."""
@@ -815,7 +808,14 @@ class ProcedureScreen(BaseScreen):
 
         evidence_action(self, what)
 
-    def _intent(self, call: Any) -> None:
+    @property
+    def intents(self) -> SessionControl:
+        """The session to act on; a follower has none (its intent keys are never offered)."""
+        if self.control is None:
+            raise RuntimeError("this session is followed read-only: it runs elsewhere")
+        return self.control
+
+    def _intent(self, call: Callable[[], object]) -> None:
         """Send an intent to the engine; its refusals are shown, never raised."""
         try:
             call()
@@ -823,42 +823,31 @@ class ProcedureScreen(BaseScreen):
             self.notify(str(exc), severity="error", timeout=8)
 
     def action_search(self) -> None:
-        bar = self.query_one("#search-bar")
-        bar.display = True
-        self.query_one("#search", Input).focus()
+        self.log_pane.open_search()
 
     @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.query_one("#log", LogView).search(event.value)
-        self.show_selected()
-
-    @on(Input.Submitted, "#search")
-    def _search_next(self) -> None:
-        if self.query_one("#log", LogView).next_match() is None:
-            self.notify("No match in the kept lines (the journal has them all).")
+    def _search_changed(self) -> None:
+        self.show_selected()  # the log pane searched; the note says how many matches
 
     def action_next_match(self) -> None:
-        self.query_one("#log", LogView).next_match()
+        self.log_pane.view.next_match()
 
     def action_prev_match(self) -> None:
-        self.query_one("#log", LogView).next_match(backwards=True)
+        self.log_pane.view.next_match(backwards=True)
 
     def action_follow(self) -> None:
-        self.query_one("#log", LogView).action_toggle_follow()
+        self.log_pane.view.action_toggle_follow()
 
     def action_focus_log(self) -> None:
-        self.query_one("#log", LogView).focus()
+        self.log_pane.view.focus()
 
     def action_focus_watch(self) -> None:
-        if self.query_one("#watch-box").display:
-            self.query_one("#watch-log", LogView).focus()
+        self.watch_pane.focus_log()
 
     def action_back(self) -> None:
         """Escape: close the search bar, else leave (asking if the session is open)."""
-        bar = self.query_one("#search-bar")
-        if bar.display:
-            bar.display = False
-            self.query_one("#steps", StepList).focus()
+        if self.log_pane.close_search():
+            self.step_list.focus()
             return
         if self.read_only:
             self.app.exit(0)  # a follower leaves; the session goes on
@@ -911,7 +900,7 @@ class ProcedureScreen(BaseScreen):
         The journal ends with the steps still running and no end, so ``runbook-tui resume``
         marks them interrupted and asks; nothing is recorded as failed or cancelled.
         """
-        session = self.session
+        session = self.intents
         session.hang_up(LEFT_OPEN_WHY)
         if self.foreground is not None:
             # After the hang-up: a run of every step must not start the next one unrecorded.
@@ -924,13 +913,13 @@ class ProcedureScreen(BaseScreen):
     async def _finish(self, *, aborted: bool, then_quit: bool) -> None:
         """Cancel what runs, wait for it to stop, then record how the session ended."""
         for step_id in self.running:
-            self.session.cancel(step_id)
+            self.intents.cancel(step_id)
         if self.foreground is not None:
             # A worker that failed or timed out still lets us finish.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.foreground.wait(), timeout=15)
         try:
-            await self.session.finish(aborted=aborted, cancel_background=aborted)
+            await self.intents.finish(aborted=aborted, cancel_background=aborted)
         except RunbookTuiError as exc:  # the journal cannot be written: the session stays open
             self.notify(str(exc), title="Journal", severity="error", timeout=60)
             if then_quit:
@@ -938,80 +927,3 @@ class ProcedureScreen(BaseScreen):
             return
         if then_quit:
             self.app.exit(0)
-
-    def palette_commands(self) -> list[SystemCommand]:
-        """This screen's intents, in the command palette."""
-        return [
-            SystemCommand("Run selected step", "r", self.action_run_step),
-            SystemCommand("Run all pending steps", "a", self.action_run_all),
-            SystemCommand("Skip selected step (with a reason)", "s", self.action_skip),
-            SystemCommand("Add a note", "n", self.action_note),
-            SystemCommand("Cancel running step", "c", self.action_cancel),
-            SystemCommand("Undo selected step's edit", "u", self.action_undo),
-            SystemCommand("Mark selected step done", "m", self.action_mark_done),
-            SystemCommand("Communication templates", "t", self.action_templates),
-            SystemCommand("Search the log", "/", self.action_search),
-            SystemCommand("End the session", "e", self.action_end),
-            SystemCommand("Plan: what would happen, changing nothing", "p", self.action_plan),
-            SystemCommand("Run again from the selected step", "F", self.action_run_from),
-        ]
-
-
-def _tint(text: str, stream: str, coloured: bool) -> str:
-    """stderr in red and the engine's own info lines dimmed, unless the line has its own colours."""
-    if coloured:
-        return text
-    if stream == "stderr":
-        return f"\x1b[31m{text}\x1b[0m"
-    return f"\x1b[2m{text}\x1b[0m"
-
-
-def _title_line(step: Step, st: StepState) -> Content:
-    status = st.status
-    parts: list[str | tuple[str, str]] = [
-        (f"{LABEL[status]}", STATUS_STYLE[status]),
-        ("  ", ""),
-        (step.title, "bold"),
-        (f"  {step.kind}", "$text-muted"),
-    ]
-    if st.duration is not None:
-        parts.append((f"  {format_seconds(st.duration)}", "$text-muted"))
-    if step.destructive:
-        parts.append(("  destructive", "bold $error"))
-    if st.message and status.is_final:
-        parts.append(("\n" + st.message, STATUS_STYLE[status]))
-    if st.skip_reason:
-        parts.append((f"\nskipped: {st.skip_reason}", "$text-muted"))
-    return Content.assemble(*parts)
-
-
-def _command_block(step: Step, st: StepState, state: SessionState) -> Content:
-    # The command first and whole (every line, wrapped, never markup): what will run is what
-    # is seen. The description after it, shortened, as it only explains.
-    parts: list[str | tuple[str, str]] = []
-    if step.kind in (StepKind.MANUAL, StepKind.CONFIRM):
-        # Nothing is executed: show what the engineer is asked, not a "command".
-        parts.append((_planned(step, state), "italic"))
-    else:
-        command = st.command or _planned(step, state)
-        if command:
-            parts.append(("$ ", "bold $accent"))
-            parts.append(command)
-    desc = " ".join(step.description.split())
-    if desc:
-        parts.append("\n" if parts else "")
-        parts.append((desc[:200] + ("…" if len(desc) > 200 else ""), "$text-muted"))
-    if st.notes:
-        parts.append((f"\nnote: {st.notes[-1]}", "italic $text-muted"))
-    return Content.assemble(*parts)
-
-
-def _planned(step: Step, state: SessionState) -> str:
-    """What the step will do, with the parameters known so far filled in."""
-    from ....core.params import PLACEHOLDER
-    from ....core.steps.registry import describe
-
-    text = describe(step)  # each kind says what its steps do (core/steps/kinds/)
-    return PLACEHOLDER.sub(
-        lambda m: state.params.get(m.group(1), "{{" + m.group(1) + "}}"), str(text)
-    ).strip()
