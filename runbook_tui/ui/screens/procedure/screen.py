@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, cast, overload
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.content import Content
 from textual.events import Resize
 from textual.widgets import Input, OptionList
@@ -40,13 +40,14 @@ from ....core.events import StepStatus
 from ....core.model import DecisionRow, Procedure, Runbook, Step, StepKind
 from ....core.session_view import SessionControl, SessionView
 from ....core.state import SessionState, StepState
-from ...format import LABEL, window_text
+from ...format import LABEL
 from ...messages import RunEnded, SessionEvent
 from ...widgets.clock import Countdown, RecoveryClock
 from ...widgets.host_grid import HostGrid
 from ...widgets.log_view import LogView
 from ...widgets.step_list import StepList
 from ..base import BaseScreen
+from .checklist import Checklist
 from .log_pane import LogPane
 from .output import OutputBuffer
 from .step_detail import StepDetail, planned
@@ -76,6 +77,7 @@ class ProcedureScreen(BaseScreen):
     # The screen's layout, then each part's own styles.
     CSS_PATH: ClassVar[list[str | PurePath]] = [
         "procedure.tcss",
+        "checklist.tcss",
         "step_detail.tcss",
         "log_pane.tcss",
         "watch_pane.tcss",
@@ -176,12 +178,16 @@ class ProcedureScreen(BaseScreen):
         yield RecoveryClock(self.rb_app.clock, id="clock")
         app = self.rb_app
         with Horizontal(id="run-body"):
-            with Vertical(id="checklist-box"):
-                yield StepList(self.procedure, id="steps")
+            yield Checklist(self.procedure, id="checklist-box")
             yield StepDetail(
                 refresh_rate=app.refresh_rate, low_bandwidth=app.options.low_bandwidth, id="detail-box"
             )
         yield from self.compose_footer()
+
+    @property
+    def clock(self) -> RecoveryClock:
+        """The recovery clock above the run (windows and deadlines)."""
+        return self.query_one("#clock", RecoveryClock)
 
     @property
     def step_list(self) -> StepList:
@@ -215,10 +221,7 @@ class ProcedureScreen(BaseScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        self.query_one("#checklist-box").border_title = "Checklist"
-        window = window_text(self.procedure.window)
-        self.query_one("#checklist-box").border_subtitle = Content(f"window {window}")
-        self.query_one("#clock", RecoveryClock).target = self.procedure.target_seconds
+        self.clock.target = self.procedure.target_seconds
         self.step_list.focus()
         self.set_interval(FLUSH_SECONDS, self._flush_output)
         self.show_selected()
@@ -291,7 +294,7 @@ class ProcedureScreen(BaseScreen):
             tail = state.steps[step_id].tail
             if tail:
                 self.buffer.keep_recorded(step_id, tail)
-        clock = self.query_one("#clock", RecoveryClock)
+        clock = self.clock
         clock.session_started = state.started_at
         if state.started_at is not None:
             # One clock (core/windows.py): every window runs from the session's start.
@@ -306,7 +309,7 @@ class ProcedureScreen(BaseScreen):
             for breach in state.breaches:
                 clock.seen(breach.scope, "breach")
         self.set_class(state.mode == "drill" or self.rb_app.drill, "-drill")
-        self.query_one("#checklist-box").border_title = Content(f"Checklist · {state.mode} · resumed")
+        self.query_one(Checklist).show_mode(state.mode, resumed=True)
         for said in self.session.warnings if self.session is not None else ():
             self.notify(said, title="Resumed", severity="warning", timeout=30, markup=False)
         focus = next(
@@ -398,18 +401,18 @@ class ProcedureScreen(BaseScreen):
         if step_id is not None and step_id in self.steps:
             self.step_list.show_state(state.step(step_id))
         if isinstance(event, ev.SessionStarted):
-            clock = self.query_one("#clock", RecoveryClock)
+            clock = self.clock
             clock.session_started = event.at
             # One clock (core/windows.py): the window runs from the session's start, as in the engine.
             clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds or 0.0)
-            self.query_one("#checklist-box").border_title = Content(f"Checklist · {event.mode}")
+            self.query_one(Checklist).show_mode(event.mode)
         elif isinstance(event, ev.DecisionMade) and event.deadline_seconds:
-            clock = self.query_one("#clock", RecoveryClock)
+            clock = self.clock
             origin = state.started_at if state.started_at is not None else event.at
             clock.deadlines = (Countdown(event.row_id, "decide", origin, event.deadline_seconds),)
         elif isinstance(event, ev.WindowWarning | ev.WindowBreached):
             lvl = "breach" if isinstance(event, ev.WindowBreached) else "warning"
-            self.query_one("#clock", RecoveryClock).crossed(event.scope, lvl, event.elapsed, event.target)
+            self.clock.crossed(event.scope, lvl, event.elapsed, event.target)
         elif isinstance(event, ev.StepStarted):
             self._step_started(event)
         elif isinstance(event, ev.StepFinished):
@@ -448,7 +451,7 @@ class ProcedureScreen(BaseScreen):
 
     def _session_finished(self, event: ev.SessionFinished) -> None:
         self.finished = True
-        self.query_one("#clock", RecoveryClock).stopped_at = event.at
+        self.clock.stopped_at = event.at
         if self.quitting:
             return
         from ..summary import SummaryScreen
