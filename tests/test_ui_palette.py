@@ -89,6 +89,13 @@ async def test_every_key_in_the_run_screens_footer_is_in_the_palette(tmp_path: P
         assert "Back" not in offered  # escape: a move, not a command
         assert "Quit" in offered  # the app's own, from Textual
 
+        # A follower (read-only) is offered no intent in the palette, as in the footer.
+        screen.read_only = True
+        followed = titles(app)
+        assert "Run the selected step" not in followed and "End the session (recorded)" not in followed
+        assert "Search the log" in followed
+        screen.read_only = False
+
         # Chosen in the palette, a command does what its key does.
         commands = app.get_system_commands(screen)
         note = next(c for c in commands if c.title == "Add a note to the selected step")
