@@ -28,6 +28,7 @@ _AFTER_ESC = (
 )
 _ESCAPE = re.compile(r"\x1b(?:" + _AFTER_ESC + r")?|\x9b[0-?]*[ -/]*[@-~]")
 _SGR = r"\x1b\[[0-9;:]*m"
+_SGR_ONLY = re.compile(_SGR)
 # Every escape sequence but an SGR colour, and every C1 control: what the log pane drops.
 _NOT_SGR = re.compile(r"\x1b(?!\[[0-9;:]*m)(?:" + _AFTER_ESC + r")?|[\x80-\x9f]")
 # An SGR sequence, or one control character: every C0 but tab, DEL, and C1.
@@ -37,8 +38,14 @@ _ANY_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # newline excepted:
 
 def strip_ansi(text: str) -> str:
     """``text`` without terminal escape sequences (colours, cursor moves, titles)."""
-    if "\x1b" not in text and "\x9b" not in text:
-        return text  # the common case costs one scan
+    if "\x1b" not in text:
+        return text if "\x9b" not in text else _ESCAPE.sub("", text)  # the common case: two scans
+    # Colour is nearly every escape a step prints, and the plain SGR pattern is ~1.5x quicker
+    # than the whole grammar (whose alternatives start ESC or CSI, so no literal prefix). When
+    # no ESC or CSI is left after it, the result is what the whole grammar would have given.
+    plain = _SGR_ONLY.sub("", text)
+    if "\x1b" not in plain and (plain.isascii() or "\x9b" not in plain):
+        return plain
     return _ESCAPE.sub("", text)
 
 
