@@ -235,7 +235,7 @@ def _kill_during_step_two(path: Path, workdir: Path) -> Path:
 def test_plain_resume_asks_before_rerunning_and_yes_reruns(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from runbook_tui.core import plain
+    from runbook_tui.console import runner as plain
 
     text = PROCEDURE.replace("sleep 0.02", "sleep 0.1")
     journal = _kill_during_step_two(write_runbook(tmp_path, text), tmp_path)

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from engine_helpers import write_runbook
 
+from runbook_tui.console.printer import Printer
 from runbook_tui.core import events as ev
 from runbook_tui.core.ansi import display_ansi, inert, strip_ansi
-from runbook_tui.core.plain import Printer
 
 NASTY = r"printf '\033]52;c;aGk=\007\033]0;title\007\033[2J\033[31mred\033[0m\033[5;1H\033P1$qm\033\\x\n'"
 

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
 
     resume = getattr(args, "resume_session", None)
     given = _given_params(args, runbook)
-    from ..core.plain import evidence_options
+    from ..console.runner import evidence_options
 
     impact, roles = evidence_options(args)  # bad --impact-started or --role: exit 2 before the app
     options = AppOptions(

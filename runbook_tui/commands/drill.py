@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     if args.procedure and runbook.procedure(args.procedure) is None:
         known = ", ".join(p.id for p in runbook.procedures)
         raise UsageError(f"{runbook.id} has no procedure {args.procedure!r}; it has: {known}")
-    from ..core.plain import evidence_options
+    from ..console.runner import evidence_options
 
     evidence_options(args)  # a bad --impact-started or --role exits 2 before anything is built
     started = time.time()
@@ -64,8 +64,8 @@ def _announce(sandbox: Sandbox) -> None:
 
 
 def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sandbox: Sandbox) -> int:
+    from ..console.runner import evidence_options
     from ..core.param_sources import gather
-    from ..core.plain import evidence_options
     from ..ui.app import AppOptions, RunbookApp
     from .app import display_options
 

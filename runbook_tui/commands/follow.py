@@ -42,8 +42,8 @@ def run(args: argparse.Namespace) -> int:
 
 def follow_plain(summary: SessionSummary) -> int:
     """Print every event of the session as ``run --plain`` does, until it finishes."""
+    from ..console.printer import Printer
     from ..core.follow import POLL_SECONDS, FollowedSession
-    from ..core.plain import Printer
 
     printer = Printer(sys.stdout, tty=sys.stdout.isatty())
     who = summary.operator or "an unrecorded operator"

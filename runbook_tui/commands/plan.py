@@ -16,15 +16,15 @@ from ..core.errors import UsageError
 
 def run(args: argparse.Namespace) -> int:
     """Print the plan (text or ``--json``); the exit code."""
-    from ..core import plain
+    from ..console import runner
     from ..core.plan import build_plan, plan_data, plan_lines
 
-    runbook = plain._resolve(args.runbook, getattr(args, "runbooks", []) or [])
+    runbook = runner.resolve(args.runbook, getattr(args, "runbooks", []) or [])
     procedure = runbook.procedure(args.procedure)
     if procedure is None:
         known = ", ".join(f"{p.id} ({n})" for n, p in enumerate(runbook.procedures, start=1))
         raise UsageError(f"{runbook.path or runbook.id}: no procedure {args.procedure!r}; it has: {known}")
-    given = plain.given_params(args, runbook)
+    given = runner.given_params(args, runbook)
     workdir = Path(args.workdir) if args.workdir else Path.cwd()
     if not workdir.is_dir():
         raise UsageError(f"--workdir {workdir} is not a folder; create it or point at the right one")

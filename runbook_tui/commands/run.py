@@ -15,6 +15,6 @@ def run(args: argparse.Namespace) -> int:
         from . import app  # Textual is imported only on this path
 
         return int(app.run(args))
-    from ..core import plain
+    from ..console import runner
 
-    return plain.run(args)
+    return runner.run(args)

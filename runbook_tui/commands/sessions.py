@@ -175,13 +175,13 @@ def changed_warning(summary: SessionSummary) -> str:
 
 
 def _continue_plain(summary: SessionSummary, runbook: Runbook, args: argparse.Namespace) -> int:
-    from ..core import plain
+    from ..console import runner
 
-    given = plain.given_params(args, runbook)
+    given = runner.given_params(args, runbook)
     accept = bool(getattr(args, "accept_damaged", False))
     from_step = getattr(args, "from_step", None)
     return int(
-        plain.resume(
+        runner.resume(
             summary.path, runbook, yes=bool(args.yes), given=given, accept_damaged=accept, from_step=from_step
         )
     )

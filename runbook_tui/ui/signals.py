@@ -1,12 +1,15 @@
-"""Live decision-matrix signals: probe a row's URL and say whether it matches."""
+"""Live decision-matrix signals: probe a row's URL and say whether it matches.
+
+The request is the http step's own (``core.steps.http.probe``): one client
+setup, one rule for redirects (reported, not followed) and timeouts.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-import httpx
-
 from ..core.model import Signal
+from ..core.steps.http import probe
 
 PROBE_TIMEOUT = 3.0
 
@@ -32,13 +35,9 @@ def signal_matches(signal: Signal, result: SignalResult) -> bool:
 
 async def probe_signal(signal: Signal, timeout: float = PROBE_TIMEOUT) -> SignalResult:
     """GET the signal's URL once, with a timeout; never raises."""
-    try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            response = await client.get(signal.url)
-    except httpx.TimeoutException:
+    result = await probe(signal.url, timeout)
+    if result.status is not None:
+        return SignalResult(result.status)
+    if result.failure == "timeout":
         return SignalResult(None, f"timed out after {timeout:g}s")
-    except httpx.ConnectError:
-        return SignalResult(None, "unreachable")
-    except httpx.HTTPError as exc:
-        return SignalResult(None, type(exc).__name__)
-    return SignalResult(response.status_code)
+    return SignalResult(None, "unreachable" if result.failure == "connect" else result.failure)

@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..events import iso_utc
-from .timeline import MILESTONES, HandoffRow, Report, handoff_sentence
+from .metrics import MILESTONES
+from .model import HandoffRow, Report
+from .wording import handoff_sentence
 
 _ROLE_TITLES = {
     "incident_commander": "Incident commander",

@@ -9,7 +9,8 @@ from ... import __version__
 from ..events import iso_utc
 from . import evidence
 from .context import EMPTY, ReportContext
-from .timeline import MILESTONES, Attempt, Breach, Report
+from .metrics import MILESTONES, Breach
+from .model import Attempt, Report
 
 SCHEMA_VERSION = 1
 

@@ -9,7 +9,8 @@ from ..durations import format_seconds
 from ..events import iso_utc
 from . import evidence
 from .context import EMPTY, ReportContext
-from .timeline import MILESTONES, Attempt, Report, format_offset
+from .metrics import MILESTONES
+from .model import Attempt, Report, format_offset
 
 _STATUS_WORD = {
     "passed": "passed",

@@ -8,7 +8,7 @@ from pathlib import Path
 from ..model import Runbook
 from ..templates import facts_for, fill
 from .context import EMPTY, ChecklistText, ReportContext, TemplateText
-from .timeline import Report
+from .model import Report
 
 
 def context_for(report: Report) -> ReportContext:

@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from ..durations import format_seconds
 from . import evidence
-from .timeline import Attempt, Report
+from .model import Attempt, Report
 
 WIDTH = 960
 LABEL_W = 300

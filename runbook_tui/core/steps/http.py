@@ -37,6 +37,7 @@ class ProbeResult:
     elapsed: float
     body: bytes = b""
     location: str | None = None  # where a redirect points
+    failure: str = ""  # no answer: "timeout", "connect", or the error's type name (live signals show it)
 
     @property
     def text(self) -> str:
@@ -81,14 +82,22 @@ async def _request(client: httpx.AsyncClient, method: str, url: str, timeout: fl
                     response.headers.get("location"),
                 )
     except TimeoutError:
+        failure = "timeout"
         error = f"no answer from {_where(url)} within {format_timeout(timeout)} — is it overloaded?"
     except httpx.InvalidURL as exc:
-        error = f"invalid URL {url!r}: {exc}; fix the step's url"
+        error, failure = f"invalid URL {url!r}: {exc}; fix the step's url", type(exc).__name__
     except httpx.HTTPError as exc:
-        error = describe_error(exc, url, timeout)
+        error, failure = describe_error(exc, url, timeout), _failure(exc)
     except (OSError, ValueError) as exc:  # anything below httpx that slipped through
-        error = f"request to {_where(url)} failed: {exc}"
-    return ProbeResult(None, error, time.monotonic() - start)
+        error, failure = f"request to {_where(url)} failed: {exc}", type(exc).__name__
+    return ProbeResult(None, error, time.monotonic() - start, failure=failure)
+
+
+def _failure(exc: httpx.HTTPError) -> str:
+    """The short name of what went wrong, as a live signal's cell shows it."""
+    if isinstance(exc, httpx.TimeoutException):
+        return "timeout"
+    return "connect" if isinstance(exc, httpx.ConnectError) else type(exc).__name__
 
 
 async def _read_capped(response: httpx.Response) -> bytes:

@@ -37,15 +37,9 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.timer import Timer
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")
-# Every escape sequence except an SGR colour (``ESC [ params m``): dropped, never interpreted
-# (an OSC 8 link or a cursor move from a step's output must not reach the renderer).
-_NOT_SGR = re.compile(
-    r"\x1b(?!\[[0-9;:]*m)(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?"
-    r"|[PX^_][^\x1b]*(?:\x1b\\)?|[ -/]*[0-~])?"
-    r"|[\x80-\x9f]"
-)
+from ...core.ansi import keep_sgr_only, strip_ansi
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")  # C0 controls but tab, newline and ESC
 # Rendered lines kept: a few screens. Each Strip drags ~15 objects (its own caches) into
 # the heap the cyclic GC walks; 1,024 of them made full collections ~40% longer in a flood.
 CACHE_STRIPS = 256
@@ -64,18 +58,13 @@ _DIM = Style(dim=True)
 _CURRENT = Style(bgcolor="yellow", color="black", bold=True)
 
 
-def strip_ansi(text: str) -> str:
-    """The text without colour codes or other terminal control sequences."""
-    return _ANSI.sub("", text) if "\x1b" in text else text
-
-
 def _clean(line: str) -> str:
     # The fast path (plain ASCII without tabs or control bytes) is a couple of checks.
     if "\t" in line:
         line = line.expandtabs()
     if not line.isprintable():
         if "\x1b" in line or not line.isascii():
-            line = _NOT_SGR.sub("", line)
+            line = keep_sgr_only(line)  # an escape other than colour is dropped, never interpreted
         line = _CONTROL.sub("", line)
     return line
 
