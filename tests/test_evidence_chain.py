@@ -12,8 +12,8 @@ from test_report_timeline import JournalWriter, rich_session
 from test_resume_cli import cli, finished_session, killed_session
 
 from runbook_tui import locations
-from runbook_tui.core import journal_chain
-from runbook_tui.core.journal import _read_ends, load
+from runbook_tui.core.journal import chain as journal_chain
+from runbook_tui.core.journal.writer import _read_ends, load
 
 
 def verify(journal: Path, *extra: str) -> tuple[int, str]:

@@ -19,9 +19,9 @@ from engine_helpers import Recorder, ScriptedAsker, runbook_from
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
 from runbook_tui.core.events import StepStatus
-from runbook_tui.core.journal import Journal, _encode_output, _encode_outputs, load, new_session_id
+from runbook_tui.core.journal.fold import TAIL_LINES, StateFolder, fold
+from runbook_tui.core.journal.writer import Journal, _encode_output, _encode_outputs, load, new_session_id
 from runbook_tui.core.params import REDACTED
-from runbook_tui.core.state import TAIL_LINES, StateFolder, fold
 from runbook_tui.core.steps.shell import SLICE, LineSplitter, group_alive, run_command
 
 PY = sys.executable

@@ -18,8 +18,8 @@ _DAMAGED = re.compile(rb'"kind"\s*:\s*"damaged')  # helper "faults"' damaged_lin
 
 def run(args: argparse.Namespace) -> int:
     """Verify the session's journal; prints the verdict and returns the exit code."""
-    from ..core import journal_chain
-    from ..core.journal import _read_ends
+    from ..core.journal import chain as journal_chain
+    from ..core.journal.writer import _read_ends
     from ..core.sessions import find_session
 
     path = find_session(args.session)
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _said(finding: object, accepted: dict[int, int]) -> str:
-    from ..core.journal_chain import Finding
+    from ..core.journal.chain import Finding
 
     assert isinstance(finding, Finding)
     at = accepted.get(finding.line)

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import events as ev
-from .journal import _OUTPUT_LINE, JournalError, _decode_into, _match_text, _read_header, _second_start
-from .state import SessionState, StateFolder
+from .journal.fold import SessionState, StateFolder
+from .journal.writer import _OUTPUT_LINE, JournalError, _decode_into, _match_text, _read_header, _second_start
 
 POLL_SECONDS = 0.1  # how often the tail looks for new bytes
 READ_BYTES = 1024 * 1024  # at most this much is read (and decoded) per poll chunk

@@ -301,7 +301,7 @@ def build_report(path: Path) -> Report:
 
 def chain_summary(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     """The journal's head hash and key fingerprint (read from its ends; ``verify`` checks the rest)."""
-    from .. import journal_chain
+    from ..journal import chain as journal_chain
 
     if not journal_chain.is_chained(header):
         return {"status": "unchained", "head": None, "lines": None, "key_fingerprint": None, "message": None}

@@ -32,8 +32,8 @@ from ...core import events as ev
 from ...core.durations import format_seconds
 from ...core.errors import RunbookTuiError
 from ...core.events import StepStatus
+from ...core.journal.fold import SessionState, StepState
 from ...core.model import DecisionRow, Procedure, Runbook, Step, StepKind
-from ...core.state import SessionState, StepState
 from ..format import LABEL, STATUS_STYLE, window_text
 from ..messages import RunEnded, SessionEvent
 from ..widgets.clock import Countdown, RecoveryClock

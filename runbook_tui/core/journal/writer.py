@@ -32,10 +32,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
-from .. import __version__, locations
-from . import journal_chain
-from .errors import RunbookTuiError
-from .events import (
+from ... import __version__, locations
+from ..errors import RunbookTuiError
+from ..events import (
     EVENT_TYPES,
     SCHEMA_VERSION,
     DamagedLineAccepted,
@@ -48,7 +47,8 @@ from .events import (
     parse_iso_utc,
     to_dict,
 )
-from .state import TAIL_LINES, SessionState, StateFolder, TailLine
+from . import chain as journal_chain
+from .fold import TAIL_LINES, SessionState, StateFolder, TailLine
 
 APP = "runbook-tui"
 SUFFIX = ".jsonl"
@@ -197,7 +197,7 @@ class Journal:
         ``locations.ensure_sessions_dir``); ``mode`` to 0600, 0660 in a team folder.
         """
         chain = journal_chain.Chain(journal_chain.load_key())  # before the file: a key problem leaves none
-        from . import sinks
+        from .. import sinks
 
         sinks.configured()  # likewise a bad [[sinks]] table: said before any file is made
         folder = locations.ensure_sessions_dir() if dir is None else locations.ensure_private_dir(dir)
@@ -432,7 +432,7 @@ class Journal:
         return sealed
 
     def _open_tee(self, first: bytes = b"") -> None:
-        from . import sinks
+        from .. import sinks
 
         self._tee = sinks.tee_for(self.session_id)
         if self._tee is not None and first:
