@@ -209,7 +209,7 @@ def test_unfinished_session_marks_running_step(tmp_path: Path) -> None:
 
 
 def test_fast_output_path_agrees_with_parsing_every_line(tmp_path: Path) -> None:
-    from runbook_tui.core.report.stream import StreamStatus, iter_records
+    from runbook_tui.core.journal.records import StreamStatus, iter_records
     from runbook_tui.core.report.timeline import build_report_from
 
     path = tmp_path / "odd.jsonl"

@@ -1,14 +1,21 @@
-"""Reading a journal one record at a time, so a million output lines cost no memory.
+"""Reading a journal as records (the JSON objects of its lines), so a million output lines cost no memory.
 
-``core/journal.py`` loads a whole journal for resume; the report and the session
-list only need to walk it once, so they stream it here with the same rules: the
-first line is the header, every other line one event, and a torn last line (a
-crash mid-write) is dropped and reported, never fatal.
+``reader.py`` reads a journal back into events for resume; the report, the session
+list and ``verify`` only need its records (dicts, as ``events.to_dict`` makes them),
+so they read them here with the same rules: the first line is the header, every other
+line one event, and a torn last line (``codec.is_torn``) is dropped and reported,
+never fatal.
+
+Apart from ``reader.py`` because the session list reads journals at start-up: this
+module (and the package's ``__init__``) builds no event classes, which cost ~70 ms;
+only a last line that is a whole JSON object lacking its newline brings in the codec.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +66,7 @@ def iter_lines(path: Path, status: StreamStatus) -> Iterator[tuple[int, bytes]]:
             status.torn_tail = True  # created, but the crash came before the header was written
             return
         if not first.endswith(b"\n"):
-            # Only a header, and not even its newline: a crash as the session started (as journal.load).
+            # Only a header, and not even its newline: a crash as the session started (as reader.load).
             status.torn_tail = True
             status.lines = 1
             return
@@ -80,10 +87,10 @@ def iter_lines(path: Path, status: StreamStatus) -> Iterator[tuple[int, bytes]]:
             pending = raw
         status.lines = number
         if pending is not None:
-            if pending.endswith(b"\n") or parse_line(pending) is not None:
+            if pending.endswith(b"\n") or not is_torn(pending):
                 yield number, pending
             else:
-                status.torn_tail = True  # cut mid-write by a crash: the same rule as journal.load
+                status.torn_tail = True  # cut mid-write by a crash: the same rule as reader.load
 
 
 def iter_records(path: Path, status: StreamStatus) -> Iterator[dict[str, Any]]:
@@ -105,3 +112,85 @@ def parse_record(raw: bytes, number: int, problems: list[str]) -> dict[str, Any]
         problems.append(f"line {number}: a record without a kind; skipped")
         return None
     return value
+
+
+def is_torn(last: bytes) -> bool:
+    """``codec.is_torn``, the one rule for a last line without its newline, building no event class if it can.
+
+    What a crash mid-write leaves is never a whole JSON object: that is torn at once. A
+    whole object is torn unless it decodes as an event, which only the codec can say.
+    """
+    if parse_line(last) is None:
+        return True
+    from .codec import is_torn as decodes_not  # the event classes, only for this rare line
+
+    return decodes_not(last)
+
+
+@dataclass(frozen=True, slots=True)
+class HeadAndTail:
+    """A journal's first records and its last ones, read without the middle."""
+
+    header: dict[str, Any]  # {} unless line 1 is a whole JSON object
+    first: dict[str, Any]  # the object on line 2 ({} if none)
+    last: list[dict[str, Any]]  # the objects on the whole lines of the last ``tail_bytes``
+    torn: bool  # the last line was cut off (``is_torn``)
+
+
+def read_head_and_tail(path: Path, tail_bytes: int, head_line_limit: int) -> HeadAndTail:
+    """Lines 1 and 2 (each read up to ``head_line_limit`` bytes) and the last ``tail_bytes``.
+
+    For summaries of hundreds of sessions: a journal's size does not matter. An
+    unreadable file raises ``OSError``, for the caller to skip.
+    """
+    with path.open("rb") as handle:
+        header_raw = handle.readline(head_line_limit)
+        first_raw = handle.readline(head_line_limit)
+        size = os.fstat(handle.fileno()).st_size
+        start = max(0, size - tail_bytes)
+        handle.seek(start)
+        tail = handle.read()
+    header = (parse_line(header_raw) if header_raw.endswith(b"\n") else None) or {}
+    records, torn = _tail_records(tail, cut=start > 0)
+    return HeadAndTail(header, parse_line(first_raw) or {}, records, torn)
+
+
+def _tail_records(tail: bytes, *, cut: bool) -> tuple[list[dict[str, Any]], bool]:
+    """The objects in the last bytes of a journal, and whether its last line is torn."""
+    lines = tail.split(b"\n")
+    fragment = lines.pop()  # after the last newline: empty, or a line cut mid-write
+    if cut and lines:
+        lines.pop(0)  # the read began mid-line
+    torn = False
+    if fragment:
+        # Lacking only its newline, a whole event is kept (as reader.load does).
+        torn = is_torn(fragment)
+        if not torn:
+            lines.append(fragment)
+    return [value for value in map(parse_line, lines) if value is not None], torn
+
+
+_DAMAGED = re.compile(rb'"kind"\s*:\s*"damaged')  # damaged_line_accepted, or a later kind like it
+
+
+def accepted_damage(path: Path) -> dict[int, int]:
+    """Damaged lines a resume accepted (an event of a ``damaged...`` kind naming a line): line -> where.
+
+    Reads every line, decoding only those that name such a kind.
+    """
+    found: dict[int, int] = {}
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if b'"damaged' not in raw or _DAMAGED.search(raw) is None:
+                continue
+            data = parse_line(raw)
+            if data is None:
+                continue
+            for key in ("line", "line_number", "lineno"):
+                value = data.get(key)
+                if isinstance(value, int):
+                    found[value] = number
+            lines = data.get("lines")
+            if isinstance(lines, list):
+                found.update({n: number for n in lines if isinstance(n, int)})
+    return found
