@@ -118,12 +118,10 @@ OUTPUT_LINE = re.compile(
 # The same, matched on a line without its newline (the live tail splits on newlines).
 OUTPUT_LINE_BARE = re.compile(OUTPUT_LINE.pattern.removesuffix(r"\n"))
 
-# How every output line begins, up to its time: the report's fast path looks no further
-# than the step id that follows (:func:`output_step_id`).
-OUTPUT_PREFIX = b'{"kind":"output","at":"'
-_AT_START = len(OUTPUT_PREFIX)
-_STEP_KEY = b'","step_id":"'
-_STEP_KEY_LEN = len(_STEP_KEY)
+# The start of an output line as ``encode_output`` writes it, up to its step id: the
+# report's fast path (:func:`output_step_id`) reads no further. One regex call is about
+# twice as fast as finding and slicing the quotes by hand.
+_OUTPUT_STEP_ID = re.compile(rb'\{"kind":"output","at":"[^"]*","step_id":"([^"\\]*)"').match
 
 
 def output_step_id(line: bytes) -> bytes | None:
@@ -132,15 +130,8 @@ def output_step_id(line: bytes) -> bytes | None:
     None for any other line, or an id with an escape in it: decode those. The report counts a
     million output lines with this and decodes only the few left in a step's tail.
     """
-    if not line.startswith(OUTPUT_PREFIX):
-        return None
-    at_end = line.find(b'"', _AT_START)
-    if not line.startswith(_STEP_KEY, at_end):
-        return None
-    id_start = at_end + _STEP_KEY_LEN
-    id_end = line.find(b'"', id_start)
-    step_id = line[id_start:id_end]
-    return step_id if id_end > 0 and b"\\" not in step_id else None
+    m = _OUTPUT_STEP_ID(line)
+    return m[1] if m is not None else None
 
 
 def decode_header(path: Path, line: bytes) -> dict[str, Any]:
