@@ -108,7 +108,7 @@ class Journal:
         # Called (outside the lock, from whichever thread wrote) when a write fails, so the
         # session stops running steps that would otherwise run unrecorded.
         self.on_failure: Callable[[JournalWriteError], None] | None = None
-        self._chain: journal_chain.Chain | None = None  # seals every line written (core/journal_chain.py)
+        self._chain: journal_chain.Chain | None = None  # seals every line written (chain.py)
         self._tee: Any = None  # core/sinks.py's Tee: a copy of every line for the configured sinks
 
     # --- opening ---------------------------------------------------------------
