@@ -4,7 +4,7 @@ What ``runbook-tui resume`` (``Session.resume``) does with the journal before it
 continue: ``core.journal.fold_file`` (the session state, folded as the file streams)
 and ``Journal.open_existing`` (reopen it to append, checking its last line). Beside it,
 the way resume used to read it, ``core.journal.load`` (decode every event) then
-``core.state.fold``. The journal is written directly in the documented format
+``core.journal.fold.fold``. The journal is written directly in the documented format
 (``_journal_fixture.py``). Each side is a fresh process for its own peak RSS. The
 reference in the same run is Python reading every line and ``json.loads``-ing it: the
 least any loader of that JSONL pays.
@@ -40,7 +40,8 @@ def child(kind: str, path: Path) -> dict[str, Any]:
             "base": baseline,
             "n": count,
         }
-    from runbook_tui.core import journal, state
+    from runbook_tui.core import journal
+    from runbook_tui.core.journal import fold as state
 
     if kind == "ours":  # what resume does now: fold as it streams, then reopen to append
         return _in_two_parts(

@@ -48,7 +48,7 @@ class Config:
     refresh: float | None = None  # log pane repaints a second while output floods; None: default
     low_bandwidth: bool = False  # the low-bandwidth display (``--low-bandwidth``) by default
     sessions_dir: Path | None = None  # journals' folder (a team folder or a private one); None: default
-    chain_key: Path | None = None  # the journal chain key file (core/journal_chain.py); None: the default
+    chain_key: Path | None = None  # the journal chain key file (core/journal/chain.py); None: the default
     sinks: tuple[dict[str, Any], ...] = ()  # where journal events are copied to (core/sinks.py)
 
 

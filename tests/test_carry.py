@@ -18,11 +18,11 @@ from runbook_tui.core.asker import YesAsker
 from runbook_tui.core.engine import Session
 from runbook_tui.core.events import Outcome, StepStatus
 from runbook_tui.core.journal import Journal, load, new_session_id
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.loader import RunbookLoadError, load_runbook
 from runbook_tui.core.report.markdown import render as render_markdown
 from runbook_tui.core.report.timeline import build_report
 from runbook_tui.core.shell_syntax import top_level_assignments
-from runbook_tui.core.state import fold
 
 CARRY = """
 runbook: 1

@@ -18,7 +18,7 @@ from runbook_tui.core.asker import YesAsker
 from runbook_tui.core.engine import Session
 from runbook_tui.core.events import Outcome, StepStatus
 from runbook_tui.core.journal import load
-from runbook_tui.core.state import fold
+from runbook_tui.core.journal.fold import fold
 
 PROCEDURE = """
 runbook: 1

@@ -25,9 +25,9 @@ from runbook_tui.core.edits import sha256
 from runbook_tui.core.engine import EditReconcileError, Session
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import load
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.report import markdown
 from runbook_tui.core.report.timeline import build_report
-from runbook_tui.core.state import fold
 
 RUNBOOK = """
 runbook: 1

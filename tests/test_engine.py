@@ -18,8 +18,8 @@ from runbook_tui.core.engine import Session
 from runbook_tui.core.errors import ParameterError, UsageError
 from runbook_tui.core.events import Outcome, StepStatus
 from runbook_tui.core.journal import Journal, load, new_session_id
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.params import REDACTED
-from runbook_tui.core.state import fold
 
 
 def _session(

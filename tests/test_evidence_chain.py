@@ -12,8 +12,8 @@ from test_report_timeline import JournalWriter, rich_session
 from test_resume_cli import cli, finished_session, killed_session
 
 from runbook_tui import locations
-from runbook_tui.core import journal_chain
-from runbook_tui.core.journal import _read_ends, load
+from runbook_tui.core.journal import chain as journal_chain
+from runbook_tui.core.journal import load, read_ends
 
 
 def verify(journal: Path, *extra: str) -> tuple[int, str]:
@@ -149,7 +149,7 @@ def test_a_damaged_line_accepted_at_resume_is_named_as_such(journal: Path) -> No
     lines = _lines(journal)
     lines[3] = lines[3].replace(b'"kind":"', b'"kind":"x', 1)
     journal.write_bytes(b"".join(lines))
-    header, _ = _read_ends(journal)
+    header, _ = read_ends(journal)
     chain = journal_chain.resume_chain(header, journal_chain.last_line(journal))
     assert chain is not None
     accepted = json.dumps({"kind": "damaged_line_accepted", "at": "2026-11-27T00:00:00.000000Z", "line": 4})

@@ -24,8 +24,8 @@ from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import Journal, load, new_session_id
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.loader import load_runbook
-from runbook_tui.core.state import fold
 
 pytestmark = pytest.mark.timeout(180)
 

@@ -11,9 +11,9 @@ from engine_helpers import write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core import fleet
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.loader import load_runbook, try_load
 from runbook_tui.core.model import FleetSpec, StepKind
-from runbook_tui.core.state import fold
 
 RUNBOOK = """
 runbook: 1

@@ -12,8 +12,9 @@ from engine_helpers import write_runbook
 from follow_helpers import RUNBOOK, cli, session_files, start_runner, wait_for_line
 
 from runbook_tui.core import events as ev
-from runbook_tui.core.follow import FollowedSession, JournalTail
+from runbook_tui.core.follow import FollowedSession
 from runbook_tui.core.journal import Journal, JournalError, load
+from runbook_tui.core.journal.reader import JournalTail
 
 # --- the tail --------------------------------------------------------------------
 

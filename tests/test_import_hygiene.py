@@ -83,7 +83,7 @@ STARTUP_MODULES = [
     "runbook_tui.core.sessions",
     "runbook_tui.ui.screens.resume",
 ]
-HEAVY = ["runbook_tui.core.model", "runbook_tui.core.events", "runbook_tui.core.state", "yaml"]
+HEAVY = ["runbook_tui.core.model", "runbook_tui.core.events", "runbook_tui.core.journal.fold", "yaml"]
 
 STARTUP_PROBE = """
 import importlib, json, sys

@@ -22,7 +22,7 @@ from runbook_tui.core.journal import (
     load,
     new_session_id,
 )
-from runbook_tui.core.state import fold
+from runbook_tui.core.journal.fold import fold
 
 
 def _started(session_id: str = "s1") -> ev.SessionStarted:

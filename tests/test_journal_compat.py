@@ -12,9 +12,9 @@ from engine_helpers import ScriptedAsker, runbook_from
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
 from runbook_tui.core.journal import Journal, fold_file, load, new_session_id
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.report import json_report
 from runbook_tui.core.report.timeline import build_report
-from runbook_tui.core.state import fold
 
 RUNBOOK = """
 runbook: 1

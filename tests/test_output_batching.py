@@ -19,9 +19,10 @@ from engine_helpers import Recorder, ScriptedAsker, runbook_from
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
 from runbook_tui.core.events import StepStatus
-from runbook_tui.core.journal import Journal, _encode_output, _encode_outputs, load, new_session_id
+from runbook_tui.core.journal import Journal, load, new_session_id
+from runbook_tui.core.journal.codec import encode_output, encode_outputs
+from runbook_tui.core.journal.fold import TAIL_LINES, StateFolder, fold
 from runbook_tui.core.params import REDACTED
-from runbook_tui.core.state import TAIL_LINES, StateFolder, fold
 from runbook_tui.core.steps.shell import SLICE, LineSplitter, group_alive, run_command
 
 PY = sys.executable
@@ -97,9 +98,9 @@ def test_a_chunk_is_journaled_byte_for_byte_as_its_lines_one_by_one() -> None:
     at = 1_790_000_000.123456
     texts = ["plain", 'quote " and \\ back', "tab\tcafé ☃", "\x07bell", "", "\U0001f600 wide"]
     events = [ev.OutputLine("s", i + 7, "stderr", t, at=at) for i, t in enumerate(texts)]
-    assert _encode_outputs(events) == b"".join(map(_encode_output, events))
+    assert encode_outputs(events) == b"".join(map(encode_output, events))
     mixed = [*events[:2], ev.OutputLine("other", 1, "stdout", "x", at=at + 1), *events[2:]]
-    assert _encode_outputs(mixed) == b"".join(map(_encode_output, mixed))
+    assert encode_outputs(mixed) == b"".join(map(encode_output, mixed))
 
 
 def test_the_engines_fast_events_are_the_events_the_constructor_makes() -> None:

@@ -16,7 +16,7 @@ from engine_helpers import write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.journal import load
-from runbook_tui.core.state import fold
+from runbook_tui.core.journal.fold import fold
 
 LINE = re.compile(r"^\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d ")
 

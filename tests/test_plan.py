@@ -16,10 +16,10 @@ from engine_helpers import write_runbook
 from images import build_test_image, free_port
 
 from runbook_tui.core.journal import load
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.report.json_report import render as render_json
 from runbook_tui.core.report.markdown import render as render_markdown
 from runbook_tui.core.report.timeline import build_report
-from runbook_tui.core.state import fold
 
 CLI = (sys.executable, "-m", "runbook_tui")
 PARAM = ("--param", "tag=1.1.0", "--workdir")

@@ -209,7 +209,7 @@ def test_unfinished_session_marks_running_step(tmp_path: Path) -> None:
 
 
 def test_fast_output_path_agrees_with_parsing_every_line(tmp_path: Path) -> None:
-    from runbook_tui.core.report.stream import StreamStatus, iter_records
+    from runbook_tui.core.journal.records import StreamStatus, iter_records
     from runbook_tui.core.report.timeline import build_report_from
 
     path = tmp_path / "odd.jsonl"
@@ -220,7 +220,7 @@ def test_fast_output_path_agrees_with_parsing_every_line(tmp_path: Path) -> None
         for i in range(30):
             w.add(ev.OutputLine(at=T0 + 2, step_id=sid, seq=i, stream="stdout", text=f"{sid} {i}"))
         w.add(ev.StepFinished(at=T0 + 3, step_id=sid, status="failed", duration=2.0))
-    # The journal itself writes non-ASCII as is (journal._encode); so must the fast path read it.
+    # The journal itself writes non-ASCII as is (codec.encode); so must the fast path read it.
     with path.open("a", encoding="utf-8") as handle:
         for i in range(3):
             line = {

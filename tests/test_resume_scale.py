@@ -17,8 +17,8 @@ from pathlib import Path
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
 from runbook_tui.core.journal import Journal, fold_file, load
+from runbook_tui.core.journal.fold import TAIL_LINES, fold
 from runbook_tui.core.loader import load_runbook
-from runbook_tui.core.state import TAIL_LINES, fold
 
 T0 = 1_790_000_000.0
 SID = "20261118T100000Z-tiny-0001"

@@ -6,7 +6,7 @@ import tracemalloc
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
-from runbook_tui.core.state import TAIL_LINES, SessionState, StateFolder, apply, fold
+from runbook_tui.core.journal.fold import TAIL_LINES, SessionState, StateFolder, apply, fold
 
 
 def _start() -> ev.SessionStarted:

@@ -13,8 +13,8 @@ from engine_helpers import write_runbook
 from runbook_tui.core.drills.score import format_score, score
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import load
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.loader import load_runbook
-from runbook_tui.core.state import fold
 
 RUNBOOK = """
 runbook: 1

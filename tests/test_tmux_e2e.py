@@ -144,7 +144,7 @@ def test_an_ssh_drop_stops_the_step_and_leaves_the_session_to_resume(tmp_path: P
     assert not _alive(app_pid), "the app outlived its terminal"
     assert not _alive(int((tmp_path / "slow.pid").read_text())), "the step's command outlived the terminal"
     from runbook_tui.core.journal import load
-    from runbook_tui.core.state import fold
+    from runbook_tui.core.journal.fold import fold
 
     (journal,) = (data / "sessions").glob("*-hangs-*.jsonl")
     state = fold(load(journal).events)

@@ -14,8 +14,8 @@ from ui_helpers import run_screen, until
 
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import load
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.loader import load_runbook
-from runbook_tui.core.state import fold
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.plan import PlanScreen

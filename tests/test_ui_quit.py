@@ -19,9 +19,9 @@ from ui_helpers import until
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import load
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.core.sessions import summarise
-from runbook_tui.core.state import fold
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.procedure import LEFT_OPEN_WHY, ProcedureScreen
 from runbook_tui.ui.screens.quit import QuitModal, choices

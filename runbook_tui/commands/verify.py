@@ -8,22 +8,20 @@ the wrong key, not a journal).
 from __future__ import annotations
 
 import argparse
-import json
-import re
 from pathlib import Path
 
 EXIT_INTACT, EXIT_TAMPERED, EXIT_UNCHAINED = 0, 1, 3
-_DAMAGED = re.compile(rb'"kind"\s*:\s*"damaged')  # helper "faults"' damaged_line_accepted, or the like
 
 
 def run(args: argparse.Namespace) -> int:
     """Verify the session's journal; prints the verdict and returns the exit code."""
-    from ..core import journal_chain
-    from ..core.journal import _read_ends
+    from ..core.journal import chain as journal_chain
+    from ..core.journal.reader import read_ends
+    from ..core.journal.records import accepted_damage
     from ..core.sessions import find_session
 
     path = find_session(args.session)
-    header, _tail = _read_ends(path)
+    header, _tail = read_ends(path)
     if not journal_chain.is_chained(header):
         verdict = journal_chain.verify(path, None, header)
     else:
@@ -32,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     if verdict.status == "unchained":
         print(f"{path}: unchained: written before journals were chained (or by a version without it)")
         return EXIT_UNCHAINED
-    accepted = _accepted_damage(path)
+    accepted = accepted_damage(path)
     for note in verdict.notes:
         print(f"note: {note}")
     if verdict.status == "intact":
@@ -48,31 +46,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _said(finding: object, accepted: dict[int, int]) -> str:
-    from ..core.journal_chain import Finding
+    from ..core.journal.chain import Finding
 
     assert isinstance(finding, Finding)
     at = accepted.get(finding.line)
     if at is not None:
         return f"line {finding.line} was damaged and accepted at a resume (recorded on line {at})"
     return finding.text
-
-
-def _accepted_damage(path: Path) -> dict[int, int]:
-    """Damaged lines a resume accepted (an event of a ``damaged...`` kind naming a line): line -> where."""
-    found: dict[int, int] = {}
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if b'"damaged' not in raw or _DAMAGED.search(raw) is None:
-                continue
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                continue
-            for key in ("line", "line_number", "lineno"):
-                value = data.get(key) if isinstance(data, dict) else None
-                if isinstance(value, int):
-                    found[value] = number
-            lines = data.get("lines") if isinstance(data, dict) else None
-            if isinstance(lines, list):
-                found.update({n: number for n in lines if isinstance(n, int)})
-    return found

@@ -46,6 +46,7 @@ from .journal import (
     fold_file,
     new_session_id,
 )
+from .journal.fold import EditRecord, SessionState, StateFolder
 from .model import (
     ConfirmSpec,
     HttpSpec,
@@ -58,7 +59,6 @@ from .model import (
     StepKind,
     WatchSpec,
 )
-from .state import EditRecord, SessionState, StateFolder
 from .steps.base import AppliedEdit, StepOutcome, StepRunner
 from .steps.registry import runner_for_step
 from .worklock import WorkLock

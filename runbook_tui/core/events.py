@@ -546,7 +546,7 @@ def from_dict(data: dict[str, Any]) -> Event:
     cls = EVENT_TYPES.get(kind)
     if cls is None:
         raise UnknownEventKind(kind)
-    # "h" is the line's chain hash (core/journal_chain.py), not a field of the event.
+    # "h" is the line's chain hash (core/journal/chain.py), not a field of the event.
     fields = {k: v for k, v in data.items() if k != "kind" and k != "h"}
     try:
         fields["at"] = parse_iso_utc(fields["at"])

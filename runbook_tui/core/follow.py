@@ -1,36 +1,26 @@
 """Following a session someone else runs: tail its journal, fold what arrives, never write.
 
-``runbook-tui follow`` reads the journal another process appends to. It opens the
-file read-only, takes no lock, and reads whatever has been appended since the last
-poll. Only whole lines are decoded (with the journal's own line decoder); a last
-line without its newline is a line being written, not damage: it waits in the
-buffer until its newline arrives.
+``runbook-tui follow`` reads the journal another process appends to, through the
+journal's own tail (``journal.reader.JournalTail``: read-only, no lock, whole lines
+only, decoded as ``load`` decodes them), and folds what arrives as resume does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import re
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import events as ev
-from .journal import _OUTPUT_LINE, JournalError, _decode_into, _match_text, _read_header, _second_start
-from .state import SessionState, StateFolder
+from .journal.fold import SessionState, StateFolder
+from .journal.reader import READ_BYTES, JournalTail
 
 POLL_SECONDS = 0.1  # how often the tail looks for new bytes
-READ_BYTES = 1024 * 1024  # at most this much is read (and decoded) per poll chunk
 # In the app, at most this much is folded and handed to the screen per batch (~2-3k output
 # lines): a 1M-line step arrives as many short batches, never one long stall of the UI loop.
 BATCH_BYTES = 256 * 1024
-# The journal's own pattern of an output line as it writes them (``journal._OUTPUT_LINE``),
-# matched on a line without its newline: a match is built straight into its event, as
-# ``fold_file`` does; any other line takes the journal's general decoder.
-_OUTPUT = re.compile(_OUTPUT_LINE.pattern.removesuffix(r"\n"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,122 +36,6 @@ def exit_code_of(outcome: str) -> int:
     if outcome == ev.Outcome.SUCCEEDED:
         return 0
     return 130 if outcome == ev.Outcome.ABORTED else 1
-
-
-class JournalTail:
-    """Reads the events appended to a journal since the last call; read-only, no lock.
-
-    The header line is checked once (the same checks and messages as ``journal.load``).
-    Lines that cannot be decoded are skipped and listed in ``problems``, as ``load`` does.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        try:
-            self._handle = self.path.open("rb")
-        except FileNotFoundError:
-            raise JournalError(f"{self.path}: no such session journal") from None
-        except OSError as exc:
-            raise JournalError(f"{self.path}: cannot read the journal: {exc.strerror or exc}") from None
-        self._partial = b""  # the start of a line whose newline has not been written yet
-        self._number = 0  # lines taken so far (the header is line 1)
-        self.header: dict[str, object] | None = None
-        self.problems: list[str] = []
-
-    def close(self) -> None:
-        self._handle.close()
-
-    def __enter__(self) -> JournalTail:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def read(self, limit: int = READ_BYTES) -> list[ev.Event]:
-        """The events in the whole lines appended since the last call (about ``limit`` bytes read).
-
-        Empty only when nothing more has been written (a half-written last line waits in
-        memory for its newline).
-        """
-        while True:
-            events, more = self._read_once(limit)
-            if events or not more:
-                return events
-
-    def _read_once(self, limit: int) -> tuple[list[ev.Event], bool]:
-        """The events of one read (none, say, after the header alone), and whether it got bytes."""
-        data = self._partial
-        got = False
-        while True:  # a line longer than ``limit`` is read on until its newline (or the end)
-            try:
-                chunk = self._handle.read(limit)
-            except OSError as exc:
-                raise JournalError(f"{self.path}: cannot read the journal: {exc.strerror or exc}") from None
-            if not chunk and data and self._was_cut():
-                data = b""  # resume cut the torn line we held: it is read again as rewritten
-                continue
-            data += chunk
-            got = got or bool(chunk)
-            if not chunk or b"\n" in chunk:
-                break
-        cut = data.rfind(b"\n") + 1
-        self._partial = data[cut:]
-        if not cut:
-            return [], False
-        whole = data[:cut]
-        try:
-            lines: list[str] | list[bytes] = whole.decode("utf-8").split("\n")
-        except UnicodeDecodeError:
-            lines = whole.split(b"\n")  # the general decoder names the bad line
-        lines.pop()  # the empty piece after the last newline
-        return self._decode(lines), got
-
-    def _was_cut(self) -> bool:
-        """Whether the file is now shorter than what was read: ``resume`` cut off a torn last line.
-
-        That line began where the held fragment began, so reading goes on from there.
-        """
-        handle = self._handle
-        position = handle.tell()
-        if os.fstat(handle.fileno()).st_size >= position:
-            return False
-        handle.seek(position - len(self._partial))
-        self._partial = b""
-        return True
-
-    def _decode(self, lines: list[str] | list[bytes]) -> list[ev.Event]:
-        events: list[ev.Event] = []
-        match = _OUTPUT.fullmatch
-        output = ev.OutputLine
-        intern = sys.intern
-        for line in lines:
-            self._number += 1
-            m = match(line) if type(line) is str else None
-            if m is not None and self.header is not None:
-                whole = _second_start(m[1])
-                if whole is not None:  # the same event as the journal's decoder builds
-                    at = (whole * 1_000_000 + int(m[2])) / 1_000_000
-                    events.append(
-                        output(
-                            step_id=intern(m[3]),
-                            seq=int(m[4]),
-                            stream=intern(m[5]),
-                            text=_match_text(m),
-                            at=at,
-                        )
-                    )
-                    continue
-            raw = line.encode("utf-8") if isinstance(line, str) else line
-            if self.header is None:
-                self.header = _read_header(self.path, raw)
-            elif raw.strip():
-                _decode_into(events, self.problems, self.path, self._number, raw)
-        return events
-
-    @property
-    def waiting(self) -> bool:
-        """Whether a line is half-written (its newline not yet on disk)."""
-        return bool(self._partial)
 
 
 class FollowedSession:

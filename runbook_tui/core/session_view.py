@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from . import events as ev
 from .events import Outcome, StepStatus
+from .journal.fold import SessionState
 from .preflight import Finding
-from .state import SessionState
 
 
 class SessionView(Protocol):

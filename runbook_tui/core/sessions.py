@@ -15,7 +15,7 @@ from typing import Any
 
 from .. import locations
 from .errors import RunbookTuiError
-from .report.stream import parse_line
+from .journal.records import read_head_and_tail
 from .timestamps import parse_iso_utc
 
 TAIL_BYTES = 64 * 1024
@@ -78,20 +78,11 @@ def list_sessions(directory: Path | None = None) -> list[SessionSummary]:
 
 def summarise(path: Path) -> SessionSummary:
     """The summary of one journal, read from its head and a bounded tail."""
-    with path.open("rb") as handle:
-        header_raw = handle.readline(HEAD_LINE_LIMIT)
-        first_raw = handle.readline(HEAD_LINE_LIMIT)
-        size = os.fstat(handle.fileno()).st_size
-        start = max(0, size - TAIL_BYTES)
-        handle.seek(start)
-        tail = handle.read()
-    header = (parse_line(header_raw) if header_raw.endswith(b"\n") else None) or {}
-    started_event = parse_line(first_raw) or {}
-    if started_event.get("kind") != "session_started":
-        started_event = {}
-    records, torn = _tail_records(tail, cut=start > 0)
-    torn = torn or not header
-    return _build(path, header, started_event, records, torn)
+    ends = read_head_and_tail(path, TAIL_BYTES, HEAD_LINE_LIMIT)
+    started_event = ends.first if ends.first.get("kind") == "session_started" else {}
+    records = [r for r in ends.last if "kind" in r and "at" in r]
+    torn = ends.torn or not ends.header
+    return _build(path, ends.header, started_event, records, torn)
 
 
 def find_session(ref: str, directory: Path | None = None) -> Path:
@@ -163,26 +154,6 @@ def _session_ids(folder: Path) -> list[str]:
         return [p.name.removesuffix(SUFFIX) for p in folder.iterdir() if p.name.endswith(SUFFIX)]
     except OSError:
         return []
-
-
-def _tail_records(tail: bytes, *, cut: bool) -> tuple[list[dict[str, Any]], bool]:
-    """The events in the last bytes of a journal, and whether its last line is torn."""
-    lines = tail.split(b"\n")
-    fragment = lines.pop()  # after the last newline: empty, or a line cut mid-write
-    if cut and lines:
-        lines.pop(0)  # the read began mid-line
-    torn = False
-    if fragment:
-        # Lacking only its newline, a whole object is kept (as journal.load does).
-        torn = parse_line(fragment) is None
-        if not torn:
-            lines.append(fragment)
-    records = []
-    for raw in lines:
-        value = parse_line(raw)
-        if value is not None and "kind" in value and "at" in value:
-            records.append(value)
-    return records, torn
 
 
 def _build(

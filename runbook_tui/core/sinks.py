@@ -42,6 +42,7 @@ from urllib.parse import urlsplit
 
 from .. import locations
 from .errors import RunbookTuiError
+from .journal.records import parse_line
 
 APP_NAME = "runbook-tui"
 SD_ID = "runbook-tui@32473"  # 32473: the example enterprise number RFC 5612 reserves for documentation
@@ -155,10 +156,8 @@ class _Syslog(_Transport):
 
     def message(self, line: bytes, session_id: str) -> bytes:
         """One RFC 5424 message: the journal line is the MSG, the session id structured data."""
-        try:
-            kind = str(json.loads(line).get("kind", "header"))[:32]
-        except (ValueError, AttributeError):
-            kind = "unreadable"
+        record = parse_line(line)
+        kind = str(record.get("kind", "header"))[:32] if record is not None else "unreadable"
         msgid = "".join(c if 33 <= ord(c) <= 126 else "_" for c in kind) or "-"
         stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         sid = session_id.replace("\\", "\\\\").replace('"', '\\"').replace("]", "\\]")

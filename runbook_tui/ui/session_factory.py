@@ -93,7 +93,7 @@ def resume_session(
 def first_step_at(journal: Path) -> float | None:
     """When the session's first step started: the run screen's window clock counts from there."""
     from ..core.events import parse_iso_utc
-    from ..core.report.stream import StreamStatus, iter_records
+    from ..core.journal.records import StreamStatus, iter_records
 
     # The first step starts a few lines in, so this reads the head of the journal only.
     records = iter_records(journal, StreamStatus())

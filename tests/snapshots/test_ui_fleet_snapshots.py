@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
 
-from runbook_tui.core.state import HostResult
+from runbook_tui.core.journal.fold import HostResult
 from runbook_tui.ui.widgets.host_grid import HostGrid
 
 SIZES = [(80, 24), (120, 40)]

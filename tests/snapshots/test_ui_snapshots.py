@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from test_ui_fixtures import FIXED_NOW, fixed_clock, sample_entries, sample_runbook
 
 from runbook_tui.core import events as ev
+from runbook_tui.core.journal.fold import fold
 from runbook_tui.core.model import Parameter
-from runbook_tui.core.state import fold
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.parameter import ParameterModal

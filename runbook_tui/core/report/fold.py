@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import events as ev
+from ..journal.codec import output_step_id
+from ..journal.records import StreamStatus, parse_line, parse_record
 from . import wording
 from .metrics import Breach, Clock, compute_metrics, milestone_problems
 from .model import (
@@ -33,14 +35,9 @@ from .model import (
     Skip,
     Tick,
 )
-from .stream import StreamStatus, parse_line, parse_record
 
 TAIL_LINES = 20
 CHECK_PHASES = frozenset({"precheck", "verification"})
-_OUTPUT_PREFIX = b'{"kind":"output","at":"'
-_AT_START = len(_OUTPUT_PREFIX)
-_STEP_KEY = b'","step_id":"'
-_STEP_KEY_LEN = len(_STEP_KEY)
 
 
 @dataclass(slots=True)
@@ -123,19 +120,14 @@ class ReportFold:
         fast = 0
         by_raw_id = self.current_raw
         for number, raw in lines:
-            if raw.startswith(_OUTPUT_PREFIX):
-                at_end = raw.find(b'"', _AT_START)
-                if raw.startswith(_STEP_KEY, at_end):
-                    id_start = at_end + _STEP_KEY_LEN
-                    id_end = raw.find(b'"', id_start)
-                    step_id = raw[id_start:id_end]
-                    if id_end > 0 and b"\\" not in step_id:
-                        fast += 1
-                        open_ = by_raw_id.get(step_id)
-                        if open_ is not None:
-                            open_.lines += 1
-                            open_.tail.append(raw)
-                        continue
+            step_id = output_step_id(raw)
+            if step_id is not None:
+                fast += 1
+                open_ = by_raw_id.get(step_id)
+                if open_ is not None:
+                    open_.lines += 1
+                    open_.tail.append(raw)
+                continue
             record = parse_record(raw, number, self.problems)
             if record is None:
                 continue

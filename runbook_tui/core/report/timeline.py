@@ -18,9 +18,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ..journal.records import StreamStatus, iter_lines
 from .fold import ReportFold
 from .model import Report, format_offset
-from .stream import StreamStatus, iter_lines
 
 # What callers outside core/report import; the parts are imported from their own modules.
 __all__ = ["Report", "build_report", "build_report_from", "chain_summary", "format_offset"]
@@ -37,7 +37,7 @@ def build_report(path: Path) -> Report:
 
 def chain_summary(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     """The journal's head hash and key fingerprint (read from its ends; ``verify`` checks the rest)."""
-    from .. import journal_chain
+    from ..journal import chain as journal_chain
 
     if not journal_chain.is_chained(header):
         return {"status": "unchained", "head": None, "lines": None, "key_fingerprint": None, "message": None}

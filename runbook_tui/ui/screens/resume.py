@@ -24,9 +24,9 @@ from textual.widgets import Input, Static
 
 if TYPE_CHECKING:
     # Types only: the start-up offer imports this module, and the model costs ~40 ms to build.
+    from ...core.journal.fold import StepState
     from ...core.model import Runbook
     from ...core.sessions import SessionSummary
-    from ...core.state import StepState
     from ..app import RunbookApp
 
 TAIL_SHOWN = 4  # last lines of an interrupted step shown in its modal

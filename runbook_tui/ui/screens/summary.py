@@ -22,9 +22,9 @@ from textual.widgets.option_list import Option
 from ...core.drills.score import DrillScore, format_score
 from ...core.durations import format_seconds
 from ...core.events import StepStatus
+from ...core.journal.fold import SessionState
 from ...core.model import Procedure, Runbook
 from ...core.session_view import SessionControl, SessionView
-from ...core.state import SessionState
 from ..format import LABEL, STATUS_STYLE
 from ..widgets.timeline_chart import Step as ChartStep
 from ..widgets.timeline_chart import TimelineChart

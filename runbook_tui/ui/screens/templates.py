@@ -21,10 +21,10 @@ from textual.content import Content
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from ...core.journal.fold import SessionState
 from ...core.model import Runbook, Template
 from ...core.osc52 import osc52_copy
 from ...core.session_view import SessionControl, SessionView
-from ...core.state import SessionState
 from ...core.templates import TemplateFacts, facts_for, fill
 from .base import BaseScreen
 

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from ...core.durations import format_seconds
-from ...core.state import HostResult
+from ...core.journal.fold import HostResult
 
 # Which hosts come first: the ones the engineer must look at (failed, unreachable),
 # then the ones still running, then the rest.

@@ -7,8 +7,8 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from ...core.events import StepStatus
+from ...core.journal.fold import StepState
 from ...core.model import Procedure, Step
-from ...core.state import StepState
 from ..format import GLYPH, LABEL, STATUS_STYLE, duration_text
 
 PHASES = (("prechecks", "Pre-checks"), ("steps", "Steps"), ("verification", "Verification"))

@@ -14,7 +14,7 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ...core.durations import format_seconds
-from ...core.state import SessionState
+from ...core.journal.fold import SessionState
 
 Run = tuple[str, str]  # (text, style)
 _STATUS_STYLE = {

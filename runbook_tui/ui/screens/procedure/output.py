@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Iterable
 
 from ....core import events as ev
-from ....core.state import TailLine
+from ....core.journal.fold import TailLine
 
 LOG_MAX_LINES = 20_000
 # A fleet step's output line starts with its host (after the tint of stderr lines, if any).

@@ -37,9 +37,9 @@ from ....core import events as ev
 from ....core.durations import format_seconds
 from ....core.errors import RunbookTuiError
 from ....core.events import StepStatus
+from ....core.journal.fold import SessionState, StepState
 from ....core.model import DecisionRow, Procedure, Runbook, Step, StepKind
 from ....core.session_view import SessionControl, SessionView
-from ....core.state import SessionState, StepState
 from ...format import LABEL
 from ...messages import RunEnded, SessionEvent
 from ...widgets.clock import Countdown, RecoveryClock

@@ -13,8 +13,8 @@ from textual.content import Content
 from textual.widgets import Static
 
 from ....core.durations import format_seconds
+from ....core.journal.fold import SessionState, StepState
 from ....core.model import Step, StepKind
-from ....core.state import SessionState, StepState
 from ...format import LABEL, STATUS_STYLE
 from ...widgets.host_grid import HostGrid
 from .log_pane import LogPane

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import locations
-from .errors import RunbookTuiError
+from ... import locations
+from ..errors import RunbookTuiError
 
 ENV_KEY = "RUNBOOK_TUI_CHAIN_KEY"
 ALG = "hmac-sha256-96"
@@ -66,7 +66,7 @@ def key_path() -> Path:
     env = os.environ.get(ENV_KEY)
     if env:
         return Path(env).expanduser()
-    from ..config import load_config
+    from ...config import load_config
 
     configured = load_config().chain_key
     return configured if configured is not None else locations.config_dir() / "chain.key"

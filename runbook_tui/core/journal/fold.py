@@ -18,8 +18,8 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from . import events as ev
-from .events import StepStatus
+from .. import events as ev
+from ..events import StepStatus
 
 TAIL_LINES = 50
 _STEP_ID = attrgetter("step_id")
