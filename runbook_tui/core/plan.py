@@ -208,7 +208,7 @@ def _command(text: str) -> str:
 
 
 def _missing_params(runbook: Runbook, step: Step, values: Mapping[str, str]) -> list[str]:
-    from .engine import _step_placeholders  # the engine's own notion of "names a step uses"
+    from .engine.session import _step_placeholders  # the engine's own notion of "names a step uses"
 
     names = _step_placeholders(step)
     if isinstance(step.spec, ShellSpec | WatchSpec):

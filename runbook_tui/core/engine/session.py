@@ -27,17 +27,17 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from .. import __version__, locations
-from . import carry, edits, shell_syntax, windows
-from . import events as ev
-from . import params as P
-from . import preflight as pf
-from .ansi import split_display, strip_ansi
-from .asker import Asker, ConfirmRequest, asker_name
-from .edits import PlannedWrite
-from .errors import ParameterError, RunbookTuiError, UsageError
-from .events import Outcome, Phase, StepStatus
-from .journal import (
+from ... import __version__, locations
+from .. import carry, edits, shell_syntax
+from .. import events as ev
+from .. import params as P
+from .. import preflight as pf
+from ..ansi import split_display, strip_ansi
+from ..asker import Asker, ConfirmRequest, asker_name
+from ..edits import PlannedWrite
+from ..errors import ParameterError, RunbookTuiError, UsageError
+from ..events import Outcome, Phase, StepStatus
+from ..journal import (
     DamagedJournal,
     FoldedJournal,
     Journal,
@@ -46,7 +46,7 @@ from .journal import (
     fold_file,
     new_session_id,
 )
-from .model import (
+from ..model import (
     ConfirmSpec,
     HttpSpec,
     Parameter,
@@ -58,10 +58,11 @@ from .model import (
     StepKind,
     WatchSpec,
 )
-from .state import EditRecord, SessionState, StateFolder
-from .steps.base import AppliedEdit, StepOutcome, StepRunner
-from .steps.registry import runner_for_step
-from .worklock import WorkLock
+from ..state import EditRecord, SessionState, StateFolder
+from ..steps.base import AppliedEdit, StepOutcome, StepRunner
+from ..steps.registry import runner_for_step
+from ..worklock import WorkLock
+from . import windows
 
 log = logging.getLogger(__name__)
 
@@ -629,7 +630,7 @@ class Session:
         self, text: str, owner: str, due: str = "", step_id: str | None = None, *, author: str | None = None
     ) -> None:
         """Record a follow-up with an owner (and a due date, YYYY-MM-DD)."""
-        from .evidence import check_text, parse_due
+        from ..evidence import check_text, parse_due
 
         if step_id is not None:
             self._lookup(step_id)
@@ -650,7 +651,7 @@ class Session:
 
     def handoff(self, to_operator: str, reason: str = "handoff") -> None:
         """The session passes to ``to_operator``: journalled with what is running at that moment."""
-        from .evidence import check_text
+        from ..evidence import check_text
 
         to = check_text(to_operator, "the operator taking over")
         before = self.state.current_operator or self.operator
@@ -665,7 +666,7 @@ class Session:
         """Take notes handed in by ``runbook-tui note`` while this session runs (core/inbox.py)."""
         if self._journal is None or self._inbox is not None:
             return
-        from .inbox import InboxServer, deliver_to
+        from ..inbox import InboxServer, deliver_to
 
         inbox = InboxServer(self._journal.path, deliver_to(self))
         try:
@@ -1142,11 +1143,11 @@ class Session:
         source = param.choices_from
         assert source is not None
         if source.source is ParameterSource.GIT_TAGS:
-            from .steps.git import list_git_tags
+            from ..steps.git import list_git_tags
 
             return await list_git_tags(self.workdir / source.value, self.env)
         if source.source is ParameterSource.DOCKER_TAGS:
-            from .steps import docker
+            from ..steps import docker
 
             lister: Any = docker.list_image_tags
             if inspect.iscoroutinefunction(lister):
@@ -1159,7 +1160,7 @@ class Session:
         return await self._command_lines(source.value)
 
     async def _command_lines(self, command: str) -> list[str]:
-        from .steps.shell import run_command
+        from ..steps.shell import run_command
 
         lines: list[str] = []
 
@@ -1535,7 +1536,7 @@ class Session:
         return windows.windows_of(self.procedure.target_seconds, row)
 
     def _check_windows(self) -> float | None:
-        """Emit due warnings and breaches (``core/windows.py``); return seconds until the next one."""
+        """Emit due warnings and breaches (``windows.py``); return seconds until the next one."""
         if self._started_at is None:
             return None
         at = now()
