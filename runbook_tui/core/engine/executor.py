@@ -264,7 +264,7 @@ class Executor:
         """
         if not isinstance(step.spec, ShellSpec | WatchSpec):
             return None
-        return {**self.where.env, **self.carried.values, **self.params.values()}
+        return {**self.where.env, **self.carried.values(), **self.params.values()}
 
     async def _gate_for(
         self, step: Step, rendered: Step, runner: StepRunner, ctx: _Context

@@ -217,43 +217,55 @@ class Parameters:
 class CarriedVariables:
     """Shell variables carried from step to step (see ``core/carry.py``): value and the step that set it.
 
-    A value that looked secret is journalled as ``••••••``; after a resume it is
-    unknown, and asked for again before a step reads it.
+    Read from the fold (``variable_carried``), except a value that looked secret: it is
+    journalled (and folded) as ``••••••`` and held here alone. After a resume such a
+    value is unknown, and asked for again before a step reads it.
     """
 
     def __init__(self, emitter: Emitter, ask: Asker) -> None:
         self._emitter = emitter
         self._ask = ask
-        self.values: dict[str, str] = {}
-        self._by: dict[str, str] = {}
-        self._unknown: dict[str, str] = {}  # redacted in the journal: name -> step that set it
+        self._secrets: dict[str, str] = {}  # values journalled as ••••••, never folded
+
+    def values(self) -> dict[str, str]:
+        """Every carried value known (a secret one only when set or given again in this process)."""
+        found: dict[str, str] = {}
+        for name, carried_event in self._emitter.state.carried.items():
+            if not carried_event.redacted:
+                found[name] = carried_event.value
+            elif name in self._secrets:
+                found[name] = self._secrets[name]
+        return found
+
+    def _unknown(self) -> dict[str, str]:
+        """Secret values the journal does not hold and nobody gave again: name -> step that set it."""
+        carried = self._emitter.state.carried
+        return {n: e.step_id for n, e in carried.items() if e.redacted and n not in self._secrets}
 
     def adopt(self, state: SessionState, warnings: list[str]) -> None:
-        """A resumed session: the variables its steps carried, a secret one to be asked again."""
+        """A resumed session: say which carried variables were secret, to be asked again."""
         for name, carried_event in state.carried.items():
-            self._by[name] = carried_event.step_id
             if carried_event.redacted:
-                self._unknown[name] = carried_event.step_id  # asked again when a step reads it
                 warnings.append(
                     f"variable {name} (set by step {carried_event.step_id}) was not journalled (a secret); "
                     "it is asked for again when a later step uses it"
                 )
-            else:
-                self.values[name] = carried_event.value
 
     def used(self, step: Step) -> list[tuple[str, str, str]]:
         """Carried variables the step reads: (name, value as shown, step that set it)."""
-        if not isinstance(step.spec, ShellSpec | WatchSpec) or not self._by:
+        carried = self._emitter.state.carried
+        if not isinstance(step.spec, ShellSpec | WatchSpec) or not carried:
             return []
         try:
             read = [v.name for v in shell_syntax.unassigned_variables(P.shell_command(step.spec.command))]
         except Exception:
             return []
         redact = self._emitter.redact
+        values = self.values()
         return [
-            (n, redact(self.values.get(n, P.REDACTED)), self._by[n])
+            (n, redact(values.get(n, P.REDACTED)), carried[n].step_id)
             for n in dict.fromkeys(read)
-            if n in self._by
+            if n in carried
         ]
 
     def take(self, step: Step, found: Mapping[str, str]) -> None:
@@ -261,11 +273,10 @@ class CarriedVariables:
         emitter = self._emitter
         for name, value in found.items():
             secret = carry.secret_looking(name) or (bool(value) and emitter.redact(value) != value)
-            if secret and value:
-                emitter.add_secret(value)
-            self.values[name] = value
-            self._by[name] = step.id
-            self._unknown.pop(name, None)
+            if secret:
+                if value:
+                    emitter.add_secret(value)
+                self._secrets[name] = value
             shown = P.REDACTED if secret and value else value
             emitter.emit(
                 ev.VariableCarried(name=name, value=shown, step_id=step.id, redacted=secret, at=now())
@@ -273,11 +284,14 @@ class CarriedVariables:
 
     async def ask_again(self, step: Step) -> None:
         """A carried secret the journal does not hold (after resume): ask for it before a step reads it."""
-        if not self._unknown or not isinstance(step.spec, ShellSpec | WatchSpec):
+        if not isinstance(step.spec, ShellSpec | WatchSpec):
+            return
+        unknown = self._unknown()
+        if not unknown:
             return
         read = {v.name for v in shell_syntax.unassigned_variables(P.shell_command(step.spec.command))}
-        for name in [n for n in self._unknown if n in read]:
-            by = self._unknown[name]
+        for name in [n for n in unknown if n in read]:
+            by = unknown[name]
             param = Parameter(
                 name=name,
                 description=f"set by step {by} before the resume; its value was not journalled (a secret)",
@@ -289,8 +303,7 @@ class CarriedVariables:
                     name, f"was set by step {by} and not journalled; give it again, or run from step {by}"
                 )
             self._emitter.add_secret(answer)
-            self.values[name] = answer
-            del self._unknown[name]
+            self._secrets[name] = answer
 
 
 def fill_step(step: Step, values: Mapping[str, str], *, runnable: bool) -> Step:
