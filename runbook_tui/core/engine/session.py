@@ -122,7 +122,7 @@ class Session:
         self.backup_dir = backup_dir or locations.backups_dir() / self.session_id
         self.runbook_changed = False
         self.warnings: list[str] = []  # said to the engineer (a changed runbook on resume, ...)
-        self._emitter = Emitter(journal, self._stop_unrecorded)
+        self._emitter = Emitter(None, self._stop_unrecorded)  # the journal is attached once all is built
         self._params = Parameters(
             runbook,
             self._emitter,
@@ -150,7 +150,8 @@ class Session:
         self._started = False
         self._finished = False
         self._outcome: Outcome | None = None
-        self._lock_release: Any = None  # the task that releases the lock once stopped steps have stopped
+        self._lock_release: asyncio.Task[None] | None = None  # releases the lock once stopped steps stop
+        self._emitter.attach(journal)
         # The working directory's lock (one live session per workdir): released at finish or close.
         self.worklock = worklock
 
