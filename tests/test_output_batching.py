@@ -104,7 +104,7 @@ def test_a_chunk_is_journaled_byte_for_byte_as_its_lines_one_by_one() -> None:
 
 
 def test_the_engines_fast_events_are_the_events_the_constructor_makes() -> None:
-    from runbook_tui.core import engine
+    from runbook_tui.core.engine import emitter as engine
 
     assert engine._FAST_EVENTS  # OutputLine changed: check _output_events still sets every field
     made = engine._output_events("s", 5, "stderr", ["a", "b\x1b[1m"], ["", "b\x1b[1m"], 12.5)

@@ -83,7 +83,7 @@ def test_filter_open_run_a_step_and_quit_in_a_real_terminal(terminal: tuple[Term
     term.keys("2")  # procedure 2: the slow one
     screen = term.wait_for("Checklist")
     assert "Sleep a long time" in screen and "After the sleep" in screen
-    # The window runs from opening the procedure (one clock, core/windows.py); no step has run.
+    # The window runs from opening the procedure (one clock, core/engine/windows.py); no step has run.
     # The countdown appears once the session has started (its worker, after the screen's
     # first frame, which says "window 01:00, starts with the session"): wait for it.
     screen = term.wait_for("/01:00")

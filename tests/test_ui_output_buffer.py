@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from runbook_tui.core import events as ev
-from runbook_tui.core.state import TailLine
+from runbook_tui.core.journal.fold import TailLine
 from runbook_tui.ui.screens.procedure.output import LOG_MAX_LINES, OutputBuffer
 
 

@@ -12,10 +12,10 @@ from ui_helpers import notices, run_screen, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.drills import score
+from runbook_tui.core.engine.windows import BREACH, WARNING, Window, due, level
 from runbook_tui.core.journal import load
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.core.report.timeline import build_report
-from runbook_tui.core.windows import BREACH, WARNING, Window, due, level
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.quit import QuitModal
 from runbook_tui.ui.screens.summary import SummaryScreen

@@ -208,9 +208,9 @@ def _command(text: str) -> str:
 
 
 def _missing_params(runbook: Runbook, step: Step, values: Mapping[str, str]) -> list[str]:
-    from .engine import _step_placeholders  # the engine's own notion of "names a step uses"
+    from .engine.parameters import step_placeholders  # the engine's own notion of "names a step uses"
 
-    names = _step_placeholders(step)
+    names = step_placeholders(step)
     if isinstance(step.spec, ShellSpec | WatchSpec):
         read = (v.name for v in shell_syntax.unassigned_variables(_command(step.spec.command)))
         names += [n for n in read if runbook.parameter(n) is not None and n not in names]

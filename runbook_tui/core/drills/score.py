@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..durations import format_seconds
+from ..engine.windows import BREACH, level
 from ..events import (
     ConfirmationDeclined,
     ConfirmationGiven,
@@ -25,7 +26,6 @@ from ..events import (
     StepStatus,
     WindowBreached,
 )
-from ..windows import BREACH, level
 from .definition import Fault
 
 # Points taken off a perfect 100; documented in docs/drills.md.
@@ -44,7 +44,7 @@ class WindowResult:
     scope: str  # "procedure" or a decision row id
     text: str  # the window as the runbook wrote it
     target: float
-    elapsed: float  # from the session's start, as every window is timed (core/windows.py)
+    elapsed: float  # from the session's start, as every window is timed (core/engine/windows.py)
     breached: bool = False  # the engine recorded a breach of it (the screen showed one)
 
     @property
@@ -131,7 +131,7 @@ def _recovered(runs: list[str]) -> bool:
 
 
 def _windows(items: list[Event], started: SessionStarted, end: float) -> list[WindowResult]:
-    """Every window runs from the session's start, as on screen and in the journal (core/windows.py).
+    """Every window runs from the session's start, as on screen and in the journal (core/engine/windows.py).
 
     The procedure's window is measured to resolution (or the end), a deadline to
     mitigation; a breach the engine recorded misses it whatever the milestones say.

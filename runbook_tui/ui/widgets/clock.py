@@ -1,7 +1,7 @@
 """The recovery clock: elapsed time against the procedure's window, and decision deadlines.
 
 Every window runs from the session's start, and its level comes from the same pure
-function the engine uses (``core/windows.py``), so the screen and the report agree.
+function the engine uses (``core/engine/windows.py``), so the screen and the report agree.
 The clock announces nothing on its own: the screen hands it the engine's
 ``window_warning`` / ``window_breached`` events (:meth:`RecoveryClock.crossed`), and it
 posts :class:`RecoveryClock.Crossed` once for each. The time source is injectable
@@ -25,8 +25,8 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...core import windows
 from ...core.durations import format_seconds
+from ...core.engine import windows
 
 Clock = Callable[[], float]
 WARN_AT = windows.WARN_AT
@@ -43,7 +43,7 @@ class Countdown:
 
 
 def level(elapsed: float, target: float | None) -> str:
-    """``ok``, ``warning`` (80% of the window gone) or ``breach`` (past it): ``core.windows.level``."""
+    """``ok``, ``warning`` (80% of the window gone) or ``breach`` (past it): ``core.engine.windows.level``."""
     return windows.level(elapsed, target)
 
 

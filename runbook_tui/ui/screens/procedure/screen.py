@@ -297,7 +297,7 @@ class ProcedureScreen(BaseScreen):
         clock = self.clock
         clock.session_started = state.started_at
         if state.started_at is not None:
-            # One clock (core/windows.py): every window runs from the session's start.
+            # One clock (core/engine/windows.py): every window runs from the session's start.
             origin = state.started_at
             clock.procedure = Countdown("procedure", "window", origin, self.procedure.target_seconds or 0.0)
             decision = state.decision
@@ -403,7 +403,7 @@ class ProcedureScreen(BaseScreen):
         if isinstance(event, ev.SessionStarted):
             clock = self.clock
             clock.session_started = event.at
-            # One clock (core/windows.py): the window runs from the session's start, as in the engine.
+            # One clock (core/engine/windows.py): the window runs from the session's start, as in the engine.
             clock.procedure = Countdown("procedure", "window", event.at, self.procedure.target_seconds or 0.0)
             self.query_one(Checklist).show_mode(event.mode)
         elif isinstance(event, ev.DecisionMade) and event.deadline_seconds:

@@ -1,0 +1,55 @@
+"""The engine: runs a procedure step by step, emits events, and takes the engineer's intents.
+
+One concept per module (see docs/architecture.md, "The engine"):
+
+- ``session.py``: :class:`Session`, the lifecycle and the intents callers use;
+- ``emitter.py``: events to the journal, the fold and listeners; output; redaction;
+- ``parameters.py``: parameter values and carried variables; rendering a step with them;
+- ``executor.py``: running one step, its gate and its runner;
+- ``clock.py``: the task that journals window warnings and breaches;
+- ``windows.py``: when they fall due, a pure function (also the screen's clock, the drill score);
+- ``resume.py``: continuing from a journal, reconciling planned edits.
+
+The public names live here, so callers write ``from runbook_tui.core.engine import Session``.
+They are imported on first use: the run screen's clock imports ``windows`` at start-up,
+which must not build the model and the events (tests/test_import_hygiene.py).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .parameters import check_params, display_step, fill_step
+    from .resume import EditReconcileError, file_sha256
+    from .session import Session, default_operator
+
+_HOME = {
+    "EditReconcileError": "resume",
+    "Session": "session",
+    "check_params": "parameters",
+    "default_operator": "session",
+    "display_step": "parameters",
+    "file_sha256": "resume",
+    "fill_step": "parameters",
+}
+
+__all__ = [
+    "EditReconcileError",
+    "Session",
+    "check_params",
+    "default_operator",
+    "display_step",
+    "file_sha256",
+    "fill_step",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # once: later lookups do not come here
+    return value
