@@ -9,12 +9,37 @@ the playbook's plays (the loader says so when a step sets them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..fleet import FleetError, FleetRunnerBase, announce, run_fleet
-from ..model import AnsibleSpec, Step, StepKind
-from .base import StepContext, StepOutcome
+from ..model import Step, StepKind
+from .base import KindDef, StepContext, StepOutcome
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class AnsibleSpec:
+    """Run an Ansible playbook file (a path relative to the runbook) against the step's targets."""
+
+    playbook: str
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> AnsibleSpec:
+    """The playbook, made absolute against the runbook's folder (unless it uses a placeholder)."""
+    playbook = r.text(m, "playbook", what).strip()
+    if playbook and "{{" not in playbook and r.ctx.file and not Path(playbook).is_absolute():
+        playbook = str((Path(r.ctx.file).parent / playbook).resolve())
+    return AnsibleSpec(playbook=playbook)
+
+
+# --- the runner ------------------------------------------------------------------
 
 
 class AnsibleRunner(FleetRunnerBase):
@@ -44,3 +69,13 @@ class AnsibleRunner(FleetRunnerBase):
         return await run_fleet(
             step, fleet, ctx, plan=plan, playbook_file=str(playbook.resolve()), finish_per_task=False
         )
+
+
+KIND = KindDef(
+    spec=AnsibleSpec,
+    keys=frozenset({"playbook"}),
+    required=("playbook", "targets"),
+    read=read,
+    runner=AnsibleRunner,
+    fleet=True,
+)

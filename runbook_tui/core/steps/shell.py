@@ -25,13 +25,61 @@ import termios
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..durations import format_seconds
 from ..events import StepStatus
-from ..model import ShellSpec, Step, StepKind
-from .base import StepContext, StepOutcome, StepRunner
+from ..model import Step, StepKind
+from .base import KindDef, StepContext, StepOutcome, StepRunner, frozen_map
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShellSpec:
+    """Run ``command`` with bash in its own process group (``-e -o pipefail`` unless not ``strict``)."""
+
+    command: str
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=frozen_map)
+    expect_exit: int = 0
+    strict: bool = True  # ``strict: false`` runs without -e/pipefail: a failed line does not stop it
+
+
+def command(r: NodeReader, m: MappedNode, what: str) -> str:
+    """The ``command`` key, which must not be blank (shell and watch steps)."""
+    from yaml.nodes import ScalarNode  # yaml only when a runbook is read, not when a step runs
+
+    text = r.text(m, "command", what)
+    node = m.get("command")
+    if node is not None and isinstance(node, ScalarNode) and not text.strip():
+        r.ctx.error(node, f"'command' of {what} is empty")
+    return text
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> ShellSpec:
+    """A shell step's keys."""
+    return ShellSpec(
+        command=command(r, m, what),
+        cwd=r.opt_text(m, "cwd", what),
+        env=r.text_map(m, "env", what),
+        expect_exit=r.integer(m, "expect_exit", what, 0) or 0,
+        strict=r.boolean(m, "strict", what, True),
+    )
+
+
+def describe(spec: ShellSpec) -> str | None:
+    """The command (None when empty: the title)."""
+    return spec.command or None
+
+
+# --- the runner ------------------------------------------------------------------
 
 LineCallback = Callable[[str, str], None]
 """``on_line(text, stream)``; stream is ``stdout``, ``stderr`` or ``info``."""
@@ -785,3 +833,15 @@ class ShellRunner(StepRunner):
             return step.title
         where = f" (in {shlex.quote(spec.cwd)})" if spec.cwd else ""
         return f"run{NOT_STRICT if not spec.strict else ''}: {spec.command}{where}"
+
+
+KIND = KindDef(
+    spec=ShellSpec,
+    keys=frozenset({"command", "cwd", "env", "expect_exit", "strict"}),
+    required=("command",),
+    read=read,
+    describe=describe,
+    runner=ShellRunner,
+    fleet=True,
+    shell=True,
+)
