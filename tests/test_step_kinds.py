@@ -87,3 +87,137 @@ def test_loading_a_runbook_imports_no_runners_library() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == []
+
+
+# --- adding a kind: one new module, nothing else edited ------------------------------
+# The recipe of docs/architecture.md ("Adding a step kind"), followed by a test-only kind.
+# The module goes in a folder of its own that the child process adds to the package's
+# search path, so it is imported exactly as core/steps/<kind>.py would be.
+
+STAMP_MODULE = '''
+"""The ``stamp`` step kind (test-only): write a line to a file in the working directory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
+
+from ..model import Step, StepKind
+from .base import KindDef, StepContext, StepOutcome, StepRunner
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+@dataclass(frozen=True, slots=True)
+class StampSpec:
+    """Write ``text`` and a newline to ``file`` (relative to the working directory)."""
+
+    file: str
+    text: str = "stamped"
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> StampSpec:
+    """A stamp step's keys."""
+    return StampSpec(file=r.text(m, "file", what), text=r.text(m, "text", what, "stamped"))
+
+
+def describe(spec: StampSpec) -> str:
+    """What the step will write, and where."""
+    return f"stamp {spec.text!r} into {spec.file}"
+
+
+class StampRunner(StepRunner):
+    """Writes the file."""
+
+    kind: ClassVar[StepKind] = StepKind("stamp")
+
+    async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        spec = step.spec
+        assert isinstance(spec, StampSpec)
+        (ctx.workdir / spec.file).write_text(spec.text + "\\n")
+        ctx.output(f"stamped {spec.file}")
+        return StepOutcome.passed(f"wrote {spec.file}")
+
+
+KIND = KindDef(
+    spec=StampSpec,
+    keys=frozenset({"file", "text"}),
+    required=("file",),
+    read=read,
+    describe=describe,
+    runner=StampRunner,
+)
+'''
+
+STAMP_RUNBOOK = """\
+runbook: 1
+id: stamped
+title: Stamped
+parameters:
+  - name: WHO
+    default: alice
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: mark
+        title: Mark it
+        kind: stamp
+        file: out.txt
+        text: "rolled back by {{WHO}}"
+      - id: check
+        title: Check it
+        kind: shell
+        command: grep -q 'by alice' out.txt
+"""
+
+# The CLI, with the folder of the new kind module added to core/steps' search path.
+DRIVER = """
+import sys
+import runbook_tui.core.steps
+runbook_tui.core.steps.__path__.append(sys.argv[1])
+from runbook_tui.cli import main
+raise SystemExit(main(sys.argv[2:]))
+"""
+
+
+def _cli(kinds: Path | None, *args: str) -> subprocess.CompletedProcess[str]:
+    command = (
+        [sys.executable, "-c", DRIVER, str(kinds), *args]
+        if kinds
+        else [sys.executable, "-m", "runbook_tui", *args]
+    )
+    return subprocess.run(
+        command, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=120, cwd=REPO
+    )
+
+
+def test_a_kind_added_as_one_module_is_loaded_and_run_by_the_real_loader_and_engine(tmp_path: Path) -> None:
+    kinds = tmp_path / "kinds"
+    kinds.mkdir()
+    (kinds / "stamp.py").write_text(STAMP_MODULE)
+    runbook = tmp_path / "stamped.yaml"
+    runbook.write_text(STAMP_RUNBOOK)
+    work = tmp_path / "work"
+    work.mkdir()
+
+    without = _cli(None, "validate", str(runbook))
+    assert without.returncode == 1
+    assert "unknown step kind 'stamp'; kinds: shell, http," in without.stdout + without.stderr
+
+    validated = _cli(kinds, "validate", str(runbook))
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+
+    ran = _cli(kinds, "run", str(runbook), "main", "--plain", "--yes", "--workdir", str(work))
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert (work / "out.txt").read_text() == "rolled back by alice\n"  # the engine filled the new spec
+    assert "mark stdout| stamped out.txt" in ran.stdout
+    assert "PASSED after" in ran.stdout and "wrote out.txt" in ran.stdout
+
+    # Added kinds come after the built-in ones, by name, in the loader's messages.
+    runbook.write_text(STAMP_RUNBOOK.replace("kind: stamp\n", "kind: stamps\n"))
+    typo = _cli(kinds, "validate", str(runbook))
+    assert typo.returncode == 1
+    assert "unknown step kind 'stamps' (did you mean 'stamp'?); kinds: shell, " in typo.stdout
+    assert "watch, ansible, stamp\n" in typo.stdout
