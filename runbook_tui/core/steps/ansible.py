@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
-from ..fleet import FleetError, FleetRunnerBase, announce, run_fleet
 from ..model import Step, StepKind
 from .base import KindDef, StepContext, StepOutcome
 
 if TYPE_CHECKING:
     from ..loader.nodes import MappedNode, NodeReader
+    from .base import StepRunner
 
 
 # --- the kind: its spec, keys and reader ----------------------------------------
@@ -42,33 +42,46 @@ def read(r: NodeReader, m: MappedNode, what: str) -> AnsibleSpec:
 # --- the runner ------------------------------------------------------------------
 
 
-class AnsibleRunner(FleetRunnerBase):
-    """Runs a playbook file on the hosts ``targets`` matches; one result per host."""
+def runner() -> StepRunner:
+    """The ansible runner, built when an ansible step is planned or run.
 
-    kind: ClassVar[StepKind] = StepKind.ANSIBLE
+    It stands on ``core/fleet.py`` (ansible-runner's thread, the per-host events), which
+    a runbook's loading has no use for: the registry imports every kind module to read
+    runbooks, so the fleet is imported here, on first use, not at the top.
+    """
+    from ..fleet import FleetError, FleetRunnerBase, announce, run_fleet
 
-    def describe(self, step: Step) -> str:
-        spec = step.spec
-        playbook = spec.playbook if isinstance(spec, AnsibleSpec) else step.title
-        if step.fleet is None:
-            return f"ansible-playbook {playbook}"
-        return self.describe_hosts(step, f"ansible-playbook {playbook}")
+    class AnsibleRunner(FleetRunnerBase):
+        """Runs a playbook file on the hosts ``targets`` matches; one result per host."""
 
-    async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
-        spec = step.spec
-        fleet = step.fleet
-        if not isinstance(spec, AnsibleSpec) or fleet is None:
-            raise FleetError(f"ansible step {step.id!r} needs 'playbook' and 'targets'")
-        playbook = Path(spec.playbook)
-        if not playbook.is_absolute():
-            playbook = ctx.workdir / playbook
-        if not playbook.is_file():
-            raise FleetError(f"the playbook {playbook} does not exist; 'playbook' is relative to the runbook")
-        plan = await self.plan(step, fleet, ctx)
-        announce(ctx, fleet, plan)
-        return await run_fleet(
-            step, fleet, ctx, plan=plan, playbook_file=str(playbook.resolve()), finish_per_task=False
-        )
+        kind: ClassVar[StepKind] = StepKind.ANSIBLE
+
+        def describe(self, step: Step) -> str:
+            spec = step.spec
+            playbook = spec.playbook if isinstance(spec, AnsibleSpec) else step.title
+            if step.fleet is None:
+                return f"ansible-playbook {playbook}"
+            return self.describe_hosts(step, f"ansible-playbook {playbook}")
+
+        async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+            spec = step.spec
+            fleet = step.fleet
+            if not isinstance(spec, AnsibleSpec) or fleet is None:
+                raise FleetError(f"ansible step {step.id!r} needs 'playbook' and 'targets'")
+            playbook = Path(spec.playbook)
+            if not playbook.is_absolute():
+                playbook = ctx.workdir / playbook
+            if not playbook.is_file():
+                raise FleetError(
+                    f"the playbook {playbook} does not exist; 'playbook' is relative to the runbook"
+                )
+            plan = await self.plan(step, fleet, ctx)
+            announce(ctx, fleet, plan)
+            return await run_fleet(
+                step, fleet, ctx, plan=plan, playbook_file=str(playbook.resolve()), finish_per_task=False
+            )
+
+    return AnsibleRunner()
 
 
 KIND = KindDef(
@@ -76,6 +89,6 @@ KIND = KindDef(
     keys=frozenset({"playbook"}),
     required=("playbook", "targets"),
     read=read,
-    runner=AnsibleRunner,
+    runner=runner,
     fleet=True,
 )

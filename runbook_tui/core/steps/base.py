@@ -16,10 +16,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from ..events import StepStatus
 from ..model import Step, StepKind
 
 if TYPE_CHECKING:
+    from ..events import StepStatus
     from ..loader.nodes import MappedNode, NodeReader
 
 
@@ -86,10 +86,15 @@ class StepOutcome:
 
     @classmethod
     def passed(cls, message: str = "", **data: Any) -> StepOutcome:
+        # The events module loads when a step ends, not with every kind module (loading a runbook).
+        from ..events import StepStatus
+
         return cls(StepStatus.PASSED, message, data=data)
 
     @classmethod
     def failed(cls, message: str, **data: Any) -> StepOutcome:
+        from ..events import StepStatus
+
         return cls(StepStatus.FAILED, message, data=data)
 
 
@@ -135,8 +140,9 @@ class KindDef:
     ``read`` builds the spec from a checked mapping, reporting problems through
     the reader, and returns None when the step cannot be built. ``describe``
     gives the text shown for a step before it runs (None: its title).
-    ``runner`` is the class that runs the kind's steps, or None when the engine
-    handles the kind itself (manual, confirm).
+    ``runner`` is the class that runs the kind's steps (or a function that builds
+    the runner, when even its base class is costly to import: ansible's stands on the
+    fleet), or None when the engine handles the kind itself (manual, confirm).
     ``fleet``: the kind also takes the fleet keys (targets, serial, ...).
     ``shell``: its ``command`` and ``env`` get the loader's shell checks.
     """
@@ -146,6 +152,6 @@ class KindDef:
     read: SpecReader
     required: tuple[str, ...] = ()
     describe: Callable[[Any], str | None] = no_description
-    runner: type[StepRunner] | None = None
+    runner: Callable[[], StepRunner] | None = None
     fleet: bool = False
     shell: bool = False

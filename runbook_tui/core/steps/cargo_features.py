@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import edits
 from ..edits import EditError
-from ..events import StepStatus
 from ..model import Step, StepKind
 from .base import FileEdit, KindDef, StepContext, StepOutcome, StepRunner
 
@@ -278,6 +277,8 @@ class CargoFeaturesRunner(StepRunner):
         )
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = _spec(step)
         try:
             target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)

@@ -21,7 +21,6 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from .. import edits
 from ..edits import EditError
-from ..events import StepStatus
 from ..model import Step, StepKind
 from .base import FileEdit, KindDef, StepContext, StepOutcome, StepRunner
 
@@ -334,6 +333,8 @@ class ComposeImageRunner(StepRunner):
         return self._planned.remember(step.id, spec, target.path, self._plan(spec, target))
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = _spec(step)
         try:
             target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)

@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..durations import format_seconds
-from ..events import StepStatus
 from ..model import Step, StepKind
 from .base import KindDef, StepContext, StepOutcome, StepRunner, frozen_map
 
@@ -807,6 +806,8 @@ class ShellRunner(StepRunner):
     kind = StepKind.SHELL
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = step.spec
         if not isinstance(spec, ShellSpec):
             return StepOutcome.failed(f"step {step.id} is not a shell step")

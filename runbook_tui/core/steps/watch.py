@@ -10,7 +10,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..events import StepStatus
 from ..model import Step, StepKind
 from .base import KindDef, StepContext, StepOutcome, StepRunner, frozen_map
 from .shell import NOT_STRICT, command, format_timeout, run_command, step_cwd, step_env
@@ -58,6 +57,8 @@ class WatchRunner(StepRunner):
     kind = StepKind.WATCH
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = step.spec
         if not isinstance(spec, WatchSpec):
             return StepOutcome.failed(f"step {step.id} is not a watch step")
