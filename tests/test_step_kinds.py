@@ -67,7 +67,7 @@ def test_a_kind_module_reads_its_own_keys() -> None:
     assert spec == GitSpec(GitAction.TAG, tag="v1", message="roll back")
 
 
-# Loading a runbook reads every kind's module, but a runner's libraries wait until it runs.
+# Loading a runbook imports every kind's module, but what its runner needs waits until it runs.
 PROBE = """
 import json, sys
 from pathlib import Path
@@ -75,6 +75,7 @@ from runbook_tui.core.loader import load_runbook
 for path in sys.argv[1:]:
     load_runbook(Path(path))
 heavy = ["docker", "requests", "httpx", "tomlkit", "ansible", "ansible_runner"]
+heavy += ["asyncio", "ssl", "runbook_tui.core.events", "runbook_tui.core.fleet"]  # the runners' own
 print(json.dumps(sorted(m for m in heavy if m in sys.modules)))
 """
 

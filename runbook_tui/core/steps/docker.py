@@ -8,7 +8,6 @@ an exception.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -330,7 +329,7 @@ class DockerRunner(StepRunner):
             host = engine_address(ctx.env, spec.docker_host)
             if host != DEFAULT_HOST:  # another engine than this machine's: the journal says which
                 ctx.output(f"Docker Engine at {host}", "info")
-            client = await asyncio.to_thread(connect, ctx.env, docker_host=spec.docker_host)
+            client = await _call(connect, ctx.env, docker_host=spec.docker_host)
             outcome = await self._act(client, spec, ctx)
             return replace(outcome, data={**outcome.data, "docker_host": host})
         except DockerStepError as exc:
@@ -398,6 +397,8 @@ class DockerRunner(StepRunner):
 
 async def _call(func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Run a blocking SDK call in a thread."""
+    import asyncio  # where it is used: loading a runbook imports this module
+
     return await asyncio.to_thread(func, *args, **kwargs)
 
 

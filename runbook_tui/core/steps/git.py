@@ -7,7 +7,6 @@ refused before git sees them.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 from collections.abc import Mapping
@@ -102,6 +101,8 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 async def _git(repo: Path, env: Mapping[str, str] | None, *args: str) -> _Result:
+    import asyncio  # where it is used: loading a runbook imports this module
+
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",

@@ -7,10 +7,7 @@ on-call engineer can act on, never an exception.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import ssl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,6 +20,8 @@ from .base import KindDef, StepContext, StepOutcome, StepRunner, frozen_map
 from .shell import format_timeout
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
     from ..loader.nodes import MappedNode, NodeReader
@@ -125,7 +124,10 @@ _tls: ssl.SSLContext | None = None
 async def _tls_context() -> ssl.SSLContext:
     """One TLS context for every client: loading the CA bundle takes ~70 ms, so once, in a thread."""
     global _tls
-    import httpx  # only when a request is made: loading a runbook does not pay for it
+    # asyncio and httpx only when a request is made: loading a runbook imports this module.
+    import asyncio
+
+    import httpx
 
     if _tls is None:
         _tls = await asyncio.to_thread(httpx.create_ssl_context)
@@ -142,6 +144,8 @@ async def _client(timeout: float) -> httpx.AsyncClient:
 
 
 async def _request(client: httpx.AsyncClient, method: str, url: str, timeout: float) -> ProbeResult:
+    import asyncio
+
     import httpx
 
     start = time.monotonic()
@@ -180,6 +184,9 @@ async def _read_capped(response: httpx.Response) -> bytes:
 
 def describe_error(exc: httpx.HTTPError, url: str, timeout: float) -> str:
     """A sentence for a failed request: what happened and what to check."""
+    import socket
+    import ssl
+
     import httpx
 
     where = _where(url)
@@ -330,6 +337,8 @@ class HttpRunner(StepRunner):
     kind = StepKind.HTTP
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        import asyncio
+
         spec = step.spec
         if not isinstance(spec, HttpSpec):
             return StepOutcome.failed(f"step {step.id} is not an http step")
