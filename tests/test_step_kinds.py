@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -222,3 +223,17 @@ def test_a_kind_added_as_one_module_is_loaded_and_run_by_the_real_loader_and_eng
     assert typo.returncode == 1
     assert "unknown step kind 'stamps' (did you mean 'stamp'?); kinds: shell, " in typo.stdout
     assert "watch, ansible, stamp\n" in typo.stdout
+
+
+def test_the_library_index_is_stale_once_a_kind_module_changes() -> None:
+    # Adding or editing a kind changes which runbooks are valid: the index must not outlive it.
+    from runbook_tui.core import library_cache
+
+    module = REPO / "runbook_tui" / "core" / "steps" / "manual.py"
+    before = module.stat()
+    later = library_cache.code_stamp() + 10**9
+    try:
+        os.utime(module, ns=(before.st_atime_ns, later))
+        assert library_cache.code_stamp() == later
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
