@@ -45,6 +45,11 @@ def test_the_engine_runs_manual_and_confirm_itself() -> None:
     assert runs_itself == {StepKind.MANUAL, StepKind.CONFIRM}
 
 
+def test_the_kinds_that_edit_files_say_so() -> None:
+    edits = {kind for kind, definition in registry.KINDS.items() if definition.edits}
+    assert edits == {StepKind.CARGO_FEATURES, StepKind.COMPOSE_IMAGE}
+
+
 def test_a_step_is_described_by_its_kind_or_by_its_title() -> None:
     def step(kind: StepKind, spec: object) -> Step:
         return Step("s", "The title", kind, spec)  # type: ignore[arg-type]

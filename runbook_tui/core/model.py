@@ -193,7 +193,11 @@ class Step:
 
     @property
     def is_edit(self) -> bool:
-        return self.kind in (StepKind.CARGO_FEATURES, StepKind.COMPOSE_IMAGE)
+        """The step edits a file, as its kind declares (``KindDef.edits``): the diff is confirmed first."""
+        from .steps.registry import KINDS  # the kind modules import the model: looked up when asked
+
+        definition = KINDS.get(self.kind)
+        return definition is not None and definition.edits
 
 
 @dataclass(frozen=True, slots=True)

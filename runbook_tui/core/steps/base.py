@@ -145,6 +145,7 @@ class KindDef:
     fleet), or None when the engine handles the kind itself (manual, confirm).
     ``fleet``: the kind also takes the fleet keys (targets, serial, ...).
     ``shell``: its ``command`` and ``env`` get the loader's shell checks.
+    ``edits``: its steps edit a file (``Step.is_edit``: the diff is shown and confirmed).
     """
 
     spec: type
@@ -155,3 +156,4 @@ class KindDef:
     runner: Callable[[], StepRunner] | None = None
     fleet: bool = False
     shell: bool = False
+    edits: bool = False

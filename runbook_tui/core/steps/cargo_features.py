@@ -307,4 +307,5 @@ KIND = KindDef(
     keys=frozenset({"file", "remove", "add", "set", "allow_read_only", "outside_workdir"}),
     read=read,
     runner=CargoFeaturesRunner,
+    edits=True,
 )

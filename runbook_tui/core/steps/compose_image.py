@@ -359,4 +359,5 @@ KIND = KindDef(
     required=("service", "tag"),
     read=read,
     runner=ComposeImageRunner,
+    edits=True,
 )
