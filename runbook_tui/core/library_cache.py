@@ -93,10 +93,14 @@ def summarize(result: LoadResult, fallback_id: str, fallback_title: str) -> File
 
 
 def code_stamp() -> int:
-    """Newest mtime_ns of the loader's code, so an edited loader (same version) is not trusted."""
+    """Newest mtime_ns of the loader's code, so an edited loader (same version) is not trusted.
+
+    The step kinds count: each kind module holds its keys and reader, and adding one
+    makes runbooks of that kind valid.
+    """
     core = Path(__file__).resolve().parent
     newest = 0
-    for folder in (core, core / "importer"):
+    for folder in (core, core / "importer", core / "loader", core / "steps"):
         try:
             with os.scandir(folder) as found:
                 for item in found:

@@ -9,40 +9,124 @@ communication templates.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
+from importlib import import_module
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .durations import Window
 from .errors import NOWHERE, Location
-from .steps.kinds.ansible import AnsibleSpec
-from .steps.kinds.cargo_features import CargoFeaturesSpec
-from .steps.kinds.compose_image import ComposeImageSpec
-from .steps.kinds.confirm import ConfirmSpec
-from .steps.kinds.docker import DockerAction as DockerAction
-from .steps.kinds.docker import DockerSpec
-from .steps.kinds.git import GitAction as GitAction
-from .steps.kinds.git import GitSpec
-from .steps.kinds.http import HttpSpec
-from .steps.kinds.manual import ManualSpec
-from .steps.kinds.shell import ShellSpec
-from .steps.kinds.watch import WatchSpec
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+    # The built-in kinds' specs, re-exported (lazily, see __getattr__) for the engine and
+    # the front ends that name them; a kind's own module is their home.
+    from .steps.ansible import AnsibleSpec as AnsibleSpec
+    from .steps.cargo_features import CargoFeaturesSpec as CargoFeaturesSpec
+    from .steps.compose_image import ComposeImageSpec as ComposeImageSpec
+    from .steps.confirm import ConfirmSpec as ConfirmSpec
+    from .steps.docker import DockerAction as DockerAction
+    from .steps.docker import DockerSpec as DockerSpec
+    from .steps.git import GitAction as GitAction
+    from .steps.git import GitSpec as GitSpec
+    from .steps.http import HttpSpec as HttpSpec
+    from .steps.manual import ManualSpec as ManualSpec
+    from .steps.shell import ShellSpec as ShellSpec
+    from .steps.watch import WatchSpec as WatchSpec
 
 FORMAT_VERSION = 1
 
 
-class StepKind(StrEnum):
-    SHELL = "shell"
-    HTTP = "http"
-    DOCKER = "docker"
-    CARGO_FEATURES = "cargo_features"
-    COMPOSE_IMAGE = "compose_image"
-    GIT = "git"
-    MANUAL = "manual"
-    CONFIRM = "confirm"
-    WATCH = "watch"
-    ANSIBLE = "ansible"
+class StepKind(str):
+    """A step kind's name: the name of its module under ``core/steps/`` (``shell``, ``http``, ...).
+
+    Any name makes a StepKind, and there is one instance per name, so ``step.kind is
+    StepKind.WATCH`` holds as it did when this was an enum. Which kinds exist is the
+    registry's business (``core/steps/registry.py`` finds the kind modules): adding a
+    kind adds no member here. The named constants are the built-in kinds, in the
+    order the loader's messages list them (see :data:`BUILT_IN_KINDS`).
+    """
+
+    __slots__ = ()
+    _interned: ClassVar[dict[str, StepKind]] = {}
+
+    SHELL: ClassVar[StepKind]
+    HTTP: ClassVar[StepKind]
+    DOCKER: ClassVar[StepKind]
+    CARGO_FEATURES: ClassVar[StepKind]
+    COMPOSE_IMAGE: ClassVar[StepKind]
+    GIT: ClassVar[StepKind]
+    MANUAL: ClassVar[StepKind]
+    CONFIRM: ClassVar[StepKind]
+    WATCH: ClassVar[StepKind]
+    ANSIBLE: ClassVar[StepKind]
+
+    def __new__(cls, name: str) -> StepKind:
+        kind = cls._interned.get(name)
+        if kind is None:
+            kind = cls._interned.setdefault(str(name), super().__new__(cls, name))
+        return kind
+
+    @property
+    def value(self) -> str:
+        """The name as a plain string (as the enum's ``.value`` was)."""
+        return str(self)
+
+    def __repr__(self) -> str:
+        return f"StepKind({str(self)!r})"
+
+
+StepKind.SHELL = StepKind("shell")
+StepKind.HTTP = StepKind("http")
+StepKind.DOCKER = StepKind("docker")
+StepKind.CARGO_FEATURES = StepKind("cargo_features")
+StepKind.COMPOSE_IMAGE = StepKind("compose_image")
+StepKind.GIT = StepKind("git")
+StepKind.MANUAL = StepKind("manual")
+StepKind.CONFIRM = StepKind("confirm")
+StepKind.WATCH = StepKind("watch")
+StepKind.ANSIBLE = StepKind("ansible")
+# The built-in kinds in the order the loader's messages have always listed them; the
+# registry lists these first, then any other kind module by name.
+BUILT_IN_KINDS: tuple[StepKind, ...] = (
+    StepKind.SHELL,
+    StepKind.HTTP,
+    StepKind.DOCKER,
+    StepKind.CARGO_FEATURES,
+    StepKind.COMPOSE_IMAGE,
+    StepKind.GIT,
+    StepKind.MANUAL,
+    StepKind.CONFIRM,
+    StepKind.WATCH,
+    StepKind.ANSIBLE,
+)
+# Where the built-in kinds' specs live, for ``from runbook_tui.core.model import ShellSpec``.
+# Imported on first use: the kind modules import this module.
+_SPEC_HOMES = {
+    "ShellSpec": "shell",
+    "HttpSpec": "http",
+    "DockerSpec": "docker",
+    "DockerAction": "docker",
+    "CargoFeaturesSpec": "cargo_features",
+    "ComposeImageSpec": "compose_image",
+    "GitSpec": "git",
+    "GitAction": "git",
+    "ManualSpec": "manual",
+    "ConfirmSpec": "confirm",
+    "WatchSpec": "watch",
+    "AnsibleSpec": "ansible",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """A built-in kind's spec class, imported from its kind module on first use."""
+    home = _SPEC_HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__package__}.steps.{home}"), name)
+    globals()[name] = value
+    return value
 
 
 class Milestone(StrEnum):
@@ -55,9 +139,8 @@ class Milestone(StrEnum):
 
 
 # --- step specifications ---------------------------------------------------------
-# Each kind's spec lives with its kind (core/steps/kinds/<kind>.py); they are imported
-# above so that ``from runbook_tui.core.model import ShellSpec`` keeps working. Where a
-# step runs (here or on a fleet) is not a kind, so FleetSpec stays here.
+# Each kind's spec lives in its kind module (core/steps/<kind>.py). Where a step runs
+# (here or on a fleet) is not a kind, so FleetSpec stays here.
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,35 +162,6 @@ class FleetSpec:
     inventory: str = ""
 
 
-StepSpec = (
-    ShellSpec
-    | HttpSpec
-    | DockerSpec
-    | CargoFeaturesSpec
-    | ComposeImageSpec
-    | GitSpec
-    | ManualSpec
-    | ConfirmSpec
-    | WatchSpec
-    | AnsibleSpec
-)
-
-SPEC_FOR_KIND: Mapping[StepKind, type] = MappingProxyType(
-    {
-        StepKind.SHELL: ShellSpec,
-        StepKind.HTTP: HttpSpec,
-        StepKind.DOCKER: DockerSpec,
-        StepKind.CARGO_FEATURES: CargoFeaturesSpec,
-        StepKind.COMPOSE_IMAGE: ComposeImageSpec,
-        StepKind.GIT: GitSpec,
-        StepKind.MANUAL: ManualSpec,
-        StepKind.CONFIRM: ConfirmSpec,
-        StepKind.WATCH: WatchSpec,
-        StepKind.ANSIBLE: AnsibleSpec,
-    }
-)
-
-
 @dataclass(frozen=True, slots=True)
 class Capture:
     """Set parameter ``name`` from the first group of ``pattern`` matched in the step's output."""
@@ -124,7 +178,7 @@ class Step:
     id: str
     title: str
     kind: StepKind
-    spec: StepSpec
+    spec: DataclassInstance  # the kind's spec dataclass (core/steps/<kind>.py)
     description: str = ""
     confirm: str | None = None  # a gate shown before the step runs, naming what will happen
     destructive: bool = False
@@ -139,7 +193,11 @@ class Step:
 
     @property
     def is_edit(self) -> bool:
-        return self.kind in (StepKind.CARGO_FEATURES, StepKind.COMPOSE_IMAGE)
+        """The step edits a file, as its kind declares (``KindDef.edits``): the diff is confirmed first."""
+        from .steps.registry import KINDS  # the kind modules import the model: looked up when asked
+
+        definition = KINDS.get(self.kind)
+        return definition is not None and definition.edits
 
 
 @dataclass(frozen=True, slots=True)

@@ -352,7 +352,7 @@ async def _plan_shell(
     complete: bool,
 ) -> PlannedStep:
     action = _describe(dataclasses.replace(step, spec=spec))
-    read = [v.name for v in shell_syntax.unassigned_variables(_command(step.spec.command))]  # type: ignore[union-attr]
+    read = [v.name for v in shell_syntax.unassigned_variables(_command(step.spec.command))]  # type: ignore[attr-defined]
     carried = [
         f"${n} comes from step {assigned_by[n]} (known when it runs)" for n in read if n in assigned_by
     ]

@@ -8,7 +8,7 @@ line and column it came from. It never stops at the first problem: a run of
 The package is split by concern: ``source`` (text and positions), ``nodes`` (node
 checks), ``parameters``, ``procedures`` (steps, fleet keys, the decision matrix)
 and ``runbook`` (the whole, and the checks across parts). Each step kind's keys
-and reader live with the kind, in ``core/steps/kinds/``.
+and reader live with the kind, in ``core/steps/<kind>.py``.
 """
 
 from __future__ import annotations

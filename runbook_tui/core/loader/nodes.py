@@ -2,7 +2,7 @@
 
 :class:`NodeReader` holds the generic readers every part of the schema uses
 (mappings with their allowed keys, lists, text, numbers, booleans, durations,
-enums, ids); the kind modules (``core/steps/kinds/``) read their keys with them.
+enums, ids); the kind modules (``core/steps/<kind>.py``) read their keys with them.
 """
 
 from __future__ import annotations

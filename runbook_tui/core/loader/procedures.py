@@ -1,7 +1,7 @@
 """Procedures and their steps, fleet keys, and the decision matrix that points at procedures.
 
 The generic step keys (those every kind takes) are :data:`STEP_KEYS`, here; each
-kind's own keys and reader are in its module under ``core/steps/kinds/``, found
+kind's own keys and reader are in its module, ``core/steps/<kind>.py``, found
 through ``core/steps/registry.py``.
 """
 
@@ -24,7 +24,7 @@ from ..model import (
     Step,
     StepKind,
 )
-from ..steps.kinds import http
+from ..steps import http
 from ..steps.registry import KINDS
 from .nodes import FLOAT, INT, MappedNode, NodeReader, describe_node, did_you_mean, raw_id
 from .source import SourceContext
@@ -70,7 +70,7 @@ _KIND_KEYS: Mapping[StepKind, frozenset[str]] = {
     kind: definition.keys | (_FLEET_KEYS if definition.fleet else frozenset())
     for kind, definition in KINDS.items()
 }
-_KIND_VALUES = tuple(kind.value for kind in StepKind)
+_KIND_VALUES = tuple(kind.value for kind in KINDS)
 _ALL_KIND_KEYS = frozenset().union(*_KIND_KEYS.values())
 
 
@@ -83,7 +83,7 @@ def _foreign_keys(kind: StepKind) -> dict[str, str]:
     return out
 
 
-_FOREIGN_KEYS: Mapping[StepKind, Mapping[str, str]] = {kind: _foreign_keys(kind) for kind in StepKind}
+_FOREIGN_KEYS: Mapping[StepKind, Mapping[str, str]] = {kind: _foreign_keys(kind) for kind in KINDS}
 
 
 class ProcedureReader(NodeReader):

@@ -10,18 +10,54 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
-
-import tomlkit
-from tomlkit.exceptions import ParseError
-from tomlkit.items import Array
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import edits
 from ..edits import EditError
-from ..events import StepStatus
-from ..model import CargoFeaturesSpec, Step, StepKind
-from .base import FileEdit, StepContext, StepOutcome, StepRunner
+from ..model import Step, StepKind
+from .base import FileEdit, KindDef, StepContext, StepOutcome, StepRunner
+
+if TYPE_CHECKING:
+    import tomlkit
+    from tomlkit.items import Array
+
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CargoFeaturesSpec:
+    """Change ``[features] default`` in a Cargo.toml: ``remove`` and ``add`` entries, or ``set`` it."""
+
+    file: str = "Cargo.toml"
+    remove: tuple[str, ...] = ()
+    add: tuple[str, ...] = ()
+    set: tuple[str, ...] | None = None
+    allow_read_only: bool = False  # edit the file even when its owner has no write bit
+    outside_workdir: bool = False  # the file may be outside the working directory
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> CargoFeaturesSpec:
+    """A cargo_features step's keys: ``set`` alone, or ``add``/``remove``."""
+    if not any(key in m.values for key in ("remove", "add", "set")):
+        r.ctx.error(m.node, f"{what} needs 'remove', 'add' or 'set' (the features to change)")
+    if "set" in m.values and any(key in m for key in ("remove", "add")):
+        r.ctx.error(m.keys["set"], f"{what}: use 'set' alone, or 'add'/'remove', not both")
+    return CargoFeaturesSpec(
+        file=r.text(m, "file", what, "Cargo.toml"),
+        remove=r.text_list(m, "remove", what),
+        add=r.text_list(m, "add", what),
+        set=r.text_list(m, "set", what) if "set" in m.values else None,
+        allow_read_only=r.boolean(m, "allow_read_only", what),
+        outside_workdir=r.boolean(m, "outside_workdir", what),
+    )
+
+
+# --- the runner ------------------------------------------------------------------
 
 __all__ = ["CargoFeaturesRunner", "new_default_features", "plan_cargo_edit"]
 
@@ -35,6 +71,9 @@ def _spec(step: Step) -> CargoFeaturesSpec:
 
 
 def _parse(path: Path, text: str) -> tomlkit.TOMLDocument:
+    import tomlkit  # only when a Cargo.toml is planned or edited, not when a runbook loads
+    from tomlkit.exceptions import ParseError
+
     try:
         return tomlkit.parse(text)
     except ParseError as exc:
@@ -55,6 +94,8 @@ def _features_table(path: Path, doc: tomlkit.TOMLDocument) -> Any:
 
 
 def _default_array(path: Path, features: Any) -> Array:
+    from tomlkit.items import Array
+
     default = features.get("default")
     if default is None:
         declared = ", ".join(str(k) for k in features) or "none"
@@ -139,6 +180,8 @@ def new_default_features(
 def _splice(path: Path, text: str, new_values: Sequence[str]) -> str:
     """``text`` with only the ``[features] default`` array replaced by ``new_values``."""
     # The array's exact span: swap it for a unique marker and see where the marker lands.
+    import tomlkit
+
     marker = f"rbt-{uuid.uuid4().hex}"
     marked = tomlkit.parse(text)
     _features_table(path, marked)["default"] = marker
@@ -234,6 +277,8 @@ class CargoFeaturesRunner(StepRunner):
         )
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = _spec(step)
         try:
             target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
@@ -255,3 +300,12 @@ class CargoFeaturesRunner(StepRunner):
         for note in notes:
             ctx.output(note, "info")
         return StepOutcome(StepStatus.PASSED, edit.summary, edit=applied)
+
+
+KIND = KindDef(
+    spec=CargoFeaturesSpec,
+    keys=frozenset({"file", "remove", "add", "set", "allow_read_only", "outside_workdir"}),
+    read=read,
+    runner=CargoFeaturesRunner,
+    edits=True,
+)

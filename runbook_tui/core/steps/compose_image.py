@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import yaml
 from yaml.events import AliasEvent
@@ -21,9 +21,39 @@ from yaml.nodes import MappingNode, Node, ScalarNode
 
 from .. import edits
 from ..edits import EditError
-from ..events import StepStatus
-from ..model import ComposeImageSpec, Step, StepKind
-from .base import FileEdit, StepContext, StepOutcome, StepRunner
+from ..model import Step, StepKind
+from .base import FileEdit, KindDef, StepContext, StepOutcome, StepRunner
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ComposeImageSpec:
+    """Change one service's image tag in a compose file."""
+
+    service: str
+    tag: str
+    file: str = "docker-compose.yml"
+    allow_read_only: bool = False  # edit the file even when its owner has no write bit
+    outside_workdir: bool = False  # the file may be outside the working directory
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> ComposeImageSpec:
+    """A compose_image step's keys."""
+    return ComposeImageSpec(
+        service=r.text(m, "service", what),
+        tag=r.text(m, "tag", what),
+        file=r.text(m, "file", what, "docker-compose.yml"),
+        allow_read_only=r.boolean(m, "allow_read_only", what),
+        outside_workdir=r.boolean(m, "outside_workdir", what),
+    )
+
+
+# --- the runner ------------------------------------------------------------------
 
 __all__ = [
     "TAG_RULE",
@@ -303,6 +333,8 @@ class ComposeImageRunner(StepRunner):
         return self._planned.remember(step.id, spec, target.path, self._plan(spec, target))
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = _spec(step)
         try:
             target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
@@ -319,3 +351,13 @@ class ComposeImageRunner(StepRunner):
             return StepOutcome.failed(str(exc))
         ctx.output(edit.summary, "info")
         return StepOutcome(StepStatus.PASSED, edit.summary, edit=applied)
+
+
+KIND = KindDef(
+    spec=ComposeImageSpec,
+    keys=frozenset({"file", "service", "tag", "allow_read_only", "outside_workdir"}),
+    required=("service", "tag"),
+    read=read,
+    runner=ComposeImageRunner,
+    edits=True,
+)

@@ -8,22 +8,77 @@ an exception.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
-
-import docker
-import requests
-from docker.errors import APIError, DockerException, NotFound
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from ..errors import RunbookTuiError
-from ..model import DockerAction, DockerSpec, Step, StepKind
+from ..model import Step, StepKind
 from ..versions import version_key
-from .base import StepContext, StepOutcome, StepRunner
+from .base import KindDef, StepContext, StepOutcome, StepRunner
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+class DockerAction(StrEnum):
+    TAGS = "tags"
+    STATE = "state"
+    RESTART = "restart"
+    LOGS = "logs"
+
+
+@dataclass(frozen=True, slots=True)
+class DockerSpec:
+    """A Docker Engine action: list an image's tags, a container's state, restart, logs."""
+
+    action: DockerAction
+    image: str | None = None
+    container: str | None = None
+    since: float | None = None
+    tail: int = 200
+    # Which engine: ``ssh://user@host[:port]`` (through the system ssh client) or None:
+    # ``DOCKER_HOST`` from the session's environment, else the local socket.
+    docker_host: str | None = None
+
+
+DOCKER_HOST_SCHEMES = ("ssh://", "unix://", "tcp://")
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> DockerSpec | None:
+    """A docker step's keys; ``tags`` needs an image, the other actions a container."""
+    action = r.choice(m, "action", what, DockerAction)
+    if action is None:
+        return None
+    needs = "image" if action is DockerAction.TAGS else "container"
+    if needs not in m:
+        r.ctx.error(m.node, f"{what} (action {action.value}) is missing {needs!r}")
+    tail = r.integer(m, "tail", what, 200)
+    docker_host = r.opt_text(m, "docker_host", what)
+    if docker_host is not None and not docker_host.startswith(DOCKER_HOST_SCHEMES):
+        r.ctx.error(
+            m.node,
+            f"{what}: docker_host {docker_host!r} is not an engine address; "
+            "write ssh://user@host[:port] (or unix:///path, tcp://host:port)",
+        )
+    return DockerSpec(
+        action=action,
+        image=r.opt_text(m, "image", what),
+        container=r.opt_text(m, "container", what),
+        since=r.duration(m, "since", what),
+        tail=200 if tail is None else tail,
+        docker_host=docker_host,
+    )
+
+
+# --- the runner ------------------------------------------------------------------
 
 __all__ = [
     "ContainerState",
@@ -111,6 +166,10 @@ def connect(env: Mapping[str, str] | None = None, timeout: float = 30, docker_ho
     user's ssh config and agent give the identity and the known hosts, as for ``docker``
     itself; the far side runs ``docker system dial-stdio``.
     """
+    import docker  # the SDK (and requests) only when a step or a choice reaches an engine
+    import requests
+    from docker.errors import DockerException
+
     environment = dict(env) if env is not None else None
     host = engine_address(env, docker_host)
     try:
@@ -186,6 +245,8 @@ def list_image_tags(
 
 
 def _container(client: Any, name: str) -> Any:
+    from docker.errors import NotFound
+
     try:
         return client.containers.get(name)
     except NotFound:
@@ -234,6 +295,14 @@ def recent_logs(client: Any, name: str, *, since: float | None, tail: int) -> li
     return [(stream, text) for _, _, stream, text in stamped[-tail:]] if tail else []
 
 
+def _engine_errors() -> tuple[type[Exception], ...]:
+    """What the SDK raises when the engine refuses (imported on the first failure, not at start-up)."""
+    import requests
+    from docker.errors import APIError, DockerException
+
+    return (APIError, DockerException, requests.RequestException)
+
+
 def _spec(step: Step) -> DockerSpec:
     if not isinstance(step.spec, DockerSpec):
         raise TypeError(f"step {step.id} is not a docker step")
@@ -260,13 +329,13 @@ class DockerRunner(StepRunner):
             host = engine_address(ctx.env, spec.docker_host)
             if host != DEFAULT_HOST:  # another engine than this machine's: the journal says which
                 ctx.output(f"Docker Engine at {host}", "info")
-            client = await asyncio.to_thread(connect, ctx.env, docker_host=spec.docker_host)
+            client = await _call(connect, ctx.env, docker_host=spec.docker_host)
             outcome = await self._act(client, spec, ctx)
             return replace(outcome, data={**outcome.data, "docker_host": host})
         except DockerStepError as exc:
             ctx.output(str(exc), "stderr")
             return StepOutcome.failed(str(exc))
-        except (APIError, DockerException, requests.RequestException) as exc:
+        except _engine_errors() as exc:
             message = f"the Docker Engine refused {spec.action.value}: {exc}"
             ctx.output(message, "stderr")
             return StepOutcome.failed(message)
@@ -328,4 +397,15 @@ class DockerRunner(StepRunner):
 
 async def _call(func: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Run a blocking SDK call in a thread."""
+    import asyncio  # where it is used: loading a runbook imports this module
+
     return await asyncio.to_thread(func, *args, **kwargs)
+
+
+KIND = KindDef(
+    spec=DockerSpec,
+    keys=frozenset({"action", "image", "container", "since", "tail", "docker_host"}),
+    required=("action",),
+    read=read,
+    runner=DockerRunner,
+)

@@ -7,18 +7,68 @@ refused before git sees them.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..errors import RunbookTuiError
-from ..model import GitAction, GitSpec, Step, StepKind
+from ..model import Step, StepKind
 from ..versions import sort_versions
-from .base import StepContext, StepOutcome, StepRunner
+from .base import KindDef, StepContext, StepOutcome, StepRunner
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+class GitAction(StrEnum):
+    TAGS = "tags"
+    VERIFY = "verify"
+    TAG = "tag"
+    CHECKOUT = "checkout"
+
+
+@dataclass(frozen=True, slots=True)
+class GitSpec:
+    """List tags by version, verify a tag, create an annotated tag, or check one out."""
+
+    action: GitAction
+    tag: str | None = None
+    message: str | None = None
+    repo: str | None = None
+    pattern: str | None = None
+    limit: int | None = None
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> GitSpec | None:
+    """A git step's keys; every action but ``tags`` needs a ``tag``."""
+    action = r.choice(m, "action", what, GitAction)
+    if action is None:
+        return None
+    if action is not GitAction.TAGS and "tag" not in m:
+        r.ctx.error(m.node, f"{what} (action {action.value}) is missing 'tag'")
+    return GitSpec(
+        action=action,
+        tag=r.opt_text(m, "tag", what),
+        message=r.opt_text(m, "message", what),
+        repo=r.opt_text(m, "repo", what),
+        pattern=r.opt_text(m, "pattern", what),
+        limit=r.integer(m, "limit", what),
+    )
+
+
+def describe(spec: GitSpec) -> str | None:
+    """The tag's message when the step gives one (as the screens always showed), else the title."""
+    return spec.message
+
+
+# --- the runner ------------------------------------------------------------------
 
 __all__ = ["GitError", "GitRunner", "list_git_tags"]
 
@@ -51,6 +101,8 @@ def _env(env: Mapping[str, str] | None) -> dict[str, str]:
 
 
 async def _git(repo: Path, env: Mapping[str, str] | None, *args: str) -> _Result:
+    import asyncio  # where it is used: loading a runbook imports this module
+
     try:
         proc = await asyncio.create_subprocess_exec(
             "git",
@@ -220,3 +272,13 @@ class GitRunner(StepRunner):
         text = f"checked out tag {tag} (commit {commit[:12]}, detached HEAD)"
         ctx.output(text)
         return StepOutcome.passed(text, tag=tag, commit=commit)
+
+
+KIND = KindDef(
+    spec=GitSpec,
+    keys=frozenset({"action", "tag", "message", "repo", "pattern", "limit"}),
+    required=("action",),
+    read=read,
+    describe=describe,
+    runner=GitRunner,
+)

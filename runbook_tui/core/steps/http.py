@@ -7,22 +7,91 @@ on-call engineer can act on, never an exception.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import socket
-import ssl
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
-
 from ..ansi import strip_ansi
-from ..model import HttpSpec, Step, StepKind
-from .base import StepContext, StepOutcome, StepRunner
+from ..model import Step, StepKind
+from .base import KindDef, StepContext, StepOutcome, StepRunner, frozen_map
 from .shell import format_timeout
+
+if TYPE_CHECKING:
+    import ssl
+
+    import httpx
+
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSpec:
+    """GET ``url`` until it answers ``expect_status`` (and ``expect_json``) or ``retry_for`` ends."""
+
+    url: str
+    expect_status: int = 200
+    expect_json: Mapping[str, str] = field(default_factory=frozen_map)
+    method: str = "GET"
+    request_timeout: float = 5.0
+    retry_for: float = 0.0
+    retry_interval: float = 2.0
+
+
+def check_url(r: NodeReader, m: MappedNode, url: str, what: str) -> None:
+    """``url`` must be http(s) (or start with a placeholder)."""
+    node = m.get("url")
+    if node is None or not url:
+        return
+    if not url.startswith(("http://", "https://", "{{")):
+        r.ctx.error(node, f"'url' of {what} must start with http:// or https://, found {url!r}")
+
+
+def status(r: NodeReader, m: MappedNode, what: str, default: int | None) -> int | None:
+    """``expect_status``, an HTTP status from 100 to 599."""
+    value = r.integer(m, "expect_status", what, default)
+    node = m.get("expect_status")
+    if value is not None and node is not None and not 100 <= value <= 599:
+        r.ctx.error(node, f"'expect_status' of {what} must be an HTTP status (100-599), found {value}")
+    return value
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> HttpSpec:
+    """An http step's keys."""
+    url = r.text(m, "url", what)
+    check_url(r, m, url, what)
+    method = r.text(m, "method", what, "GET").upper()
+    method_node = m.get("method")
+    if method not in HTTP_METHODS and method_node is not None:
+        r.ctx.error(method_node, f"'method' of {what} must be one of {', '.join(HTTP_METHODS)}")
+    request_timeout = r.duration(m, "request_timeout", what)
+    timeout_node = m.get("request_timeout")
+    if request_timeout == 0 and timeout_node is not None:
+        r.ctx.error(timeout_node, f"'request_timeout' of {what} must be more than 0s")
+    return HttpSpec(
+        url=url,
+        expect_status=status(r, m, what, 200) or 200,
+        expect_json=r.text_map(m, "expect_json", what),
+        method=method,
+        request_timeout=request_timeout or 5.0,
+        retry_for=r.duration(m, "retry_for", what) or 0.0,
+        retry_interval=r.duration(m, "retry_interval", what) or 2.0,
+    )
+
+
+def describe(spec: HttpSpec) -> str | None:
+    """The URL (None when empty: the title)."""
+    return spec.url or None
+
+
+# --- the runner ------------------------------------------------------------------
 
 MAX_BODY = 1024 * 1024  # bytes read from an answer; a health check needs far less
 EXCERPT = 200  # characters of the body shown per attempt
@@ -56,6 +125,11 @@ _tls: ssl.SSLContext | None = None
 async def _tls_context() -> ssl.SSLContext:
     """One TLS context for every client: loading the CA bundle takes ~70 ms, so once, in a thread."""
     global _tls
+    # asyncio and httpx only when a request is made: loading a runbook imports this module.
+    import asyncio
+
+    import httpx
+
     if _tls is None:
         _tls = await asyncio.to_thread(httpx.create_ssl_context)
     return _tls
@@ -64,11 +138,17 @@ async def _tls_context() -> ssl.SSLContext:
 async def _client(timeout: float) -> httpx.AsyncClient:
     # Redirects are reported, not followed: a health check answering 302 to a
     # login page is not healthy.
+    import httpx
+
     tls = await _tls_context()
     return httpx.AsyncClient(timeout=httpx.Timeout(timeout), follow_redirects=False, verify=tls)
 
 
 async def _request(client: httpx.AsyncClient, method: str, url: str, timeout: float) -> ProbeResult:
+    import asyncio
+
+    import httpx
+
     start = time.monotonic()
     try:
         async with asyncio.timeout(timeout):  # a total bound, for servers that drip bytes
@@ -113,6 +193,11 @@ async def _read_capped(response: httpx.Response) -> bytes:
 
 def describe_error(exc: httpx.HTTPError, url: str, timeout: float) -> str:
     """A sentence for a failed request: what happened and what to check."""
+    import socket
+    import ssl
+
+    import httpx
+
     where = _where(url)
     detail = _root_message(exc).rstrip(".")
     chain = list(_chain(exc))
@@ -261,6 +346,8 @@ class HttpRunner(StepRunner):
     kind = StepKind.HTTP
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        import asyncio
+
         spec = step.spec
         if not isinstance(spec, HttpSpec):
             return StepOutcome.failed(f"step {step.id} is not an http step")
@@ -291,3 +378,15 @@ class HttpRunner(StepRunner):
         fields = f" with {_pairs(spec.expect_json)}" if spec.expect_json else ""
         retry = f", retrying for {format_timeout(spec.retry_for)}" if spec.retry_for else ""
         return f"{spec.method} {spec.url} expecting {spec.expect_status}{fields}{retry}"
+
+
+KIND = KindDef(
+    spec=HttpSpec,
+    keys=frozenset(
+        {"url", "expect_status", "expect_json", "method", "request_timeout", "retry_for", "retry_interval"}
+    ),
+    required=("url",),
+    read=read,
+    describe=describe,
+    runner=HttpRunner,
+)

@@ -1,56 +1,61 @@
-"""The step kinds: what each one is (``kinds/<kind>.py``) and which runner runs it.
+"""The step kinds, found by looking: every module of ``core/steps/`` that defines ``KIND``.
 
-The loader asks here which keys a kind takes and how to read them; the screens ask
-how to describe a step. Runner modules are imported only when their kind runs.
+A kind is one module, ``core/steps/<kind>.py``: its spec, keys, reader and
+description (the :class:`~.base.KindDef` named ``KIND``) and its runner. The
+module's name is the kind's name, the ``kind:`` a runbook writes. Nothing else
+lists the kinds: the loader asks here which keys a kind takes and how to read
+them, the screens ask how to describe a step, the engine asks for a runner.
+
+Order: the built-in kinds in :data:`~..model.BUILT_IN_KINDS`'s order (the loader's
+messages list kinds, and the kinds that own a key, in it), then any other kind
+module by name. Kind modules import their heavy libraries (docker, httpx,
+tomlkit, ansible-runner) inside the runner, so finding the kinds costs no more
+than reading their specs.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from ..errors import RunbookTuiError
-from ..model import Step, StepKind
-from .kinds import (
-    KindDef,
-    ansible,
-    cargo_features,
-    compose_image,
-    confirm,
-    docker,
-    git,
-    http,
-    manual,
-    shell,
-    watch,
-)
+from ..model import BUILT_IN_KINDS, Step, StepKind
+from .base import KindDef
 
 if TYPE_CHECKING:
     from .base import StepRunner
 
-# In StepKind's order: the loader's messages list kinds (and the kinds that own a key) in it.
-KINDS: Mapping[StepKind, KindDef] = MappingProxyType(
-    {
-        StepKind(module.KIND.name): module.KIND
-        for module in (
-            shell,
-            http,
-            docker,
-            cargo_features,
-            compose_image,
-            git,
-            manual,
-            confirm,
-            watch,
-            ansible,
-        )
-    }
-)
+_PACKAGE = __package__ or "runbook_tui.core.steps"
+
+
+def discover() -> dict[StepKind, KindDef]:
+    """The kind modules of this package (its ``__path__``), in the registry's order.
+
+    A module is a kind when it defines ``KIND``, a :class:`KindDef`; others (``base``,
+    this one) are skipped, as are private modules (``_name``).
+    """
+    here = __name__.rpartition(".")[2]
+    found: dict[StepKind, KindDef] = {}
+    for info in pkgutil.iter_modules(importlib.import_module(_PACKAGE).__path__):
+        if info.name.startswith("_") or info.name == here:
+            continue
+        definition = getattr(importlib.import_module(f"{_PACKAGE}.{info.name}"), "KIND", None)
+        if isinstance(definition, KindDef):
+            found[StepKind(info.name)] = definition
+    built_in = {kind: place for place, kind in enumerate(BUILT_IN_KINDS)}
+    return dict(sorted(found.items(), key=lambda item: (built_in.get(item[0], len(built_in)), item[0])))
+
+
+KINDS: Mapping[StepKind, KindDef] = MappingProxyType(discover())
 # Which module (under core/steps/) and class run each kind; manual and confirm have none.
+# By name, so a kind whose runner cannot be found fails only its own steps.
 _RUNNERS: dict[StepKind, tuple[str, str]] = {
-    kind: definition.runner for kind, definition in KINDS.items() if definition.runner is not None
+    kind: (definition.runner.__module__.rpartition(".")[2], definition.runner.__qualname__)
+    for kind, definition in KINDS.items()
+    if definition.runner is not None
 }
 _cache: dict[StepKind, StepRunner] = {}
 
@@ -73,7 +78,7 @@ def describe(step: Step) -> str:
 
 
 def runner_for(kind: StepKind) -> StepRunner:
-    """The runner for ``kind``; a kind whose module is missing fails only its own steps."""
+    """The runner for ``kind``; a kind whose runner is missing fails only its own steps."""
     runner = _cache.get(kind)
     if runner is not None:
         return runner
@@ -81,7 +86,7 @@ def runner_for(kind: StepKind) -> StepRunner:
         raise StepKindUnavailable(f"{kind.value} steps are handled by the engine, not a runner")
     module_name, class_name = _RUNNERS[kind]
     try:
-        module = importlib.import_module(f"{__package__}.{module_name}")
+        module = importlib.import_module(f"{_PACKAGE}.{module_name}")
         runner = getattr(module, class_name)()
     except (ImportError, AttributeError) as exc:
         raise StepKindUnavailable(f"{kind.value} steps cannot run in this build: {exc}") from exc

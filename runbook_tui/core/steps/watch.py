@@ -6,10 +6,49 @@ just runs it for ``duration`` seconds and then stops its process group.
 
 from __future__ import annotations
 
-from ..events import StepStatus
-from ..model import Step, StepKind, WatchSpec
-from .base import StepContext, StepOutcome, StepRunner
-from .shell import NOT_STRICT, format_timeout, run_command, step_cwd, step_env
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..model import Step, StepKind
+from .base import KindDef, StepContext, StepOutcome, StepRunner, frozen_map
+from .shell import NOT_STRICT, command, format_timeout, run_command, step_cwd, step_env
+
+if TYPE_CHECKING:
+    from ..loader.nodes import MappedNode, NodeReader
+
+
+# --- the kind: its spec, keys and reader ----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WatchSpec:
+    """Run ``command`` for ``duration`` seconds in the background while later steps go on."""
+
+    command: str
+    duration: float
+    cwd: str | None = None
+    env: Mapping[str, str] = field(default_factory=frozen_map)
+    strict: bool = True  # as for shell steps
+
+
+def read(r: NodeReader, m: MappedNode, what: str) -> WatchSpec:
+    """A watch step's keys."""
+    return WatchSpec(
+        command=command(r, m, what),
+        duration=r.duration(m, "duration", what) or 0.0,
+        cwd=r.opt_text(m, "cwd", what),
+        env=r.text_map(m, "env", what),
+        strict=r.boolean(m, "strict", what, True),
+    )
+
+
+def describe(spec: WatchSpec) -> str | None:
+    """The command (None when empty: the title)."""
+    return spec.command or None
+
+
+# --- the runner ------------------------------------------------------------------
 
 
 class WatchRunner(StepRunner):
@@ -18,6 +57,8 @@ class WatchRunner(StepRunner):
     kind = StepKind.WATCH
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
+
         spec = step.spec
         if not isinstance(spec, WatchSpec):
             return StepOutcome.failed(f"step {step.id} is not a watch step")
@@ -50,3 +91,14 @@ class WatchRunner(StepRunner):
             return step.title
         strict = NOT_STRICT if not spec.strict else ""
         return f"watch for {format_timeout(spec.duration)}{strict}: {spec.command}"
+
+
+KIND = KindDef(
+    spec=WatchSpec,
+    keys=frozenset({"command", "duration", "cwd", "env", "strict"}),
+    required=("command", "duration"),
+    read=read,
+    describe=describe,
+    runner=WatchRunner,
+    shell=True,
+)

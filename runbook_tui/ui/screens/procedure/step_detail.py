@@ -125,7 +125,7 @@ def planned(step: Step, state: SessionState) -> str:
     from ....core.params import PLACEHOLDER
     from ....core.steps.registry import describe
 
-    text = describe(step)  # each kind says what its steps do (core/steps/kinds/)
+    text = describe(step)  # each kind says what its steps do (core/steps/<kind>.py)
     return PLACEHOLDER.sub(
         lambda m: state.params.get(m.group(1), "{{" + m.group(1) + "}}"), str(text)
     ).strip()

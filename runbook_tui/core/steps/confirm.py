@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import KindDef
+from .base import KindDef
 
 if TYPE_CHECKING:
-    from ...loader.nodes import MappedNode, NodeReader
+    from ..loader.nodes import MappedNode, NodeReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,6 @@ def describe(spec: ConfirmSpec) -> str:
 
 
 KIND = KindDef(
-    name="confirm",
     spec=ConfirmSpec,
     keys=frozenset({"message"}),
     required=("message",),

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from . import KindDef
+from .base import KindDef
 
 if TYPE_CHECKING:
-    from ...loader.nodes import MappedNode, NodeReader
+    from ..loader.nodes import MappedNode, NodeReader
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,4 +28,4 @@ def describe(spec: ManualSpec) -> str | None:
     return spec.instructions or None
 
 
-KIND = KindDef(name="manual", spec=ManualSpec, keys=frozenset({"instructions"}), read=read, describe=describe)
+KIND = KindDef(spec=ManualSpec, keys=frozenset({"instructions"}), read=read, describe=describe)
