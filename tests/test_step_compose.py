@@ -210,7 +210,10 @@ def test_docker_compose_reads_the_edited_file(tmp_path: Path) -> None:
 
 # --- property: for any compose file the editor accepts, only the tag changes ------------------
 
-NAME = st.from_regex(r"[a-z][a-z0-9]{0,7}", fullmatch=True)
+# The oracle reads the file with yaml.safe_load (YAML 1.1), which turns a key like `no` into
+# False; the edit itself works on the text, so such names are left to the example tests.
+_YAML11_WORDS = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null"})
+NAME = st.from_regex(r"[a-z][a-z0-9]{0,7}", fullmatch=True).filter(lambda n: n not in _YAML11_WORDS)
 TAG = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,15}", fullmatch=True)
 COMMENT = st.from_regex(r"#[ a-zA-Z0-9:'\"&*{}\[\],-]{0,20}", fullmatch=True)
 REGISTRY = st.sampled_from(["", "registry.local:5000/", "ghcr.io/team/", "localhost:5000/a/b/"])
@@ -365,3 +368,12 @@ async def test_a_compose_service_is_rolled_back_to_the_previous_tag(
         assert state.attrs["Config"]["Image"] == f"{repo}:1.0.0"
     finally:
         _compose(tmp_path, project, "down", "--timeout", "1")
+
+
+def test_a_service_named_like_a_yaml_11_boolean_is_found_by_its_text(tmp_path: Path) -> None:
+    """Compose reads YAML 1.2, where `no` and `on` are names, not booleans; so does the edit."""
+    path = tmp_path / "docker-compose.yml"
+    path.write_text("services:\n  no:\n    image: web:1.0\n  on:\n    image: api:2\n")
+    edit = plan_compose_edit(path, "no", "1.1")
+    assert edit is not None
+    assert edit.after.decode() == "services:\n  no:\n    image: web:1.1\n  on:\n    image: api:2\n"
