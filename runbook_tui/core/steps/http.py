@@ -175,6 +175,8 @@ async def _request(client: httpx.AsyncClient, method: str, url: str, timeout: fl
 
 def _failure(exc: httpx.HTTPError) -> str:
     """The short name of what went wrong, as a live signal's cell shows it."""
+    import httpx
+
     if isinstance(exc, httpx.TimeoutException):
         return "timeout"
     return "connect" if isinstance(exc, httpx.ConnectError) else type(exc).__name__
