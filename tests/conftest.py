@@ -51,7 +51,7 @@ def docker_client() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def fleet_inventory() -> Path:
     """The inventory of the three loopback ssh hosts (web1..web3); skips outside CI without sshd."""
-    from fleet_helpers import inventory_path, sshd_problem
+    from helpers.fleet import inventory_path, sshd_problem
 
     problem = sshd_problem()
     if problem is not None:

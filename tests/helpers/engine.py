@@ -65,3 +65,16 @@ class Recorder:
 
     def output(self, step_id: str) -> list[ev.OutputLine]:
         return [e for e in self.events if isinstance(e, ev.OutputLine) and e.step_id == step_id]
+
+
+class NoAsker:
+    """Resume asks nothing; anything asked would be a bug here."""
+
+    async def confirm(self, request: object) -> bool:
+        raise AssertionError("resume asked for a confirmation")
+
+    async def parameter(self, param: object, choices: list[str]) -> str | None:
+        raise AssertionError("resume asked for a parameter")
+
+    async def manual(self, step: object) -> object:
+        raise AssertionError("resume asked about a manual step")

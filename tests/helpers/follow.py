@@ -9,8 +9,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine_helpers import write_runbook
-
+from helpers.engine import write_runbook
 from runbook_tui import locations
 
 RUNBOOK = """

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from textual.app import App
 from textual.pilot import Pilot
 
+from runbook_tui.core.loader import load_runbook
+from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 
 
@@ -36,3 +39,15 @@ async def run_screen(pilot: Pilot[Any]) -> ProcedureScreen:
     screen = app.screen
     assert isinstance(screen, ProcedureScreen)
     return screen
+
+
+def resume_app(journal: Path, work: Path) -> RunbookApp:
+    """The app as ``runbook-tui resume SESSION`` starts it."""
+    return RunbookApp(
+        AppOptions(
+            runbook=load_runbook(work / "tiny.yaml"),
+            resume_session=journal,
+            probe_signals=False,
+            find_entries=lambda dirs: [],
+        )
+    )

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from engine_helpers import Recorder, ScriptedAsker, runbook_from, write_runbook
+from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core import preflight

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import runbook_from, write_runbook
+from helpers.engine import runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.asker import YesAsker

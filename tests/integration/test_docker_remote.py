@@ -6,21 +6,17 @@ first on PATH adds ``-F`` with the test's config (the loopback sshd's key, no kn
 hosts): the real ssh client, the real sshd, the real engine, and on the far side
 ``docker system dial-stdio``.
 """
-# ruff: noqa: F811 (the fixtures imported below are parameters of the tests)
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
 # The docker step tests' fixtures (images built here, a running container), used by name.
-from test_step_docker import REPO, _run, container, images  # noqa: F401
+from helpers.docker import REPO, run_docker_step
 
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.model import DockerAction, DockerSpec, Step, StepKind
@@ -51,7 +47,7 @@ def ssh_config(tmp_path: Path, fleet_inventory: Path, monkeypatch: pytest.Monkey
 
 
 async def test_tags_and_state_over_ssh(tmp_path: Path, ssh_config: Path, images: list[Any]) -> None:
-    outcome, ctx = await _run(tmp_path, DockerAction.TAGS, image=REPO, docker_host=REMOTE)
+    outcome, ctx = await run_docker_step(tmp_path, DockerAction.TAGS, image=REPO, docker_host=REMOTE)
     assert outcome.status is StepStatus.PASSED, outcome.message
     assert outcome.data["tags"][:2] == ["1.1.0", "1.0.0"]
     assert outcome.data["docker_host"] == REMOTE
@@ -63,21 +59,23 @@ async def test_a_containers_state_over_ssh(
     tmp_path: Path, ssh_config: Path, container: tuple[Any, int]
 ) -> None:
     created, _port = container
-    outcome, _ = await _run(tmp_path, DockerAction.STATE, container=created.name, docker_host=REMOTE)
+    outcome, _ = await run_docker_step(
+        tmp_path, DockerAction.STATE, container=created.name, docker_host=REMOTE
+    )
     assert outcome.status is StepStatus.PASSED, outcome.message
     assert outcome.message.startswith(f"{created.name} is running")
 
 
 async def test_docker_host_from_the_environment(tmp_path: Path, ssh_config: Path, images: list[Any]) -> None:
     env = {**os.environ, "DOCKER_HOST": REMOTE}
-    outcome, ctx = await _run(tmp_path, DockerAction.TAGS, env, image=REPO)
+    outcome, ctx = await run_docker_step(tmp_path, DockerAction.TAGS, env, image=REPO)
     assert outcome.status is StepStatus.PASSED, outcome.message
     assert ("info", f"Docker Engine at {REMOTE}") in ctx.lines
 
 
 async def test_an_unreachable_host_is_a_clear_failed_step(tmp_path: Path, ssh_config: Path) -> None:
     nowhere = "ssh://root@127.0.0.2:2299"  # no sshd on this port
-    outcome, ctx = await _run(tmp_path, DockerAction.TAGS, image=REPO, docker_host=nowhere)
+    outcome, ctx = await run_docker_step(tmp_path, DockerAction.TAGS, image=REPO, docker_host=nowhere)
     assert outcome.status is StepStatus.FAILED
     assert outcome.message.startswith(f"cannot reach the Docker Engine at {nowhere}: ")
     assert "ssh" in outcome.message and "Traceback" not in outcome.message

@@ -18,13 +18,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.core.drills import build_sandbox, find_drill
 from runbook_tui.core.drills.sandbox import sandbox_processes
 from runbook_tui.core.library import resolve_runbook
 from runbook_tui.core.model import Runbook
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 pytestmark = pytest.mark.timeout(300)
 
 # One procedure per bundled drill: every drill's setup and teardown run whatever the procedure.

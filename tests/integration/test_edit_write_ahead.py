@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import Recorder, runbook_from, write_runbook
+from helpers.engine import Recorder, runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.asker import YesAsker
@@ -226,7 +226,7 @@ def _resume_app(journal: Path, work: Path) -> Any:
 
 
 async def test_the_app_says_the_edit_was_recorded_on_resume(tmp_path: Path) -> None:
-    from ui_helpers import notices, until
+    from helpers.ui import notices, until
 
     journal = _crash(tmp_path, "after")
     app = _resume_app(journal, tmp_path)
@@ -236,7 +236,7 @@ async def test_the_app_says_the_edit_was_recorded_on_resume(tmp_path: Path) -> N
 
 
 async def test_the_app_refuses_to_resume_over_a_changed_file(tmp_path: Path) -> None:
-    from ui_helpers import notices, until
+    from helpers.ui import notices, until
 
     journal = _crash(tmp_path, "after")
     (tmp_path / "docker-compose.yml").write_bytes(b"services: {}\n")

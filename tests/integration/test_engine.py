@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import Recorder, ScriptedAsker, runbook_from
+from helpers.engine import Recorder, ScriptedAsker, runbook_from
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.asker import ManualAnswer, YesAsker
@@ -704,7 +704,7 @@ asyncio.run(main())
 
 @pytest.mark.docker
 async def test_choices_from_docker_tags_come_from_the_engine(tmp_path: Path, docker_client: Any) -> None:
-    from images import build_test_image
+    from helpers.images import build_test_image
 
     repo = "rbt-engine-choices"
     build_test_image(docker_client, [f"{repo}:1.0.0", f"{repo}:1.2.0"], version="1.0.0")

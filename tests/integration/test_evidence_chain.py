@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 import pytest
-from test_report_timeline import JournalWriter, rich_session
-from test_resume_cli import cli, finished_session, killed_session
+from helpers.journals import JournalWriter, rich_session
+from helpers.resume import cli, finished_session, killed_session
 
 from runbook_tui import locations
 from runbook_tui.core import journal_chain

@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_report_timeline import T0
-from test_resume_cli import _unfinished, cli, finished_session, write_runbook
+from helpers.journals import T0
+from helpers.resume import cli, finished_session, unfinished_session, write_tiny_runbook
 
 from runbook_tui import locations
 from runbook_tui.core.inbox import inbox_dir
@@ -126,9 +126,9 @@ def test_note_on_a_running_session_is_journalled_by_that_session(tmp_path: Path)
 
 def test_resume_by_someone_else_is_a_handoff(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    runbook = write_runbook(work)
+    runbook = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
-    journal = _unfinished(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
+    journal = unfinished_session(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
     result = cli("resume", journal.stem, "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     handoffs = [e for e in load(journal).events if e.kind == "handoff"]
@@ -147,7 +147,7 @@ def test_resume_by_someone_else_is_a_handoff(tmp_path: Path) -> None:
 
 def test_roles_from_the_command_line_reach_the_report(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    book = write_runbook(work)
+    book = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
     done = cli(
         "run",

@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from test_resume_cli import cli
+from helpers.resume import cli
 
 from runbook_tui import locations
 
@@ -266,8 +266,8 @@ def test_a_bad_sink_in_config_is_said(tmp_path: Path) -> None:
 
 
 async def test_the_header_shows_the_sink_state(tmp_path: Path, syslog: SyslogTcp) -> None:
-    from test_ui_fixtures import entries_in, fixed_clock, write_run_runbook
-    from ui_helpers import run_screen, until
+    from helpers.ui import run_screen, until
+    from helpers.ui_fixtures import entries_in, fixed_clock, write_run_runbook
 
     from runbook_tui.ui.app import AppOptions, RunbookApp
     from runbook_tui.ui.widgets.header import RunbookHeader

@@ -19,38 +19,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.faults import FILL, alive, tmpfs
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.core.journal import load
 
-ROOT = Path(__file__).resolve().parent.parent
-
-FILL = """\
-runbook: 1
-id: fill
-title: Fill | Rollback
-procedures:
-  - id: roll
-    title: Fill the disk
-    steps:
-      - id: one
-        title: First step
-        kind: shell
-        command: echo one >> marks.txt
-      - id: chatty
-        title: Chatty step
-        kind: shell
-        command: |
-          echo $$ > chatty.pid
-          echo started >> marks.txt
-          i=0
-          while [ $i -lt 3000 ]; do echo "line $i of a step that writes more than fits"; i=$((i+1)); done
-          if [ ! -f resumed.flag ]; then sleep 60; fi
-          echo finished >> marks.txt
-      - id: three
-        title: Last step
-        kind: shell
-        command: echo three >> marks.txt
-"""
+ROOT = REPO_ROOT
 
 
 def cli(
@@ -74,31 +48,6 @@ def write_fill(folder: Path) -> Path:
     path = folder / "fill.yaml"
     path.write_text(FILL, encoding="utf-8")
     return path
-
-
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str = "64k") -> Iterator[Path]:
-    """A real small filesystem at ``where``; skip when this machine does not let us mount."""
-    where.mkdir(parents=True, exist_ok=True)
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root/CAP_SYS_ADMIN): {mounted.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
 
 
 # --- the data folder ------------------------------------------------------------------
@@ -286,7 +235,7 @@ def test_a_disk_that_fills_during_a_step_stops_it_and_the_session_resumes(tmp_pa
         assert "the journal cannot be written" in result.stdout  # said on the step's own output too
         # The step was stopped (its process group), and nothing after it ran.
         assert (work / "marks.txt").read_text().split() == ["one", "started"]
-        assert not _alive(int((work / "chatty.pid").read_text()))
+        assert not alive(int((work / "chatty.pid").read_text()))
         # The journal up to the fault is intact: what it holds reads back, step one is done.
         loaded = load(journal)
         assert not [p for p in loaded.problems if "unreadable" in p]

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import Recorder, ScriptedAsker, runbook_from, write_runbook
-from fleet_helpers import fail_on
+from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
+from helpers.fleet import fail_on
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_helpers import write_runbook
+from helpers.engine import write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core import fleet
@@ -274,7 +274,7 @@ def test_inventory_option_must_name_a_file(tmp_path: Path) -> None:
 async def test_a_drill_does_not_reach_the_runbooks_own_hosts(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from engine_helpers import ScriptedAsker
+    from helpers.engine import ScriptedAsker
 
     from runbook_tui.core.engine import Session
     from runbook_tui.core.events import StepStatus

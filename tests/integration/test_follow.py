@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_helpers import write_runbook
-from follow_helpers import RUNBOOK, cli, session_files, start_runner, wait_for_line
+from helpers.engine import write_runbook
+from helpers.follow import RUNBOOK, cli, session_files, start_runner, wait_for_line
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.follow import FollowedSession, JournalTail

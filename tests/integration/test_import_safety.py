@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.paths import DATA_DIR
 
 from runbook_tui.core.errors import ParameterError
 from runbook_tui.core.importer.coverage import unplaced_lines
@@ -23,7 +24,7 @@ from runbook_tui.core.loader import load_text
 from runbook_tui.core.model import Procedure, Runbook, Step, StepKind
 from runbook_tui.core.params import validate
 
-DATA = Path(__file__).parent / "data" / "import"
+DATA = DATA_DIR / "import"
 FILES = sorted(DATA.glob("*.md"))
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers.paths import DATA_DIR, REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +19,8 @@ from runbook_tui.core.importer.markdown import ImportResult, import_markdown, im
 from runbook_tui.core.loader import load_text
 from runbook_tui.core.model import Runbook, StepKind
 
-SEEDS = Path(__file__).parent / "data" / "seeds"  # copies of ../shared/seeds
-FIXTURES = Path(__file__).parent / "data" / "markdown"
+SEEDS = DATA_DIR / "seeds"  # copies of ../shared/seeds
+FIXTURES = DATA_DIR / "markdown"
 SEED_FILES = sorted(SEEDS.glob("*.txt"))
 STYLE_FILES = sorted(FIXTURES.glob("*.md"))
 
@@ -294,7 +295,7 @@ def test_imported_seed_matches_hand_written_runbook(seed: str) -> None:
 
     rid = SEED_TO_BUNDLED[seed]
     imported = _load(import_markdown_file(SEEDS / seed))
-    bundled = load_runbook(Path(__file__).parents[1] / "runbooks" / f"{rid}.yaml")
+    bundled = load_runbook(REPO_ROOT / "runbooks" / f"{rid}.yaml")
     hand = [p for p in bundled.procedures if HAND_WRITTEN_ADDITIONS.get((rid, p.id)) != "procedure"]
     assert len(imported.procedures) == len(hand)
     for got, want in zip(imported.procedures, hand, strict=True):

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from engine_helpers import ScriptedAsker, runbook_from
+from helpers.engine import ScriptedAsker, runbook_from
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session

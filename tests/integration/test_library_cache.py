@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.paths import REPO_ROOT
 
 from runbook_tui import locations
 from runbook_tui.core.library import (
@@ -22,7 +23,7 @@ from runbook_tui.core.library import (
 from runbook_tui.core.library_cache import INDEX_NAME, LibraryIndex
 from runbook_tui.core.loader import load_runbook
 
-REPO = Path(__file__).parent.parent
+REPO = REPO_ROOT
 
 
 def runbook(rid: str, title: str, window: str = "< 5 minutes") -> str:

@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.config import ConfigError, load_config
 from runbook_tui.core.errors import RunbookLoadError, RunbookTuiError
 from runbook_tui.core.library import find_runbooks, resolve_runbook
 
-REPO = Path(__file__).parent.parent
+REPO = REPO_ROOT
 BUNDLED = {"connectin", "connectias", "strict-connection-flow"}
 
 

@@ -10,63 +10,17 @@ from __future__ import annotations
 import asyncio
 import os
 import random
-import sys
 import time
 from pathlib import Path
 
-from engine_helpers import Recorder, ScriptedAsker, runbook_from
+from helpers.batching import flood_session, run_session, write_script
 
 from runbook_tui.core import events as ev
-from runbook_tui.core.engine import Session
 from runbook_tui.core.events import StepStatus
-from runbook_tui.core.journal import Journal, _encode_output, _encode_outputs, load, new_session_id
+from runbook_tui.core.journal import _encode_output, _encode_outputs, load
 from runbook_tui.core.params import REDACTED
 from runbook_tui.core.state import TAIL_LINES, StateFolder, fold
 from runbook_tui.core.steps.shell import SLICE, LineSplitter, group_alive, run_command
-
-PY = sys.executable
-
-STREAM = """
-runbook: 1
-id: batching
-title: Batching
-parameters:
-  - name: token
-    secret: true
-procedures:
-  - id: main
-    title: Main
-    steps:
-      - id: big
-        title: Many lines
-        kind: shell
-        command: {command}
-"""
-
-
-def _session(tmp_path: Path, command: str, params: dict[str, str] | None = None) -> tuple[Session, Recorder]:
-    runbook = runbook_from(tmp_path, STREAM.format(command=command))
-    journal = Journal.create(new_session_id(runbook.id), dir=tmp_path / "sessions")
-    session = Session(
-        runbook, "main", workdir=tmp_path, ask=ScriptedAsker(), journal=journal, params=params or {}
-    )
-    rec = Recorder()
-    session.subscribe(rec)
-    return session, rec
-
-
-async def _run(session: Session) -> StepStatus:
-    await session.start()
-    status = await session.run_step("big")
-    await session.finish()
-    return status
-
-
-def _script(tmp_path: Path, body: str) -> str:
-    path = tmp_path / "writer.py"
-    path.write_text(body)
-    return f"{PY} {path}"
-
 
 # --- the whole path ------------------------------------------------------------------
 
@@ -74,8 +28,8 @@ def _script(tmp_path: Path, body: str) -> str:
 async def test_250k_lines_arrive_complete_in_order_and_the_journal_folds_to_the_state(tmp_path: Path) -> None:
     # stdout and stderr interleaved: one sequence across both, in the order they were read.
     command = "'seq 1 250000; echo on-stderr >&2; seq 250001 250010'"
-    session, rec = _session(tmp_path, command)
-    assert await _run(session) is StepStatus.PASSED
+    session, rec = flood_session(tmp_path, command)
+    assert await run_session(session) is StepStatus.PASSED
     lines = rec.output("big")
     assert [e.seq for e in lines] == list(range(1, len(lines) + 1))
     stdout = [e.text for e in lines if e.stream == "stdout"]
@@ -151,7 +105,11 @@ async def test_lines_and_utf8_characters_cut_across_reads_come_out_whole(tmp_pat
         got.extend((stream, line) for line in lines)
 
     result = await run_command(
-        _script(tmp_path, body), cwd=tmp_path, env=os.environ, on_line=lambda t, s: None, on_lines=on_lines
+        write_script(tmp_path, body),
+        cwd=tmp_path,
+        env=os.environ,
+        on_line=lambda t, s: None,
+        on_lines=on_lines,
     )
     assert result.exit_code == 0
     expected = ["café ☃ one", "second \U0001f600 line", "third"]
@@ -198,8 +156,8 @@ async def test_a_secret_echoed_in_a_big_burst_is_redacted_in_every_line(tmp_path
         "yes \"$(printf '\\033[31m')$1\" | head -n 20000\n"
         "printf 'hunter2\\033[0m-S3cr3t tail\\n'\n"
     )
-    session, rec = _session(tmp_path, "sh burst.sh {{token}}", params={"token": secret})
-    assert await _run(session) is StepStatus.PASSED
+    session, rec = flood_session(tmp_path, "sh burst.sh {{token}}", params={"token": secret})
+    assert await run_session(session) is StepStatus.PASSED
     lines = rec.output("big")
     assert len(lines) == 80001
     assert all(e.text == REDACTED for e in lines[:80000])
@@ -233,7 +191,7 @@ async def test_a_process_that_exits_right_after_a_big_write_loses_nothing(tmp_pa
         got.extend(lines)
 
     result = await run_command(
-        _script(tmp_path, body), cwd=tmp_path, env=os.environ, on_line=lambda t, s: None, on_lines=slow
+        write_script(tmp_path, body), cwd=tmp_path, env=os.environ, on_line=lambda t, s: None, on_lines=slow
     )
     assert result.exit_code == 0
     assert got == [f"{i:07d}" for i in range(120000)]
@@ -246,7 +204,7 @@ async def test_a_background_child_holding_the_pipes_neither_hangs_the_step_nor_c
     got: list[str] = []
     start = time.monotonic()
     result = await run_command(
-        f"sleep 30 & {_script(tmp_path, body)}",
+        f"sleep 30 & {write_script(tmp_path, body)}",
         cwd=tmp_path,
         env=os.environ,
         on_line=lambda t, s: None,

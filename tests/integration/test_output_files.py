@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from test_report_timeline import rich_session
+from helpers.journals import rich_session
 
 from runbook_tui import locations
 from runbook_tui.core.output_files import OutputFileError, write_output

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from engine_helpers import Recorder, ScriptedAsker, runbook_from, write_runbook
+from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
@@ -376,7 +376,7 @@ procedures:
 
 
 async def test_an_http_step_stays_on_its_host_whatever_the_value(tmp_path: Path) -> None:
-    from httpserver import LoopbackServer, Reply
+    from helpers.httpserver import LoopbackServer, Reply
 
     with LoopbackServer() as server:
         server.route("/api/%40evil.com%2F", Reply(200))

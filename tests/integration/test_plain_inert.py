@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine_helpers import write_runbook
+from helpers.engine import write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.ansi import display_ansi, inert, strip_ansi

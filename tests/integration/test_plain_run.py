@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from engine_helpers import write_runbook
+from helpers.engine import write_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.journal import load

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import write_runbook
-from images import build_test_image, free_port
+from helpers.engine import write_runbook
+from helpers.images import build_test_image, free_port
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.core.journal import load
 from runbook_tui.core.report.json_report import render as render_json
@@ -250,10 +251,10 @@ def test_plan_against_a_live_compose_project_leaves_it_as_it_was(tmp_path: Path,
 
 
 def test_docs_name_the_plan_json_fields() -> None:
-    docs = (Path(__file__).parent.parent / "docs" / "cli-json.md").read_text()
+    docs = (REPO_ROOT / "docs" / "cli-json.md").read_text()
     for field in ("unplanned", "effect", "read_only", "complete"):
         assert field in docs, field
-    assert textwrap.dedent("runbook-tui plan") in (Path(__file__).parent.parent / "README.md").read_text()
+    assert textwrap.dedent("runbook-tui plan") in (REPO_ROOT / "README.md").read_text()
 
 
 def test_a_read_only_capture_fills_later_steps_of_the_plan(tmp_path: Path) -> None:

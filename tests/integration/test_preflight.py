@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_helpers import runbook_from, write_runbook
+from helpers.engine import runbook_from, write_runbook
 
 from runbook_tui.core.preflight import check
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from test_output_batching import _run, _script, _session
-from test_step_shell import run
+from helpers.batching import flood_session, run_session, write_script
+from helpers.shell import run
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
@@ -97,8 +97,8 @@ async def test_the_journal_stamps_lines_as_they_arrive_and_keeps_them_plain(
         "    print(f'\\x1b[32mline {i}\\x1b[0m' if sys.stdout.isatty() else f'pipe {i}')\n"
         "    time.sleep(1)\n"
     )
-    session, rec = _session(tmp_path, _script(tmp_path, body))
-    assert await _run(session) is StepStatus.PASSED
+    session, rec = flood_session(tmp_path, write_script(tmp_path, body))
+    assert await run_session(session) is StepStatus.PASSED
     lines = rec.output("big")
     assert [e.text for e in lines] == ["line 0", "line 1", "line 2"]  # a terminal: it coloured them
     assert [e.ansi for e in lines] == [f"\x1b[32mline {i}\x1b[0m" for i in range(3)]

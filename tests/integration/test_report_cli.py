@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from test_report_timeline import rich_session
+from helpers.journals import rich_session
 
 from runbook_tui import locations
 

@@ -2,113 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import pytest
-from test_report_timeline import T0, JournalWriter
+from helpers.journals import T0
+from helpers.resume import TINY, cli, damage_line, killed_session, unfinished_session, write_tiny_runbook
 
 from runbook_tui import locations
 from runbook_tui.core import events as ev
 from runbook_tui.core.journal import load
 from runbook_tui.core.report.timeline import build_report
-
-TINY = """\
-runbook: 1
-id: tiny
-title: Tiny | Rollback
-procedures:
-  - id: roll
-    title: Roll back the tiny service
-    recovery_window: 1 minute
-    steps:
-      - id: one
-        title: First step
-        kind: shell
-        command: echo one-done && echo one >> marks.txt
-      - id: two
-        title: Slow step
-        kind: shell
-        command: |
-          echo two-started
-          echo two >> marks.txt
-          if [ ! -f resumed.flag ]; then sleep 60; fi
-          echo two-done
-      - id: three
-        title: Last step
-        kind: shell
-        command: echo three >> marks.txt
-        milestone: resolved
-"""
-
-
-def write_runbook(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "tiny.yaml"
-    path.write_text(TINY, encoding="utf-8")
-    return path
-
-
-def cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def killed_session(work: Path) -> Path:
-    """Run the tiny runbook with the real engine and SIGKILL it while step ``two`` runs."""
-    runbook = write_runbook(work)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(runbook),
-            "roll",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(work),
-        ],
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            journals = list(locations.sessions_dir().glob("*.jsonl"))
-            if journals and b'"text":"two-started"' in journals[0].read_bytes():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the run never reached step two")
-    finally:
-        proc.kill()  # SIGKILL: no chance to write anything more
-        proc.wait(timeout=10)
-    (journal,) = locations.sessions_dir().glob("*.jsonl")
-    return journal
-
-
-def finished_session(work: Path) -> Path:
-    """A whole run of the tiny runbook by the real engine."""
-    runbook = write_runbook(work)
-    (work / "resumed.flag").touch()
-    result = cli("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work), cwd=work)
-    assert result.returncode == 0, result.stdout + result.stderr
-    (journal,) = locations.sessions_dir().glob("*.jsonl")
-    return journal
 
 
 def _kinds(path: Path) -> list[tuple[str, str | None, int | None]]:
@@ -151,39 +54,14 @@ def test_sigkill_mid_step_then_resume_keeps_every_completed_step(tmp_path: Path)
     )
 
 
-def _unfinished(folder: Path, sid: str, at: float, runbook: Path, work: Path) -> Path:
-    w = JournalWriter(folder / f"{sid}.jsonl", sid)
-    w.add(
-        ev.SessionStarted(
-            at=at,
-            session_id=sid,
-            runbook_id="tiny",
-            runbook_title="Tiny | Rollback",
-            runbook_path=str(runbook),
-            runbook_sha256=hashlib.sha256(runbook.read_bytes()).hexdigest(),
-            procedure_id="roll",
-            procedure_title="Roll back the tiny service",
-            mode="live",
-            operator="alice@bastion-1",
-            app_version="0.1.0",
-            target_seconds=60.0,
-            window_text="1 minute",
-            workdir=str(work),
-        )
-    )
-    w.add(ev.StepStarted(at=at + 1, step_id="one", title="First step", step_kind="shell", phase="step"))
-    w.add(ev.StepFinished(at=at + 2, step_id="one", status="passed", duration=1.0, exit_code=0))
-    return w.path
-
-
 def test_resume_picks_the_latest_unfinished_session(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    runbook = write_runbook(work)
+    runbook = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
     folder = locations.sessions_dir()
-    older = _unfinished(folder, "20261118T100000Z-tiny-0001", T0, runbook, work)
-    newer = _unfinished(folder, "20261118T110000Z-tiny-0002", T0 + 3600, runbook, work)
-    done = _unfinished(folder, "20261118T120000Z-tiny-0003", T0 + 7200, runbook, work)
+    older = unfinished_session(folder, "20261118T100000Z-tiny-0001", T0, runbook, work)
+    newer = unfinished_session(folder, "20261118T110000Z-tiny-0002", T0 + 3600, runbook, work)
+    done = unfinished_session(folder, "20261118T120000Z-tiny-0003", T0 + 7200, runbook, work)
     with done.open("a", encoding="utf-8") as handle:
         handle.write(
             json.dumps(ev.to_dict(ev.SessionFinished(at=T0 + 7300, outcome="failed", duration=100))) + "\n"
@@ -209,9 +87,9 @@ def test_resume_picks_the_latest_unfinished_session(tmp_path: Path) -> None:
 
 def test_resume_warns_when_the_runbook_changed(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    runbook = write_runbook(work)
+    runbook = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
-    _unfinished(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
+    unfinished_session(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
     runbook.write_text(TINY.replace("Last step", "Last step, renamed"), encoding="utf-8")
     result = cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -220,8 +98,8 @@ def test_resume_warns_when_the_runbook_changed(tmp_path: Path) -> None:
 
 def test_resume_of_a_gone_runbook_says_what_to_do(tmp_path: Path) -> None:
     work = tmp_path / "work"
-    runbook = write_runbook(work)
-    _unfinished(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
+    runbook = write_tiny_runbook(work)
+    unfinished_session(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
     runbook.unlink()
     result = cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 2
@@ -232,21 +110,10 @@ def test_resume_of_a_gone_runbook_says_what_to_do(tmp_path: Path) -> None:
 # --- a damaged line before the end ---------------------------------------------------
 
 
-def _damage(journal: Path, kind: str, step_id: str) -> int:
-    """Overwrite the line of ``kind`` for ``step_id`` with garbage of the same length; its number."""
-    lines = journal.read_bytes().split(b"\n")
-    for index, line in enumerate(lines):
-        if line.startswith(b'{"kind":"%s"' % kind.encode()) and b'"step_id":"%s"' % step_id.encode() in line:
-            lines[index] = b"#" * len(line)  # unreadable, its step_id too: the neighbours name it
-            journal.write_bytes(b"\n".join(lines))
-            return index + 1
-    raise AssertionError(f"no {kind} line for {step_id} in {journal}")
-
-
 def test_resume_refuses_a_damaged_middle_line_until_it_is_accepted(tmp_path: Path) -> None:
     work = tmp_path / "work"
     journal = killed_session(work)
-    number = _damage(journal, "step_finished", "one")  # step one ran; its end is unreadable
+    number = damage_line(journal, "step_finished", "one")  # step one ran; its end is unreadable
     damaged = journal.read_bytes()
     (work / "resumed.flag").touch()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
-from engine_helpers import Recorder, ScriptedAsker, runbook_from, write_runbook
+from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 
 from runbook_tui.core.engine import Session
 from runbook_tui.core.errors import ParameterError
@@ -527,8 +527,7 @@ def test_open_and_resume_take_param_file_and_refuse_a_loose_one(tmp_path: Path) 
 
 
 async def test_the_app_uses_values_given_up_front_and_never_shows_the_secret(tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).parent))
-    from ui_helpers import run_screen, until
+    from helpers.ui import run_screen, until
 
     from runbook_tui.core.loader import load_runbook
     from runbook_tui.core.param_sources import gather

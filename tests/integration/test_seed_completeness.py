@@ -21,6 +21,7 @@ from enum import Enum
 from pathlib import Path
 
 import pytest
+from helpers.paths import DATA_DIR, REPO_ROOT
 
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.core.model import (
@@ -40,8 +41,8 @@ from runbook_tui.core.params import render
 from runbook_tui.core.steps.cargo_features import plan_cargo_edit
 from runbook_tui.core.steps.compose_image import plan_compose_edit
 
-SEED_DIR = Path(__file__).parent / "data" / "seeds"
-RUNBOOK_DIR = Path(__file__).resolve().parents[1] / "runbooks"
+SEED_DIR = DATA_DIR / "seeds"
+RUNBOOK_DIR = REPO_ROOT / "runbooks"
 SEEDS: Mapping[str, str] = {
     "strict-connection-flow": "000_b08aebbf23993a48.txt",
     "connectin": "001_f5ab695ec2bba413.txt",

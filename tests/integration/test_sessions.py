@@ -10,8 +10,8 @@ import time
 from pathlib import Path
 
 import pytest
-from test_report_timeline import T0, JournalWriter, rich_session, started
-from test_resume_cli import finished_session
+from helpers.journals import T0, JournalWriter, rich_session, started
+from helpers.resume import finished_session
 
 from runbook_tui import locations
 from runbook_tui.core import events as ev

@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from engine_helpers import write_runbook
-from test_step_shell import Ctx, run, shell_step
+from helpers.engine import write_runbook
+from helpers.shell import Ctx, run, shell_step
 
 from runbook_tui.core.errors import RunbookTuiError
 from runbook_tui.core.events import StepStatus

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import yaml
+from helpers.images import build_test_image, free_port
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from images import build_test_image, free_port
 
 from runbook_tui.core import edits
 from runbook_tui.core.edits import EditError

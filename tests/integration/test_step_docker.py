@@ -8,60 +8,16 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from images import build_test_image, free_port, run_test_container
+from helpers.docker import REPO, run_docker_step
+from helpers.images import build_test_image, free_port, run_test_container
 
 from runbook_tui.core.events import StepStatus
-from runbook_tui.core.model import DockerAction, DockerSpec, Step, StepKind
-from runbook_tui.core.steps.docker import DockerRunner, DockerStepError, DockerUnavailable, list_image_tags
-
-REPO = "rbt-test-dockerstep"
-
-
-@dataclass
-class Ctx:
-    workdir: Path
-    backup_dir: Path
-    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-    drill: bool = False
-    lines: list[tuple[str, str]] = field(default_factory=list)
-
-    def output(self, text: str, stream: str = "stdout") -> None:
-        self.lines.append((stream, text))
-
-
-def _step(action: DockerAction, **spec: Any) -> Step:
-    return Step(id="d", title="docker", kind=StepKind.DOCKER, spec=DockerSpec(action=action, **spec))
-
-
-async def _run(
-    tmp_path: Path, action: DockerAction, env: Mapping[str, str] | None = None, **spec: Any
-) -> Any:
-    ctx = Ctx(tmp_path, tmp_path / "b") if env is None else Ctx(tmp_path, tmp_path / "b", env=env)
-    return await DockerRunner().run(_step(action, **spec), ctx), ctx
-
-
-@pytest.fixture(scope="module")
-def images(docker_client: Any) -> list[Any]:
-    """Two releases of a test repository, built oldest first (1.0.0 then 1.1.0)."""
-    return [build_test_image(docker_client, [f"{REPO}:{v}"], version=v) for v in ("1.0.0", "1.1.0")]
-
-
-@pytest.fixture
-def container(docker_client: Any, images: list[Any]) -> Iterator[tuple[Any, int]]:
-    port = free_port()
-    name = f"rbt-test-{uuid.uuid4().hex[:8]}"
-    created = run_test_container(docker_client, f"{REPO}:1.1.0", name, port)
-    try:
-        yield created, port
-    finally:
-        created.remove(force=True)
-
+from runbook_tui.core.model import DockerAction
+from runbook_tui.core.steps.docker import DockerStepError, DockerUnavailable, list_image_tags
 
 # --- no engine: no Docker needed --------------------------------------------------------------
 
@@ -71,7 +27,7 @@ async def test_no_engine_is_a_clear_failed_outcome(tmp_path: Path) -> None:
     env = {**os.environ, "DOCKER_HOST": f"unix://{sock}"}
     env.pop("DOCKER_API_VERSION", None)
     for action, spec in ((DockerAction.TAGS, {"image": "api"}), (DockerAction.STATE, {"container": "api"})):
-        outcome, ctx = await _run(tmp_path, action, env, **spec)
+        outcome, ctx = await run_docker_step(tmp_path, action, env, **spec)
         assert outcome.status is StepStatus.FAILED
         assert outcome.message == (
             f"cannot reach the Docker Engine at unix://{sock}: no such socket — is dockerd running?"
@@ -82,9 +38,9 @@ async def test_no_engine_is_a_clear_failed_outcome(tmp_path: Path) -> None:
 
 
 async def test_missing_image_or_container_value(tmp_path: Path) -> None:
-    outcome, _ = await _run(tmp_path, DockerAction.TAGS)
+    outcome, _ = await run_docker_step(tmp_path, DockerAction.TAGS)
     assert outcome.status is StepStatus.FAILED and "needs an image:" in outcome.message
-    outcome, _ = await _run(tmp_path, DockerAction.LOGS)
+    outcome, _ = await run_docker_step(tmp_path, DockerAction.LOGS)
     assert outcome.status is StepStatus.FAILED and "needs a container:" in outcome.message
 
 
@@ -93,7 +49,7 @@ async def test_missing_image_or_container_value(tmp_path: Path) -> None:
 
 @pytest.mark.docker
 async def test_tags_newest_first_from_real_images(tmp_path: Path, images: list[Any]) -> None:
-    outcome, ctx = await _run(tmp_path, DockerAction.TAGS, image=REPO)
+    outcome, ctx = await run_docker_step(tmp_path, DockerAction.TAGS, image=REPO)
     assert outcome.status is StepStatus.PASSED, outcome.message
     assert outcome.data["tags"][:2] == ["1.1.0", "1.0.0"]
     newest = outcome.data["images"][0]
@@ -105,7 +61,7 @@ async def test_tags_newest_first_from_real_images(tmp_path: Path, images: list[A
 
 @pytest.mark.docker
 async def test_unknown_repository_lists_what_exists(tmp_path: Path, images: list[Any]) -> None:
-    outcome, _ = await _run(tmp_path, DockerAction.TAGS, image="rbt-test-no-such-repo")
+    outcome, _ = await run_docker_step(tmp_path, DockerAction.TAGS, image="rbt-test-no-such-repo")
     assert outcome.status is StepStatus.FAILED
     assert "no local images of repository 'rbt-test-no-such-repo'; repositories:" in outcome.message
     with pytest.raises(DockerStepError):
@@ -115,7 +71,7 @@ async def test_unknown_repository_lists_what_exists(tmp_path: Path, images: list
 @pytest.mark.docker
 async def test_state_of_a_running_container(tmp_path: Path, container: tuple[Any, int]) -> None:
     created, _port = container
-    outcome, _ = await _run(tmp_path, DockerAction.STATE, container=created.name)
+    outcome, _ = await run_docker_step(tmp_path, DockerAction.STATE, container=created.name)
     assert outcome.status is StepStatus.PASSED, outcome.message
     assert outcome.data["status"] == "running" and outcome.data["image"] == f"{REPO}:1.1.0"
     assert outcome.data["restart_count"] == 0
@@ -126,7 +82,7 @@ async def test_state_of_a_running_container(tmp_path: Path, container: tuple[Any
 async def test_state_of_a_stopped_container_fails(tmp_path: Path, container: tuple[Any, int]) -> None:
     created, _port = container
     created.stop(timeout=1)
-    outcome, ctx = await _run(tmp_path, DockerAction.STATE, container=created.name)
+    outcome, ctx = await run_docker_step(tmp_path, DockerAction.STATE, container=created.name)
     assert outcome.status is StepStatus.FAILED and outcome.data["status"] == "exited"
     assert ctx.lines[-1][0] == "stderr"
 
@@ -134,7 +90,7 @@ async def test_state_of_a_stopped_container_fails(tmp_path: Path, container: tup
 @pytest.mark.docker
 async def test_unknown_container_lists_what_exists(tmp_path: Path, container: tuple[Any, int]) -> None:
     created, _port = container
-    outcome, _ = await _run(tmp_path, DockerAction.STATE, container="rbt-no-such-container")
+    outcome, _ = await run_docker_step(tmp_path, DockerAction.STATE, container="rbt-no-such-container")
     assert outcome.status is StepStatus.FAILED
     assert "no container 'rbt-no-such-container'; containers:" in outcome.message
     assert f"{created.name} (running)" in outcome.message
@@ -145,7 +101,7 @@ async def test_restart_starts_the_container_again(tmp_path: Path, container: tup
     created, port = container
     created.reload()
     started = created.attrs["State"]["StartedAt"]
-    outcome, _ = await _run(tmp_path, DockerAction.RESTART, container=created.name)
+    outcome, _ = await run_docker_step(tmp_path, DockerAction.RESTART, container=created.name)
     assert outcome.status is StepStatus.PASSED, outcome.message
     assert outcome.message.startswith("restarted: ")
     assert outcome.data["started_at"] != started
@@ -169,7 +125,9 @@ async def test_logs_stream_both_streams_in_order(tmp_path: Path, container: tupl
     assert err.value.code == 404
     deadline = time.monotonic() + 10
     while True:
-        outcome, ctx = await _run(tmp_path, DockerAction.LOGS, container=created.name, since=300.0, tail=50)
+        outcome, ctx = await run_docker_step(
+            tmp_path, DockerAction.LOGS, container=created.name, since=300.0, tail=50
+        )
         if any("no-such-page" in text for _, text in ctx.lines) or time.monotonic() > deadline:
             break
         await asyncio.sleep(0.1)
@@ -177,7 +135,7 @@ async def test_logs_stream_both_streams_in_order(tmp_path: Path, container: tupl
     assert ctx.lines[0] == ("stdout", f"rbt-test 1.1.0 listening on {port}")
     assert any(stream == "stderr" and "url:/no-such-page" in text for stream, text in ctx.lines)
     assert outcome.data["lines"] == len(ctx.lines)
-    outcome, ctx = await _run(tmp_path, DockerAction.LOGS, container=created.name, tail=1)
+    outcome, ctx = await run_docker_step(tmp_path, DockerAction.LOGS, container=created.name, tail=1)
     assert len(ctx.lines) == 1 and ctx.lines[0][0] == "stderr"
 
 
@@ -220,7 +178,7 @@ async def test_state_reports_health(
     try:
         deadline = time.monotonic() + 15
         while True:
-            outcome, _ = await _run(tmp_path, DockerAction.STATE, container=created.name)
+            outcome, _ = await run_docker_step(tmp_path, DockerAction.STATE, container=created.name)
             if outcome.data.get("health") != "starting" or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.2)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from httpserver import LoopbackServer, Reply, closed_port
+from helpers.httpserver import LoopbackServer, Reply, closed_port
 
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.model import HttpSpec, Step, StepKind

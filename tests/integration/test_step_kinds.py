@@ -5,14 +5,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
+
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.core import model
 from runbook_tui.core.loader import load_text
 from runbook_tui.core.model import ConfirmSpec, GitAction, GitSpec, ManualSpec, ShellSpec, Step, StepKind
 from runbook_tui.core.steps import registry
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = REPO_ROOT
 
 
 def test_every_kind_has_one_definition_with_the_models_spec() -> None:

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.paths import REPO_ROOT
 
 from runbook_tui import locations
 from runbook_tui.config import ConfigError, load_config
 from runbook_tui.core.journal import Journal, load
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 IN_CI = bool(os.environ.get("CI"))
 
 SLOW = """\

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine_helpers import write_runbook
+from helpers.engine import write_runbook
 
 from runbook_tui.core.drills.score import format_score, score
 from runbook_tui.core.events import StepStatus

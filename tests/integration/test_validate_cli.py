@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.paths import REPO_ROOT
 
-REPO = Path(__file__).parent.parent
+REPO = REPO_ROOT
 INVALID = REPO / "tests" / "data" / "invalid"
 GOOD = """\
 runbook: 1

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.paths import REPO_ROOT
 
 from runbook_tui import locations
 from runbook_tui.core.journal import load
 from runbook_tui.core.worklock import WorkdirLocked, WorkLock, lock_path, locks_dir, read_holder
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 
 SLOW = """\
 runbook: 1

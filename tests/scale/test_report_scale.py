@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_report_timeline import T0, JournalWriter, started
+from helpers.journals import T0, JournalWriter, started
 
 from runbook_tui.core import events as ev
 

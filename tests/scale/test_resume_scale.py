@@ -14,6 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from helpers.engine import NoAsker
+from helpers.paths import TESTS_DIR
+
 from runbook_tui.core import events as ev
 from runbook_tui.core.engine import Session
 from runbook_tui.core.journal import Journal, fold_file, load
@@ -44,19 +47,6 @@ procedures:
         kind: shell
         command: echo three
 """
-
-
-class NoAsker:
-    """Resume asks nothing; anything asked would be a bug here."""
-
-    async def confirm(self, request: object) -> bool:
-        raise AssertionError("resume asked for a confirmation")
-
-    async def parameter(self, param: object, choices: list[str]) -> str | None:
-        raise AssertionError("resume asked for a parameter")
-
-    async def manual(self, step: object) -> object:
-        raise AssertionError("resume asked about a manual step")
 
 
 def write_session(folder: Path, lines: int) -> tuple[Path, Path]:
@@ -181,7 +171,7 @@ def test_resume_of_a_torn_journal_equals_the_old_fold(tmp_path: Path) -> None:
 PROBE = """
 import json, sys
 from pathlib import Path
-from test_resume_scale import NoAsker
+from helpers.engine import NoAsker
 from runbook_tui.core.engine import Session
 from runbook_tui.core.loader import load_runbook
 
@@ -216,7 +206,7 @@ def test_resuming_200k_output_lines_reads_once_in_bounded_memory(tmp_path: Path)
         capture_output=True,
         text=True,
         timeout=120,
-        cwd=Path(__file__).parent,
+        cwd=TESTS_DIR,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads(result.stdout)

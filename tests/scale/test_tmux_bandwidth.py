@@ -5,15 +5,13 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
+from helpers.paths import REPO_ROOT
+from helpers.tmux import CLI, Terminal  # skips the module too when tmux is missing
 
-from test_tmux_e2e import CLI, Terminal  # skips the module too when tmux is missing
-
-ROOT = Path(__file__).resolve().parent.parent  # this checkout, not whichever one is installed
+ROOT = REPO_ROOT  # this checkout, not whichever one is installed
 SIX = """\
 runbook: 1
 id: six-lines

@@ -4,18 +4,15 @@ text from runbooks, values and output shown as written (never markup, never cont
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.paths import REPO_ROOT
+from helpers.ui import run_screen, until
 from textual.app import App, ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Input, Static
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from ui_helpers import run_screen, until
 
 from runbook_tui.config import ConfigError, load_config
 from runbook_tui.core.engine import Session
@@ -30,7 +27,7 @@ from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.widgets.log_view import LogView
 from runbook_tui.ui.widgets.step_list import StepList
 
-SEED = Path(__file__).resolve().parent.parent / "runbooks" / "strict-connection-flow.yaml"
+SEED = REPO_ROOT / "runbooks" / "strict-connection-flow.yaml"
 CLICK = "[@click=app.quit]X[/]"
 PATTERN = "^[A-Za-z0-9_]{8,64}$"
 SIX_LINES = [  # each fits the detail's width at 80x24 (about 44 columns)

@@ -3,15 +3,11 @@ action items, roles and a handoff; each goes into the session's journal."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_ui_fixtures import entries_in, fixed_clock, write_run_runbook
-from ui_helpers import notices, run_screen, until
+from helpers.ui import notices, run_screen, until
+from helpers.ui_fixtures import entries_in, fixed_clock, write_run_runbook
 
 from runbook_tui.core.journal import load
 from runbook_tui.ui.app import AppOptions, RunbookApp

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from engine_helpers import write_runbook
-from ui_helpers import run_screen, until
+from helpers.engine import write_runbook
+from helpers.ui import run_screen, until
 
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.loader import load_runbook
@@ -61,7 +57,7 @@ async def test_the_app_runs_a_fleet_step_and_shows_each_hosts_lines(
 
 def _failing_fleet_app(tmp_path: Path, inventory: Path) -> RunbookApp:
     """web2 fails (told apart by $SSH_CONNECTION), web1 and web3 pass; every host says who it is."""
-    from fleet_helpers import fail_on
+    from helpers.fleet import fail_on
 
     path = write_runbook(
         tmp_path,

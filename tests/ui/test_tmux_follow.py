@@ -12,12 +12,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from follow_helpers import start_runner, wait_for_line
+from helpers.follow import start_runner, wait_for_line
+from helpers.paths import REPO_ROOT
 
 if shutil.which("tmux") is None and not os.environ.get("CI"):
     pytest.skip("tmux is not installed (CI installs it)", allow_module_level=True)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 
 
 def capture(name: str) -> str:

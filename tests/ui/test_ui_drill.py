@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.ui import run_screen, until
 from textual.pilot import Pilot
 from textual.widgets import Static
-from ui_helpers import run_screen, until
 
 from runbook_tui.commands.drill import drill_options
 from runbook_tui.core.drills import Sandbox, build_sandbox, find_drill, format_score

@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_resume_cli import _damage, killed_session
-from test_ui_resume import resume_app, stop_leftovers
-from ui_helpers import notices, until
+from helpers.resume import damage_line, killed_session, stop_leftovers
+from helpers.ui import notices, resume_app, until
 
 from runbook_tui.core.journal import load
 from runbook_tui.core.loader import load_runbook
@@ -26,7 +21,7 @@ from runbook_tui.ui.screens.resume import DamagedLinesModal
 def damaged(tmp_path: Path) -> Iterator[tuple[Path, Path, int]]:
     work = tmp_path / "work"
     journal = killed_session(work)
-    number = _damage(journal, "step_finished", "one")
+    number = damage_line(journal, "step_finished", "one")
     yield journal, work, number
     stop_leftovers(work)
 
@@ -89,7 +84,7 @@ async def test_opening_a_procedure_in_a_locked_workdir_says_who_holds_it(tmp_pat
 async def test_a_full_disk_in_the_app_stops_the_step_and_says_how_to_continue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from test_faults_io import FILL, _alive, tmpfs
+    from helpers.faults import FILL, alive, tmpfs
 
     work = tmp_path / "work"
     work.mkdir()
@@ -117,7 +112,7 @@ async def test_a_full_disk_in_the_app_stops_the_step_and_says_how_to_continue(
             said = next(n for n in notices(app) if "No space left on device" in n)
             assert f"runbook-tui resume {run.session.session_id}" in said
             assert "Free space" in said
-            assert not _alive(int((work / "chatty.pid").read_text()))  # its process group was stopped
+            assert not alive(int((work / "chatty.pid").read_text()))  # its process group was stopped
             # No longer live: the lock is let go, so 'runbook-tui resume' elsewhere is not refused.
             await until(pilot, lambda: not lock_path(work).exists())
         assert (work / "marks.txt").read_text().split() == ["one", "started"]  # three never ran

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from follow_helpers import start_runner, wait_for_line
+from helpers.follow import start_runner, wait_for_line
+from helpers.ui import run_screen, until
 from textual.widgets import Label
-from ui_helpers import run_screen, until
 
 from runbook_tui.commands.app import follow_options
 from runbook_tui.core import events as ev

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from engine_helpers import write_runbook
+from helpers.engine import write_runbook
+from helpers.ui import run_screen, until
 from textual.widgets import Static
-from ui_helpers import run_screen, until
 
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import load

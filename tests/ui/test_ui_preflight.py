@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from engine_helpers import write_runbook
-from ui_helpers import until
+from helpers.engine import write_runbook
+from helpers.ui import until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core import journal

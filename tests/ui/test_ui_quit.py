@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from helpers.ui import until
 from textual.pilot import Pilot
 from textual.widgets import Static
-from ui_helpers import until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus

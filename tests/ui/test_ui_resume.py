@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import signal
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.resume import finished_session, killed_session, stop_leftovers
+from helpers.ui import notices, resume_app, until
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from test_resume_cli import finished_session, killed_session
-from ui_helpers import notices, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.journal import load
-from runbook_tui.core.loader import load_runbook
 from runbook_tui.core.sessions import latest_unfinished, summarise
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.library import LibraryScreen
@@ -35,18 +28,6 @@ from runbook_tui.ui.widgets.log_view import LogView
 def said(app: RunbookApp, text: str) -> Callable[[], bool]:
     """A check for ``until``: a notification containing ``text`` was shown."""
     return lambda: any(text in n for n in notices(app))
-
-
-def resume_app(journal: Path, work: Path) -> RunbookApp:
-    """The app as ``runbook-tui resume SESSION`` starts it."""
-    return RunbookApp(
-        AppOptions(
-            runbook=load_runbook(work / "tiny.yaml"),
-            resume_session=journal,
-            probe_signals=False,
-            find_entries=lambda dirs: [],
-        )
-    )
 
 
 async def interrupted_modal(pilot: Pilot[Any]) -> tuple[ProcedureScreen, InterruptedModal]:
@@ -62,24 +43,6 @@ def events_after_resume(journal: Path) -> list[ev.Event]:
     events = load(journal).events
     index = max(i for i, e in enumerate(events) if isinstance(e, ev.SessionResumed))
     return events[index + 1 :]
-
-
-def stop_leftovers(work: Path) -> None:
-    """SIGKILL of a run leaves its step's shell running in its own process group: stop those."""
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if Path(os.readlink(entry / "cwd")) != work.resolve():
-                continue
-            pid = int(entry.name)
-            group = os.getpgid(pid)
-            if group != os.getpgid(0):
-                os.killpg(group, signal.SIGKILL)
-            else:
-                os.kill(pid, signal.SIGKILL)
-        except OSError:
-            continue  # gone already, or not ours to read
 
 
 @pytest.fixture

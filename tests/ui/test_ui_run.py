@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers.httpserver import LoopbackServer, Reply
+from helpers.ui import run_screen, until
+from helpers.ui_fixtures import CARGO_TOML, write_run_runbook
 from textual import events
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from httpserver import LoopbackServer, Reply
-from test_ui_fixtures import CARGO_TOML, write_run_runbook
-from ui_helpers import run_screen, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core import journal

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.httpserver import LoopbackServer, Reply
+from helpers.ui import notices
+from helpers.ui_fixtures import entries_in, fixed_clock, write_run_runbook
 from textual.app import App, ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static, TabbedContent
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from httpserver import LoopbackServer, Reply
-from test_ui_fixtures import entries_in, fixed_clock, write_run_runbook
-from ui_helpers import notices
 
 from runbook_tui.core.durations import parse_window
 from runbook_tui.core.model import Parameter

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
+from helpers.ui import run_screen, until
 from textual.pilot import Pilot
 from textual.widgets import OptionList, Static, TextArea
 from textual.widgets.text_area import Selection
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from ui_helpers import run_screen, until
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.drills.debrief import score_journal

@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from engine_helpers import Recorder, ScriptedAsker, runbook_from
+from helpers.engine import Recorder, ScriptedAsker, runbook_from
 
 from runbook_tui.core import edits
 from runbook_tui.core import events as ev

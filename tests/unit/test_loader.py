@@ -9,6 +9,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 import pytest
+from helpers.paths import DATA_DIR, REPO_ROOT
 
 from runbook_tui.core.durations import Window
 from runbook_tui.core.errors import RunbookLoadError
@@ -30,8 +31,8 @@ from runbook_tui.core.model import (
     WatchSpec,
 )
 
-INVALID = Path(__file__).parent / "data" / "invalid"
-REPO = Path(__file__).parent.parent
+INVALID = DATA_DIR / "invalid"
+REPO = REPO_ROOT
 EXPECT = re.compile(r"^# expect: (\d+):(\d+): (.+)$", re.M)
 
 GOOD = """\

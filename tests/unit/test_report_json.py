@@ -7,12 +7,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from test_report_timeline import T0, rich_session
+from helpers.journals import T0, rich_session
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.core.report import json_report
 from runbook_tui.core.report.timeline import build_report
 
-DOC = Path(__file__).resolve().parent.parent / "docs" / "report-json.md"
+DOC = REPO_ROOT / "docs" / "report-json.md"
 
 
 def documented_keys() -> dict[str, set[str]]:

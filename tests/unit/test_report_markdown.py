@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from test_report_timeline import rich_session
+from helpers.journals import rich_session
+from helpers.paths import REPO_ROOT
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.report import markdown
@@ -117,11 +118,11 @@ def test_fences_survive_backticks_in_output(tmp_path: Path) -> None:
 def test_runbook_templates_and_checklist_when_the_file_is_there(tmp_path: Path) -> None:
     import hashlib
 
-    from test_report_timeline import T0, JournalWriter, started
+    from helpers.journals import T0, JournalWriter, started
 
     from runbook_tui.core.report.runbook_context import context_for
 
-    runbook = Path(__file__).resolve().parent.parent / "runbooks" / "strict-connection-flow.yaml"
+    runbook = REPO_ROOT / "runbooks" / "strict-connection-flow.yaml"
     sid = "20261118T100000Z-strict-0001"
     w = JournalWriter(tmp_path / f"{sid}.jsonl", sid)
     sha = hashlib.sha256(runbook.read_bytes()).hexdigest()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from test_report_timeline import T0, JournalWriter, rich_session, started
+from helpers.journals import T0, JournalWriter, rich_session, started
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.report import svg

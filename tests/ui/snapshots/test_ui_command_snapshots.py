@@ -5,20 +5,16 @@ confirmation whose command is longer than the screen (yes waits for its end)."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.paths import REPO_ROOT
+from helpers.snapshots import SIZES, then, unjournaled_session
+from helpers.ui_fixtures import fixed_clock
 from textual.pilot import Pilot
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from test_ui_fixtures import fixed_clock
-from test_ui_snapshots import SIZES, then, unjournaled_session
 
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.ui.app import AppOptions, RunbookApp
@@ -27,7 +23,7 @@ from runbook_tui.ui.screens.preflight import PreflightModal
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.widgets.step_list import StepList
 
-ROOT = Path(__file__).resolve().parent.parent.parent
+ROOT = REPO_ROOT
 SIX = """\
 runbook: 1
 id: six-lines

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from helpers.paths import REPO_ROOT
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Static
@@ -19,7 +20,7 @@ from runbook_tui.core.state import HostResult
 from runbook_tui.ui.widgets.host_grid import HostGrid
 
 SIZES = [(80, 24), (120, 40)]
-GRID_CSS = Path(__file__).resolve().parents[2] / "runbook_tui" / "ui" / "widgets" / "host_grid.tcss"
+GRID_CSS = REPO_ROOT / "runbook_tui" / "ui" / "widgets" / "host_grid.tcss"
 
 
 def fixed_hosts() -> dict[str, HostResult]:

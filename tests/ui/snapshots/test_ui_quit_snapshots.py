@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_ui_snapshots import SIZES, _until_started, make_app, then, utc
+from helpers.snapshots import SIZES, make_app, then, until_started
 from textual.pilot import Pilot
 
 from runbook_tui.ui.screens.quit import QuitModal
 
-__all__ = ["utc"]  # the autouse UTC fixture, used by every test here
+# Local time on screen is UTC in these snapshots (the fixture is in conftest.py).
+pytestmark = pytest.mark.usefixtures("utc")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -23,7 +24,7 @@ def test_quit_with_a_step_running(snap_compare: Any, size: tuple[int, int]) -> N
         pilot.app.push_screen(QuitModal(["Start previous version"], quitting=True))
 
     app = make_app(open_runbook=True, procedure="app-rollback")
-    assert snap_compare(app, terminal_size=size, run_before=then(_until_started, ask))
+    assert snap_compare(app, terminal_size=size, run_before=then(until_started, ask))
 
 
 def test_end_session_with_nothing_running(snap_compare: Any) -> None:
@@ -31,4 +32,4 @@ def test_end_session_with_nothing_running(snap_compare: Any) -> None:
         pilot.app.push_screen(QuitModal([], quitting=False))
 
     app = make_app(open_runbook=True, procedure="app-rollback")
-    assert snap_compare(app, terminal_size=(80, 24), run_before=then(_until_started, ask))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=then(until_started, ask))

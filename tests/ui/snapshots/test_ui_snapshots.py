@@ -8,96 +8,34 @@ Update after a deliberate change with ``pytest tests/snapshots --snapshot-update
 from __future__ import annotations
 
 import dataclasses
-import os
-import sys
-import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from helpers.snapshots import (
+    DIFF,
+    SIZES,
+    drill_journal,
+    finished_events,
+    make_app,
+    show_summary,
+    then,
+    until_scored,
+    until_started,
+)
+from helpers.ui_fixtures import FIXED_NOW, sample_runbook
 from textual.pilot import Pilot
-from textual.widgets import Input
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from test_ui_fixtures import FIXED_NOW, fixed_clock, sample_entries, sample_runbook
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.model import Parameter
 from runbook_tui.core.state import fold
-from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.parameter import ParameterModal
-from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.screens.summary import SummaryScreen
 
-SIZES = [(80, 24), (120, 40)]
-DIFF = """\
---- a/Cargo.toml
-+++ b/Cargo.toml
-@@ -5,4 +5,4 @@
- [features]
--default = ["risky", "safe"]  # keep this comment
-+default = ["safe"]  # keep this comment
- risky = []
-"""
-
-
-@pytest.fixture(autouse=True)
-def utc() -> Iterator[None]:
-    """Local time on screen is UTC in snapshots."""
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
-
-
-def unjournaled_session(runbook: Any, procedure: Any, ask: Any) -> Any:
-    """A real engine session that writes no journal (so no temp path shows)."""
-    from runbook_tui.core.engine import Session
-
-    return Session(runbook, procedure, workdir=Path("/tmp"), ask=ask, operator="oncall@bastion")
-
-
-def make_app(*, drill: bool = False, open_runbook: bool = False, procedure: str | None = None) -> RunbookApp:
-    return RunbookApp(
-        AppOptions(
-            find_entries=lambda dirs: list(sample_entries()),
-            clock=fixed_clock,
-            probe_signals=False,
-            drill=drill,
-            runbook=sample_runbook() if open_runbook else None,
-            procedure=procedure,
-            session_factory=unjournaled_session,
-        )
-    )
-
-
-async def settle(pilot: Pilot[Any]) -> None:
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause(0.1)
-    for field in pilot.app.screen.query(Input):
-        field.cursor_blink = False
-    await pilot.pause()
-
-
-def then(*steps: Callable[[Pilot[Any]], Any]) -> Callable[[Pilot[Any]], Any]:
-    async def run(pilot: Pilot[Any]) -> None:
-        await settle(pilot)
-        for step in steps:
-            result = step(pilot)
-            if hasattr(result, "__await__"):
-                await result
-        await settle(pilot)
-
-    return run
+# Local time on screen is UTC in these snapshots (the fixture is in conftest.py).
+pytestmark = pytest.mark.usefixtures("utc")
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -120,18 +58,10 @@ def test_reference(snap_compare: Any, size: tuple[int, int]) -> None:
     assert snap_compare(make_app(open_runbook=True), press=["i", "4"], terminal_size=size, run_before=then())
 
 
-async def _until_started(pilot: Pilot[Any]) -> None:
-    for _ in range(100):
-        screen = pilot.app.screen
-        if isinstance(screen, ProcedureScreen) and screen.state.started_at:
-            return
-        await pilot.pause(0.05)
-
-
 @pytest.mark.parametrize("size", SIZES)
 def test_procedure_before_anything_runs(snap_compare: Any, size: tuple[int, int]) -> None:
     app = make_app(open_runbook=True, procedure="app-rollback")
-    assert snap_compare(app, terminal_size=size, run_before=then(_until_started))
+    assert snap_compare(app, terminal_size=size, run_before=then(until_started))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -165,53 +95,7 @@ def test_destructive_confirmation_with_diff(snap_compare: Any, size: tuple[int, 
 
 
 def _finished_session() -> SimpleNamespace:
-    return SimpleNamespace(state=fold(_finished_events()))
-
-
-def _finished_events() -> list[ev.Event]:
-    t = FIXED_NOW - 200
-    events: list[ev.Event] = [
-        ev.SessionStarted(
-            session_id="20260529T120000Z-sample-1a2b",
-            runbook_id="sample",
-            runbook_title="Sample Service Rollback",
-            runbook_path="/tmp/sample.yaml",
-            runbook_sha256="0" * 64,
-            procedure_id="app-rollback",
-            procedure_title="Application Rollback (Docker)",
-            mode="live",
-            operator="oncall@bastion",
-            app_version="0.1.0",
-            target_seconds=300,
-            window_text="< 5 minutes",
-            at=t,
-        ),
-        ev.StepStarted(
-            step_id="check-disk", title="Check disk space", step_kind="shell", phase="precheck", at=t + 5
-        ),
-        ev.StepFinished(step_id="check-disk", status="passed", duration=0.4, at=t + 5.4),
-        ev.StepSkipped(step_id="stop", reason="api already stopped by the orchestrator", at=t + 20),
-        ev.StepStarted(
-            step_id="start", title="Start previous version", step_kind="shell", phase="step", at=t + 30
-        ),
-        ev.StepFinished(step_id="start", status="passed", duration=41.0, at=t + 71),
-        ev.FileEdited(
-            step_id="start",
-            path="/srv/app/docker-compose.yml",
-            backup="/tmp/backup",
-            diff=DIFF,
-            before_sha256="a" * 64,
-            after_sha256="b" * 64,
-            at=t + 60,
-        ),
-        ev.StepStarted(
-            step_id="health", title="Verify health", step_kind="shell", phase="verification", at=t + 80
-        ),
-        ev.StepFinished(step_id="health", status="passed", duration=2.0, at=t + 82),
-        ev.NoteAdded(text="error rate back under 1%", at=t + 90),
-        ev.SessionFinished(outcome="succeeded", duration=95.0, at=t + 95),
-    ]
-    return events
+    return SimpleNamespace(state=fold(finished_events()))
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -309,46 +193,8 @@ def test_templates(snap_compare: Any) -> None:
     assert snap_compare(make_app(), terminal_size=(80, 24), run_before=then(show))
 
 
-def _drill_journal(folder: Path) -> Path:
-    """The finished session's events, as a drill, in a real journal (scored from the file)."""
-    import dataclasses
-
-    from runbook_tui.core.journal import Journal
-
-    events = list(_finished_events())
-    started = events[0]
-    assert isinstance(started, ev.SessionStarted)
-    events[0] = dataclasses.replace(started, mode="drill")
-    with Journal.create("20260529T120000Z-sample-1a2b", dir=folder) as journal:
-        for event in events:
-            journal.append(event)
-        return journal.path
-
-
-def show_summary(journal: Path) -> Callable[[Pilot[Any]], None]:
-    """A step that opens the summary of the session recorded in ``journal``."""
-
-    def show(pilot: Pilot[Any]) -> None:
-        from runbook_tui.core.journal import load
-
-        session = SimpleNamespace(state=fold(load(journal).events), journal_path=journal)
-        pilot.app.push_screen(SummaryScreen(session, sample_runbook().procedures[0]))
-
-    return show
-
-
-async def until_scored(pilot: Pilot[Any]) -> SummaryScreen:
-    """The summary screen, once its drill score is in (scored in a thread)."""
-    for _ in range(100):
-        screen = pilot.app.screen
-        if isinstance(screen, SummaryScreen) and screen.score is not None:
-            return screen
-        await pilot.pause(0.05)
-    raise AssertionError("the drill was never scored")
-
-
 def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
-    journal = _drill_journal(tmp_path)
+    journal = drill_journal(tmp_path)
     app = make_app(drill=True)
     assert snap_compare(app, terminal_size=(80, 24), run_before=then(show_summary(journal), until_scored))
 
@@ -358,7 +204,7 @@ def test_drill_summary(snap_compare: Any, tmp_path: Path) -> None:
 
 def _breached_session() -> Any:
     """The sample session run late: a 1-minute window, the restart past it, milestones reached."""
-    events = _finished_events()
+    events = finished_events()
     t = events[0].at
     events[0] = dataclasses.replace(
         events[0], target_seconds=60.0, window_text="1 minute", impact_started_at=t - 120

@@ -11,12 +11,15 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from test_ui_snapshots import _drill_journal, make_app, show_summary, then, until_scored, utc
+import pytest
+from helpers.snapshots import drill_journal, make_app, show_summary, then, until_scored
 from textual.pilot import Pilot
 
 from runbook_tui.core.drills.definition import Fault
 
-__all__ = ["utc"]  # the autouse UTC fixture, used by every test here
+# Local time on screen is UTC in these snapshots (the fixture is in conftest.py).
+pytestmark = pytest.mark.usefixtures("utc")
+
 
 FAULT = Fault(
     name="health-still-failing",
@@ -27,7 +30,7 @@ FAULT = Fault(
 
 
 def test_drill_summary_reveals_a_random_fault(snap_compare: Any, tmp_path: Path) -> None:
-    journal = _drill_journal(tmp_path)
+    journal = drill_journal(tmp_path)
 
     async def scored_against_the_fault(pilot: Pilot[Any]) -> None:
         screen = await until_scored(pilot)
