@@ -1,4 +1,9 @@
-"""Shared fixtures: an isolated data/config dir per test, and the real Docker Engine."""
+"""Shared fixtures: an isolated data/config dir per test, and the real Docker Engine.
+
+Layout (see tests/README.md): ``unit/`` pure core, ``integration/`` real components,
+``ui/`` the app through Pilot, snapshots and tmux, ``scale/`` the big ones (all marked ``slow``
+here). Shared code is in ``helpers/``; fixtures are in the conftest.py of the folder that uses them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ from typing import Any
 import pytest
 
 IN_CI = bool(os.environ.get("CI"))
+SCALE_DIR = Path(__file__).resolve().parent / "scale"
 
 
 @pytest.fixture(autouse=True)
@@ -62,7 +68,10 @@ def fleet_inventory() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Docker-marked tests skip outside CI when no engine answers; in CI they must run."""
+    """Everything in scale/ is slow; docker-marked tests skip outside CI when no engine answers."""
+    for item in items:
+        if SCALE_DIR in item.path.parents:
+            item.add_marker(pytest.mark.slow)
     if IN_CI or not any(item.get_closest_marker("docker") for item in items):
         return
     import docker

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from helpers.cli import cli_argv
 from helpers.engine import write_runbook
 from runbook_tui import locations
 
@@ -35,16 +35,12 @@ procedures:
 """
 
 
-def cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "runbook_tui", *args]
-
-
 def start_runner(tmp_path: Path, code: int = 0) -> tuple[subprocess.Popen[str], Path]:
     """A real ``run --plain`` whose slow step waits for ``tmp_path/go``; returns it and the gate file."""
     gate = tmp_path / "go"
     path = write_runbook(tmp_path, RUNBOOK.format(gate=gate, code=code))
     runner = subprocess.Popen(
-        cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
+        cli_argv("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,

@@ -6,12 +6,12 @@ import hashlib
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from helpers.cli import cli_argv, run_cli
 from helpers.journals import JournalWriter
 from runbook_tui import locations
 from runbook_tui.core import events as ev
@@ -52,33 +52,11 @@ def write_tiny_runbook(folder: Path) -> Path:
     return path
 
 
-def cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
 def killed_session(work: Path) -> Path:
     """Run the tiny runbook with the real engine and SIGKILL it while step ``two`` runs."""
     runbook = write_tiny_runbook(work)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(runbook),
-            "roll",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(work),
-        ],
+        cli_argv("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work)),
         cwd=work,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -104,7 +82,7 @@ def finished_session(work: Path) -> Path:
     """A whole run of the tiny runbook by the real engine."""
     runbook = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
-    result = cli("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work), cwd=work)
+    result = run_cli("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work), cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     (journal,) = locations.sessions_dir().glob("*.jsonl")
     return journal

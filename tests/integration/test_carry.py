@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from helpers.cli import cli_argv, run_cli
 from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
@@ -123,18 +124,7 @@ procedures:
 def test_carried_values_survive_kill_9_and_resume(tmp_path: Path) -> None:
     path = write_runbook(tmp_path, CRASH)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -147,13 +137,7 @@ def test_carried_values_survive_kill_9_and_resume(tmp_path: Path) -> None:
     proc.wait(timeout=10)
     sessions = Path(os.environ["RUNBOOK_TUI_DATA_DIR"]) / "sessions"
     journal = next(sessions.glob("*.jsonl"))
-    result = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "resume", journal.stem, "--plain", "--yes"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    result = run_cli("resume", journal.stem, "--plain", "--yes")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "seen.txt").read_text() == "v1.2.3 eu-west\n"
     state = fold(load(journal).events)
@@ -301,23 +285,7 @@ def test_resume_from_a_step_runs_it_again(tmp_path: Path) -> None:
         session.close()
 
     asyncio.run(first())
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "resume",
-            journal.path.stem,
-            "--plain",
-            "--yes",
-            "--from",
-            "one",
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    result = run_cli("resume", journal.path.stem, "--plain", "--yes", "--from", "one")
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "ran.txt").read_text().split() == ["one", "flaky", "one", "flaky", "three"]
     state = fold(load(journal.path).events)

@@ -6,11 +6,11 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv, run_cli
 from helpers.engine import runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
@@ -47,7 +47,7 @@ procedures:
         title: Three
         kind: shell
         command: "seq 1 3000; sleep 0.1; echo three-done"
-      # Outlasts the latest kill (1.6 s) on a fast machine, so every kill lands mid-run.
+      # Outlasts the latest kill (1.3 s after the journal appears), so every kill lands mid-run.
       - id: four
         title: Four
         kind: shell
@@ -61,18 +61,7 @@ def _sessions_dir() -> Path:
 
 def _start(path: Path, workdir: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(workdir),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--yes", "--workdir", str(workdir)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,
@@ -92,6 +81,15 @@ def _check_loads(journal: Path) -> None:
         assert all("cut off" not in p for p in loaded.problems)
 
 
+def _wait_for_new_journal(before: set[Path], proc: subprocess.Popen[bytes], limit: float = 30.0) -> None:
+    """Return once the run has created its journal (or has ended, or ``limit`` passed)."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline and proc.poll() is None:
+        if _sessions_dir().exists() and set(_sessions_dir().glob("*.jsonl")) - before:
+            return
+        time.sleep(0.02)
+
+
 def test_kill_9_at_random_moments_leaves_a_journal_that_loads(tmp_path: Path) -> None:
     path = write_runbook(tmp_path, PROCEDURE)
     rng = random.Random(20240611)
@@ -99,7 +97,10 @@ def test_kill_9_at_random_moments_leaves_a_journal_that_loads(tmp_path: Path) ->
     for attempt in range(10):
         before = set(_sessions_dir().glob("*.jsonl")) if _sessions_dir().exists() else set()
         proc = _start(path, tmp_path)
-        time.sleep(rng.uniform(0.3, 1.6))
+        # Random moments counted from the journal's creation, not from the fork: on a loaded
+        # machine (xdist, CI) start-up alone can outlast a fixed delay, and no kill would land.
+        _wait_for_new_journal(before, proc)
+        time.sleep(rng.uniform(0.0, 1.3))
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         new = set(_sessions_dir().glob("*.jsonl")) - before
@@ -133,24 +134,7 @@ def test_a_journal_cut_at_every_byte_still_loads(tmp_path: Path) -> None:
                 confirm: go
         """,
     )
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--param",
-            "tag=v1",
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-    )
+    done = run_cli("run", str(path), "main", "--plain", "--yes", "--param", "tag=v1", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     (journal,) = _sessions_dir().glob("*.jsonl")
     full = journal.read_bytes()
@@ -295,14 +279,7 @@ def test_a_hang_up_stops_the_step_and_leaves_the_session_to_resume(tmp_path: Pat
     assert "asks whether to run it again" in state.step("slow").tail[-1].text
 
     (tmp_path / "again").touch()
-    resumed = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "resume", "--plain", "--yes"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=tmp_path,
-        timeout=60,
-    )
+    resumed = run_cli("resume", "--plain", "--yes", cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     after = fold(load(journal).events)
     assert after.step("slow").status is StepStatus.PASSED and after.step("slow").attempts == 2

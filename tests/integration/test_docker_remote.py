@@ -22,7 +22,7 @@ from runbook_tui.core.events import StepStatus
 from runbook_tui.core.model import DockerAction, DockerSpec, Step, StepKind
 from runbook_tui.core.steps.docker import DockerRunner, list_image_tags
 
-pytestmark = [pytest.mark.docker, pytest.mark.timeout(120)]
+pytestmark = [pytest.mark.docker, pytest.mark.timeout(120), pytest.mark.xdist_group("docker-images")]
 REMOTE = "ssh://root@127.0.0.2:2222"
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv
 from helpers.paths import REPO_ROOT
 
 from runbook_tui.core.drills import build_sandbox, find_drill
@@ -26,7 +26,7 @@ from runbook_tui.core.library import resolve_runbook
 from runbook_tui.core.model import Runbook
 
 ROOT = REPO_ROOT
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("drill")]
 
 # One procedure per bundled drill: every drill's setup and teardown run whatever the procedure.
 DRILLS = [
@@ -69,19 +69,7 @@ def run_drill(rb_id: str, procedure: str, tmp: Path, *extra: str) -> subprocess.
     params = [f"--param={k}={v}" for k, v in drill.params.items()]
     env = {**os.environ, "TMPDIR": str(tmp), "DRILL_HANG_SECONDS": "3", "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            rb_id,
-            procedure,
-            "--drill",
-            "--plain",
-            "--yes",
-            *params,
-            *extra,
-        ],
+        cli_argv("run", rb_id, procedure, "--drill", "--plain", "--yes", *params, *extra),
         capture_output=True,
         text=True,
         env=env,

@@ -11,11 +11,11 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv
 
 from runbook_tui.core.drills import find_drill
 from runbook_tui.core.events import OutputLine, StepFinished
@@ -27,7 +27,7 @@ DOCKER_RUNBOOKS = {"connectin"}
 HANG_SECONDS = "3"  # how long a hanging stand-in hangs before it gives up, in tests
 RUN_TIME_BOX = 150  # seconds; the slowest drill run (a 60 s health retry) takes about 75
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("drill")]
 
 
 def _cases() -> list[object]:
@@ -52,7 +52,7 @@ def _run(rb_id: str, procedure: str, *extra: str) -> tuple[subprocess.CompletedP
     drill = find_drill(resolve_runbook(rb_id))
     params = [f"--param={k}={v}" for k, v in drill.params.items()]
     env = {**os.environ, "DRILL_HANG_SECONDS": HANG_SECONDS}
-    command = [sys.executable, "-m", "runbook_tui", "run", rb_id, procedure, "--drill", "--plain", "--yes"]
+    command = cli_argv("run", rb_id, procedure, "--drill", "--plain", "--yes")
     proc = _run_interruptibly([*command, *params, *extra], env)
     sessions = Path(os.environ["RUNBOOK_TUI_DATA_DIR"]) / "sessions"
     journals = sorted(sessions.glob(f"*-{rb_id}-*.jsonl")) if sessions.is_dir() else []

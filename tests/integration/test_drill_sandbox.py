@@ -13,7 +13,7 @@ import pytest
 from runbook_tui.core.drills import DrillError, build_sandbox, list_faults, load_drill
 from runbook_tui.core.model import Runbook
 
-pytestmark = pytest.mark.timeout(240)
+pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("drill")]
 
 
 def runbook(rb_id: str, path: str = "") -> Runbook:

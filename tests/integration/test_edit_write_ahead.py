@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import run_cli
 from helpers.engine import Recorder, runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
@@ -175,13 +176,7 @@ def test_a_file_that_matches_neither_version_stops_the_resume(tmp_path: Path) ->
 def test_plain_resume_names_the_changed_file_without_a_traceback(tmp_path: Path) -> None:
     journal = _crash(tmp_path, "after")
     (tmp_path / "docker-compose.yml").write_bytes(b"services: {}\n")
-    proc = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "resume", journal.stem, "--plain", "--yes"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-    )
+    proc = run_cli("resume", journal.stem, "--plain", "--yes", cwd=tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "matches neither version" in proc.stderr and "docker-compose.yml" in proc.stderr

@@ -8,8 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.journals import JournalWriter, rich_session
-from helpers.resume import cli, finished_session, killed_session
+from helpers.resume import finished_session, killed_session
 
 from runbook_tui import locations
 from runbook_tui.core import journal_chain
@@ -17,7 +18,7 @@ from runbook_tui.core.journal import _read_ends, load
 
 
 def verify(journal: Path, *extra: str) -> tuple[int, str]:
-    done = cli("verify", str(journal), *extra, cwd=journal.parent)
+    done = run_cli("verify", str(journal), *extra, cwd=journal.parent)
     assert "Traceback" not in done.stderr, done.stderr
     return done.returncode, done.stdout + done.stderr
 
@@ -101,13 +102,15 @@ def test_resume_and_note_continue_the_chain(tmp_path: Path) -> None:
     work = tmp_path / "work"
     journal = killed_session(work)
     (work / "resumed.flag").touch()
-    resumed = cli("resume", journal.stem, "--plain", "--yes", cwd=work)
+    resumed = run_cli("resume", journal.stem, "--plain", "--yes", cwd=work)
     assert resumed.returncode == 0, resumed.stderr
     assert verify(journal)[0] == 0
-    assert cli("note", journal.stem, "--action", "write it down", "--owner", "bob", cwd=work).returncode == 0
+    assert (
+        run_cli("note", journal.stem, "--action", "write it down", "--owner", "bob", cwd=work).returncode == 0
+    )
     code, said = verify(journal)
     assert code == 0, said
-    report = json.loads(cli("report", journal.stem, "--format", "json", cwd=work).stdout)
+    report = json.loads(run_cli("report", journal.stem, "--format", "json", cwd=work).stdout)
     assert report["chain"]["head"] == said.split("head ")[1].split(",")[0]
     assert report["chain"]["key_fingerprint"] == journal_chain.load_key().fingerprint
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.errors import UsageError
@@ -34,17 +33,6 @@ procedures:
         command: echo resolved
         milestone: resolved
 """
-
-
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 NOW = 1_800_000_000.0
@@ -91,7 +79,7 @@ def test_roles_take_short_names() -> None:
 def test_run_with_impact_ten_minutes_ago_measures_from_it(tmp_path: Path) -> None:
     book = tmp_path / "marks.yaml"
     book.write_text(MILESTONED)
-    done = cli(
+    done = run_cli(
         "run",
         str(book),
         "roll",
@@ -105,7 +93,7 @@ def test_run_with_impact_ten_minutes_ago_measures_from_it(tmp_path: Path) -> Non
     )
     assert done.returncode == 0, done.stderr + done.stdout
     session = next(line for line in done.stdout.splitlines() if "journal" in line).split()[-1]
-    report = cli("report", session, "--format", "json", cwd=tmp_path)
+    report = run_cli("report", session, "--format", "json", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     metrics = json.loads(report.stdout)["metrics"]
     assert metrics["impact_source"] == "recorded"
@@ -118,7 +106,9 @@ def test_run_with_impact_ten_minutes_ago_measures_from_it(tmp_path: Path) -> Non
 def test_bad_impact_time_exits_2_with_a_message(tmp_path: Path) -> None:
     book = tmp_path / "marks.yaml"
     book.write_text(MILESTONED)
-    done = cli("run", str(book), "roll", "--plain", "--yes", "--impact-started", "last tuesday", cwd=tmp_path)
+    done = run_cli(
+        "run", str(book), "roll", "--plain", "--yes", "--impact-started", "last tuesday", cwd=tmp_path
+    )
     assert done.returncode == 2
     assert "--impact-started 'last tuesday'" in done.stderr
     assert "Traceback" not in done.stderr
@@ -161,6 +151,6 @@ def test_a_later_correction_wins_and_out_of_order_milestones_are_flagged() -> No
 def test_open_and_drill_refuse_a_bad_time_before_anything_starts(tmp_path: Path, command: str) -> None:
     book = tmp_path / "marks.yaml"
     book.write_text(MILESTONED)
-    done = cli(command, str(book), "roll", "--impact-started", "noonish", cwd=tmp_path)
+    done = run_cli(command, str(book), "roll", "--impact-started", "noonish", cwd=tmp_path)
     assert done.returncode == 2
     assert "--impact-started 'noonish'" in done.stderr and "Traceback" not in done.stderr

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv, run_cli
 from helpers.journals import T0
-from helpers.resume import cli, finished_session, unfinished_session, write_tiny_runbook
+from helpers.resume import finished_session, unfinished_session, write_tiny_runbook
 
 from runbook_tui import locations
 from runbook_tui.core.inbox import inbox_dir
@@ -38,14 +38,14 @@ procedures:
 def test_note_on_a_finished_session_appends_and_every_format_shows_it(tmp_path: Path) -> None:
     work = tmp_path / "work"
     journal = finished_session(work)
-    done = cli(
+    done = run_cli(
         "note", journal.stem, "--action", "Alert on 503s", "--owner", "bob", "--due", "2027-02-01", cwd=work
     )
     assert done.returncode == 0, done.stderr
     assert "appended to" in done.stdout
     events = load(journal).events
     assert events[-1].kind == "action_item" and events[-2].kind == "session_finished"
-    data = json.loads(cli("report", journal.stem, "--format", "json", cwd=work).stdout)
+    data = json.loads(run_cli("report", journal.stem, "--format", "json", cwd=work).stdout)
     assert data["incident"]["action_items"][0] | {"created_at": None, "created_by": None} == {
         "summary": "Alert on 503s",
         "assignee": "bob",
@@ -54,9 +54,9 @@ def test_note_on_a_finished_session_appends_and_every_format_shows_it(tmp_path: 
         "created_by": None,
         "step_id": None,
     }
-    markdown = cli("report", journal.stem, cwd=work).stdout
+    markdown = run_cli("report", journal.stem, cwd=work).stdout
     assert "## Action items" in markdown and "| Alert on 503s | bob | 2027-02-01 |" in markdown
-    svg = cli("report", journal.stem, "--format", "svg", cwd=work).stdout
+    svg = run_cli("report", journal.stem, "--format", "svg", cwd=work).stdout
     assert "Action item (bob, due 2027-02-01): Alert on 503s" in svg
 
 
@@ -71,7 +71,7 @@ def test_note_on_a_finished_session_appends_and_every_format_shows_it(tmp_path: 
 def test_note_says_what_is_missing(tmp_path: Path, args: list[str], said: str) -> None:
     work = tmp_path / "work"
     journal = finished_session(work)
-    done = cli("note", journal.stem, *args, cwd=work)
+    done = run_cli("note", journal.stem, *args, cwd=work)
     assert done.returncode == 2 and said in done.stderr and "Traceback" not in done.stderr
 
 
@@ -81,18 +81,7 @@ def test_note_on_a_running_session_is_journalled_by_that_session(tmp_path: Path)
     book = work / "waiter.yaml"
     book.write_text(WAITER)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(book),
-            "roll",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(work),
-        ],
+        cli_argv("run", str(book), "roll", "--plain", "--yes", "--workdir", str(work)),
         cwd=work,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -109,7 +98,7 @@ def test_note_on_a_running_session_is_journalled_by_that_session(tmp_path: Path)
             pytest.fail("the run never started waiting")
         (journal,) = journals
         size = journal.stat().st_size
-        note = cli("note", journal.stem, "--action", "Page faster", "--owner", "carol", cwd=work)
+        note = run_cli("note", journal.stem, "--action", "Page faster", "--owner", "carol", cwd=work)
         assert note.returncode == 0, note.stderr
         assert "journalled by the running session" in note.stdout
         assert journal.stat().st_size > size
@@ -129,19 +118,19 @@ def test_resume_by_someone_else_is_a_handoff(tmp_path: Path) -> None:
     runbook = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
     journal = unfinished_session(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
-    result = cli("resume", journal.stem, "--plain", "--yes", cwd=work)
+    result = run_cli("resume", journal.stem, "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     handoffs = [e for e in load(journal).events if e.kind == "handoff"]
     assert len(handoffs) == 1
     assert handoffs[0].from_operator == "alice@bastion-1" and handoffs[0].reason == "resume"
-    data = json.loads(cli("report", journal.stem, "--format", "json", cwd=work).stdout)
+    data = json.loads(run_cli("report", journal.stem, "--format", "json", cwd=work).stdout)
     (handoff,) = data["incident"]["handoffs"]
     assert handoff["from"] == "alice@bastion-1" and "handed over to" in handoff["text"]
-    markdown = cli("report", journal.stem, cwd=work).stdout
+    markdown = run_cli("report", journal.stem, cwd=work).stdout
     assert "## Roles and handoffs" in markdown and "alice@bastion-1 handed over to" in markdown
     assert (
         "Handoff: alice@bastion-1 handed over to"
-        in cli("report", journal.stem, "--format", "svg", cwd=work).stdout
+        in run_cli("report", journal.stem, "--format", "svg", cwd=work).stdout
     )
 
 
@@ -149,7 +138,7 @@ def test_roles_from_the_command_line_reach_the_report(tmp_path: Path) -> None:
     work = tmp_path / "work"
     book = write_tiny_runbook(work)
     (work / "resumed.flag").touch()
-    done = cli(
+    done = run_cli(
         "run",
         str(book),
         "roll",
@@ -165,12 +154,12 @@ def test_roles_from_the_command_line_reach_the_report(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     (journal,) = locations.sessions_dir().glob("*.jsonl")
-    data = json.loads(cli("report", journal.stem, "--format", "json", cwd=work).stdout)
+    data = json.loads(run_cli("report", journal.stem, "--format", "json", cwd=work).stdout)
     assert data["incident"]["roles"] == [
         {"role": "communications", "assignee": "carol"},
         {"role": "incident_commander", "assignee": "alice"},
     ]
-    assert "- **Incident commander:** alice" in cli("report", journal.stem, cwd=work).stdout
+    assert "- **Incident commander:** alice" in run_cli("report", journal.stem, cwd=work).stdout
 
 
 def test_report_to_a_file_writes_the_chart_beside_it_and_links_it(tmp_path: Path) -> None:
@@ -178,9 +167,9 @@ def test_report_to_a_file_writes_the_chart_beside_it_and_links_it(tmp_path: Path
     journal = finished_session(work)
     out = tmp_path / "out" / "report.md"
     out.parent.mkdir()
-    done = cli("report", journal.stem, "-o", str(out), cwd=work)
+    done = run_cli("report", journal.stem, "-o", str(out), cwd=work)
     assert done.returncode == 0, done.stderr
     chart = tmp_path / "out" / "report.timeline.svg"
     assert chart.read_text().startswith("<svg") and "](report.timeline.svg)" in out.read_text()
-    printed = cli("report", journal.stem, cwd=work).stdout
+    printed = run_cli("report", journal.stem, cwd=work).stdout
     assert f"runbook-tui report {journal.stem} --format svg" in printed

@@ -9,7 +9,6 @@ import json
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from helpers.resume import cli
+from helpers.cli import cli_argv, run_cli
 
 from runbook_tui import locations
 
@@ -178,7 +177,7 @@ def test_syslog_and_http_receive_every_event_in_order(
     book.write_text(BOOK)
     (tmp_path / "go.flag").touch()
     (tmp_path / "go2.flag").touch()
-    done = cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
+    done = run_cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = _journal_lines()
     _until(lambda: len(syslog.messages) >= len(lines) and len(http.received) >= len(lines))
@@ -195,18 +194,7 @@ def test_a_sink_down_mid_run_gets_what_it_missed_when_it_is_back(tmp_path: Path,
     book = tmp_path / "book.yaml"
     book.write_text(BOOK)
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(book),
-            "roll",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-        ],
+        cli_argv("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path)),
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -242,13 +230,13 @@ def test_what_a_sink_missed_at_the_end_goes_with_the_next_session(tmp_path: Path
     book.write_text(BOOK)
     (tmp_path / "go.flag").touch()
     (tmp_path / "go2.flag").touch()
-    done = cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
+    done = run_cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     lines = _journal_lines()
     back = SyslogTcp(port)
     try:
         (journal,) = locations.sessions_dir().glob("*.jsonl")
-        assert cli("note", journal.stem, "--text", "sink is back", cwd=tmp_path).returncode == 0
+        assert run_cli("note", journal.stem, "--text", "sink is back", cwd=tmp_path).returncode == 0
         _until(lambda: len(back.messages) >= len(lines) + 1)
         assert back.lines()[: len(lines)] == lines  # the spooled run first, in order
         assert b"sink is back" in back.lines()[-1]
@@ -260,7 +248,7 @@ def test_a_bad_sink_in_config_is_said(tmp_path: Path) -> None:
     _config('[[sinks]]\ntype = "kafka"\naddress = "x"\n')
     book = tmp_path / "book.yaml"
     book.write_text(BOOK)
-    done = cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
+    done = run_cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
     assert done.returncode == 2 and 'type = "syslog"' in done.stderr and "Traceback" not in done.stderr
     assert not list(locations.sessions_dir().glob("*.jsonl"))  # nothing half-made
 
@@ -321,7 +309,7 @@ def test_a_local_syslog_socket_receives_every_event(tmp_path: Path) -> None:
         book.write_text(BOOK)
         (tmp_path / "go.flag").touch()
         (tmp_path / "go2.flag").touch()
-        done = cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
+        done = run_cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(tmp_path), cwd=tmp_path)
         assert done.returncode == 0, done.stderr
         lines = _journal_lines()
         _until(lambda: len(got) >= len(lines))

@@ -13,28 +13,25 @@ import shutil
 import signal
 import stat
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv, cli_env
 from helpers.faults import FILL, alive, tmpfs
-from helpers.paths import REPO_ROOT
 
 from runbook_tui.core.journal import load
-
-ROOT = REPO_ROOT
 
 
 def cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None, user: int | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess (as ``user`` when given, with setpriv)."""
-    command = [sys.executable, "-m", "runbook_tui", *args]
+    command = cli_argv(*args)
     if user is not None:
         command = ["setpriv", f"--reuid={user}", f"--regid={user}", "--clear-groups", *command]
-    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env = cli_env(env)
     return subprocess.run(
         command, capture_output=True, text=True, cwd=cwd, env=full_env, timeout=90, stdin=subprocess.DEVNULL
     )
@@ -267,9 +264,9 @@ def test_the_hang_up_signal_still_leaves_the_lock_free(tmp_path: Path) -> None:
     work.mkdir()
     runbook = write_fill(tmp_path)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook_tui", "run", str(runbook), "roll", "--plain", "--yes"],
+        cli_argv("run", str(runbook), "roll", "--plain", "--yes"),
         cwd=work,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=cli_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

@@ -12,11 +12,11 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 from helpers.fleet import fail_on
 
@@ -63,14 +63,7 @@ def _shell_step(command: str, extra: str = "") -> str:
 
 
 def _run_cli(tmp_path: Path, runbook: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "run", str(runbook), "main", "--plain", "--yes", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=150,
-        cwd=tmp_path,
-    )
+    return run_cli("run", str(runbook), "main", "--plain", "--yes", *args, cwd=tmp_path, timeout=150)
 
 
 def _journal(stdout: str) -> Path:
@@ -145,26 +138,14 @@ def test_serial_one_with_max_fail_zero_stops_after_the_first_failed_host_and_exi
     assert "web2 failed (rc 3)" in step_end.message and "not run: web3" in step_end.message
     assert any(isinstance(e, ev.OutputLine) and e.text == "[web2] broken" for e in events)
 
-    report = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "report", str(_journal(done.stdout))],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    report = run_cli("report", str(_journal(done.stdout)), check=True).stdout
     hosts_part = report.split("## Hosts", 1)[1].split("\n## ", 1)[0]
     assert "| web2 | 2 | failed |" in hosts_part
     assert "| web1 | 1 | ok |" in hosts_part
     assert "| web3 |  | not run |" in hosts_part
     assert hosts_part.index("web2") < hosts_part.index("web1")  # failed hosts first
 
-    data = json.loads(
-        subprocess.run(
-            [sys.executable, "-m", "runbook_tui", "report", str(_journal(done.stdout)), "--format", "json"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-    )
+    data = json.loads(run_cli("report", str(_journal(done.stdout)), "--format", "json", check=True).stdout)
     (fleet,) = data["hosts"]
     assert fleet["step_id"] == "restart" and fleet["pattern"] == "web"
     assert {h["host"]: h["status"] for h in fleet["hosts"]} == {

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.engine import write_runbook
 
 from runbook_tui.core import events as ev
@@ -258,14 +259,7 @@ def test_inventory_option_must_name_a_file(tmp_path: Path) -> None:
     path = write_runbook(
         tmp_path, RUNBOOK.format(steps="      - {id: a, title: A, kind: shell, command: 'true'}")
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "run", str(path), "main", "--plain", "--inventory", "nope.ini"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    done = run_cli("run", str(path), "main", "--plain", "--inventory", "nope.ini", cwd=tmp_path)
     assert done.returncode == 2
     assert "--inventory nope.ini: no such file" in done.stderr
     assert "Traceback" not in done.stderr

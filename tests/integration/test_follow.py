@@ -8,8 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv, run_cli
 from helpers.engine import write_runbook
-from helpers.follow import RUNBOOK, cli, session_files, start_runner, wait_for_line
+from helpers.follow import RUNBOOK, session_files, start_runner, wait_for_line
 
 from runbook_tui.core import events as ev
 from runbook_tui.core.follow import FollowedSession, JournalTail
@@ -113,7 +114,7 @@ def test_follow_plain_streams_a_running_session_and_exits_with_its_outcome(
         wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
         before = session_files()
         follower = subprocess.Popen(
-            cli("follow", "--plain"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            cli_argv("follow", "--plain"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
         )
         assert follower.stdout is not None
         seen: list[str] = []
@@ -143,7 +144,7 @@ def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
         wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
         path = write_runbook(tmp_path, RUNBOOK.format(gate=gate, code=0), name="again.yaml")
         refused = subprocess.run(
-            cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
+            cli_argv("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
             capture_output=True,
             text=True,
             timeout=60,
@@ -152,9 +153,7 @@ def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
         named = re.search(r"Watch it with '(runbook-tui follow [^']+)'", refused.stderr)
         assert named, refused.stderr
         gate.touch()  # the followed session finishes: follow replays it and ends
-        follower = subprocess.run(
-            cli(*named[1].split()[1:], "--plain"), capture_output=True, text=True, timeout=60
-        )
+        follower = run_cli(*named[1].split()[1:], "--plain")
         assert follower.returncode == 0, follower.stderr
         assert "slow stdout| after-gate" in follower.stdout
     finally:
@@ -163,8 +162,8 @@ def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
 
 
 def test_nothing_to_follow_is_bad_usage() -> None:
-    done = subprocess.run(cli("follow", "--plain"), capture_output=True, text=True, timeout=60)
+    done = run_cli("follow", "--plain")
     assert done.returncode == 2
     assert "no unfinished session to follow" in done.stderr
-    named = subprocess.run(cli("follow", "nosuch", "--plain"), capture_output=True, text=True, timeout=60)
+    named = run_cli("follow", "nosuch", "--plain")
     assert named.returncode == 2 and "no session 'nosuch'" in named.stderr

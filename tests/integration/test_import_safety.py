@@ -9,11 +9,11 @@ Runme attributes, stated times).
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import run_cli
 from helpers.paths import DATA_DIR
 
 from runbook_tui.core.errors import ParameterError
@@ -271,21 +271,15 @@ def test_reserved_names_never_become_parameters() -> None:
     assert not names & {"HOME", "PATH", "LD_PRELOAD", "IFS"}
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args], capture_output=True, text=True, timeout=60
-    )
-
-
 def test_report_says_what_was_gated_watched_and_parametrised(tmp_path: Path) -> None:
-    done = _cli("import", str(DATA / "db-methods.md"), "--report", "-o", str(tmp_path / "db.yaml"))
+    done = run_cli("import", str(DATA / "db-methods.md"), "--report", "-o", str(tmp_path / "db.yaml"))
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "gated" in out and "FLUSHALL" in out
     assert "watch" in out and "tail -f" in out
     assert "parameter LATEST_NODE" in out and "suggested" in out
     assert "alternative" in out
-    assert _cli("validate", str(tmp_path / "db.yaml")).returncode == 0
+    assert run_cli("validate", str(tmp_path / "db.yaml")).returncode == 0
 
 
 def _all_steps(data: dict[str, Any]) -> list[dict[str, Any]]:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from helpers.cli import run_cli
 from helpers.paths import DATA_DIR, REPO_ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -231,31 +230,25 @@ def test_arbitrary_markdown_never_crashes(lines: list[str]) -> None:
     assert yaml.safe_load(result.yaml_text)["procedures"]
 
 
-def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args], capture_output=True, text=True, cwd=cwd, timeout=60
-    )
-
-
 def test_cli_import_writes_a_runbook_that_validates(tmp_path: Path) -> None:
     out = tmp_path / "connectin.yaml"
     seed = next(p for p in SEED_FILES if "ConnectIn" in p.read_text())
-    done = _cli("import", str(seed), "-o", str(out), "--report")
+    done = run_cli("import", str(seed), "-o", str(out), "--report")
     assert done.returncode == 0, done.stderr
     assert "procedure 'Application Rollback (Docker)'" in done.stdout
-    assert _cli("validate", str(out)).returncode == 0
+    assert run_cli("validate", str(out)).returncode == 0
 
 
 def test_cli_import_errors(tmp_path: Path) -> None:
     binary = tmp_path / "x.md"
     binary.write_bytes(b"\x00\x01\x02")
-    done = _cli("import", str(binary))
+    done = run_cli("import", str(binary))
     assert done.returncode == 2 and "binary" in done.stderr and "Traceback" not in done.stderr
-    missing = _cli("import", str(tmp_path / "nope.md"))
+    missing = run_cli("import", str(tmp_path / "nope.md"))
     assert missing.returncode == 2 and "nope.md" in missing.stderr
     prose = tmp_path / "prose.md"
     prose.write_text("# Notes\n\nnothing to run\n")
-    empty = _cli("import", str(prose), "-o", str(tmp_path / "out.yaml"))
+    empty = run_cli("import", str(prose), "-o", str(tmp_path / "out.yaml"))
     assert empty.returncode == 1 and not (tmp_path / "out.yaml").exists()
 
 

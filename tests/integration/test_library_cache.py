@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.paths import REPO_ROOT
 
 from runbook_tui import locations
@@ -202,12 +203,8 @@ def test_an_unwritable_cache_folder_still_lists(
     entries = find_runbooks([library])
     assert {"team", "other", "broken", "connectin"} <= {e.id for e in entries}
     assert entries == find_runbooks([library])
-    result = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "list", "--json", "--runbooks", str(library)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "RUNBOOK_TUI_CACHE_DIR": str(blocker / "cache")},
+    result = run_cli(
+        "list", "--json", "--runbooks", str(library), env={"RUNBOOK_TUI_CACHE_DIR": str(blocker / "cache")}
     )
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert {"team", "other", "broken"} <= {e["id"] for e in json.loads(result.stdout)}
@@ -231,14 +228,7 @@ def test_the_index_is_written_whole_or_not_at_all(library: Path) -> None:
 
 def test_show_and_list_json_are_the_same_warm_and_cold(library: Path) -> None:
     def cli(*args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "runbook_tui", *args, "--runbooks", str(library)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            cwd=REPO,
-            env={**os.environ, "COLUMNS": "80"},
-        )
+        result = run_cli(*args, "--runbooks", str(library), env={"COLUMNS": "80"}, cwd=REPO)
         assert result.returncode == 0, result.stderr
         return result.stdout
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import run_cli
 from helpers.paths import REPO_ROOT
 
 from runbook_tui.config import ConfigError, load_config
@@ -49,14 +50,7 @@ procedures:
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """The real CLI; config and data folders are the test's own (conftest sets them)."""
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "COLUMNS": "80", **(env or {})},
-        timeout=60,
-    )
+    return run_cli(*args, env={"COLUMNS": "80", **(env or {})}, cwd=REPO)
 
 
 def as_json(result: subprocess.CompletedProcess[str]) -> Any:

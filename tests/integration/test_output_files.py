@@ -10,10 +10,10 @@ import os
 import pwd
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.journals import rich_session
 
 from runbook_tui import locations
@@ -31,21 +31,15 @@ MARKDOWN = """# Rollback
 """
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args], capture_output=True, text=True, timeout=60
-    )
-
-
 def _report(target: Path) -> subprocess.CompletedProcess[str]:
     rich_session(locations.sessions_dir())
-    return _cli("report", "ab12", "-o", str(target))
+    return run_cli("report", "ab12", "-o", str(target))
 
 
 def _import(tmp_path: Path, target: Path) -> subprocess.CompletedProcess[str]:
     source = tmp_path / "rollback.md"
     source.write_text(MARKDOWN)
-    return _cli("import", str(source), "-o", str(target))
+    return run_cli("import", str(source), "-o", str(target))
 
 
 @pytest.fixture(params=["report", "import"])

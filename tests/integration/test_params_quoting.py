@@ -10,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv
 from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 
 from runbook_tui.core import events as ev
@@ -281,11 +282,10 @@ RELEASE_STAR = ("--param", "release=*")
 
 
 def test_an_imported_rm_with_a_star_release_deletes_nothing_else(tmp_path: Path) -> None:
-    import sys
 
     (tmp_path / "rb.md").write_text(MARKDOWN)
     imported = tmp_path / "rb.yaml"
-    cli = [sys.executable, "-m", "runbook_tui"]
+    cli = cli_argv()
     done = subprocess.run(
         [*cli, "import", str(tmp_path / "rb.md"), "-o", str(imported)], capture_output=True, text=True
     )

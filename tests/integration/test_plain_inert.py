@@ -10,9 +10,9 @@ import io
 import os
 import select
 import subprocess
-import sys
 from pathlib import Path
 
+from helpers.cli import cli_argv
 from helpers.engine import write_runbook
 
 from runbook_tui.core import events as ev
@@ -49,17 +49,7 @@ def _only_sgr_escapes(text: str) -> bool:
 def _cli(tmp_path: Path, env: dict[str, str], stdout: int) -> subprocess.Popen[bytes]:
     path = write_runbook(tmp_path, RUNBOOK)
     return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--workdir",
-            str(tmp_path),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--workdir", str(tmp_path)),
         stdin=subprocess.DEVNULL,
         stdout=stdout,
         stderr=subprocess.PIPE,

@@ -7,11 +7,11 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv, run_cli
 from helpers.engine import write_runbook
 
 from runbook_tui.core import events as ev
@@ -55,24 +55,7 @@ def _run(
     tmp_path: Path, *args: str, pre: str = "true", timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
     path = write_runbook(tmp_path, RUNBOOK.format(pre=pre))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--workdir",
-            str(tmp_path),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=timeout,
-    )
+    return run_cli("run", str(path), "main", "--plain", "--workdir", str(tmp_path), *args, timeout=timeout)
 
 
 def _journal(stdout: str) -> Path:
@@ -177,17 +160,7 @@ def test_ctrl_c_cancels_the_step_and_finishes_aborted(tmp_path: Path) -> None:
         """,
     )
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--workdir",
-            str(tmp_path),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--workdir", str(tmp_path)),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         stdin=subprocess.DEVNULL,

@@ -6,12 +6,12 @@ import hashlib
 import json
 import os
 import subprocess
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.cli import CLI, run_cli
 from helpers.engine import write_runbook
 from helpers.images import build_test_image, free_port
 from helpers.paths import REPO_ROOT
@@ -22,7 +22,6 @@ from runbook_tui.core.report.markdown import render as render_markdown
 from runbook_tui.core.report.timeline import build_report
 from runbook_tui.core.state import fold
 
-CLI = (sys.executable, "-m", "runbook_tui")
 PARAM = ("--param", "tag=1.1.0", "--workdir")
 COMPOSE = """\
 services:
@@ -149,12 +148,7 @@ def test_what_cannot_be_planned_is_said_and_exits_1(tmp_path: Path) -> None:
 
 def test_a_bad_procedure_is_usage_exit_2(tmp_path: Path) -> None:
     _project(tmp_path)
-    bad = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "plan", str(tmp_path / "runbook.yaml"), "nope"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = run_cli("plan", str(tmp_path / "runbook.yaml"), "nope")
     assert bad.returncode == 2 and "no procedure 'nope'" in bad.stderr
 
 

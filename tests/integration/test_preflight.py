@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv
 from helpers.engine import runbook_from, write_runbook
 
 from runbook_tui.core.preflight import check
@@ -103,25 +103,11 @@ procedures:
 """
 
 
-CLI = (sys.executable, "-m", "runbook_tui")
-
-
 def _run(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     path = write_runbook(tmp_path, RUNBOOK)
     env = {k: v for k, v in os.environ.items() if k != "NAMESPACE_XYZ"}
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--workdir",
-            str(tmp_path),
-            *list(args),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--workdir", str(tmp_path), *list(args)),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,

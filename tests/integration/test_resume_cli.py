@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers.cli import run_cli
 from helpers.journals import T0
-from helpers.resume import TINY, cli, damage_line, killed_session, unfinished_session, write_tiny_runbook
+from helpers.resume import TINY, damage_line, killed_session, unfinished_session, write_tiny_runbook
 
 from runbook_tui import locations
 from runbook_tui.core import events as ev
@@ -24,7 +25,7 @@ def test_sigkill_mid_step_then_resume_keeps_every_completed_step(tmp_path: Path)
     before = journal.read_bytes()
     assert build_report(journal).outcome == "unfinished"
     (work / "resumed.flag").touch()
-    result = cli("resume", "--plain", "--yes", cwd=work)
+    result = run_cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Resuming {journal.stem}" in result.stderr
     after = journal.read_bytes()
@@ -66,7 +67,7 @@ def test_resume_picks_the_latest_unfinished_session(tmp_path: Path) -> None:
         handle.write(
             json.dumps(ev.to_dict(ev.SessionFinished(at=T0 + 7300, outcome="failed", duration=100))) + "\n"
         )
-    result = cli("resume", "--plain", "--yes", cwd=work)
+    result = run_cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     assert _kinds(newer)[-1][0] == "session_finished"
     assert _kinds(older)[-1] == ("step_finished", "one", 1)  # untouched
@@ -76,11 +77,11 @@ def test_resume_picks_the_latest_unfinished_session(tmp_path: Path) -> None:
         ("step_started", "three", 1),
     ]
     # Named explicitly, the older one resumes too; a finished one is refused with a clear message.
-    assert cli("resume", "0001", "--plain", "--yes", cwd=work).returncode == 0
-    refused = cli("resume", "0003", "--plain", "--yes", cwd=work)
+    assert run_cli("resume", "0001", "--plain", "--yes", cwd=work).returncode == 0
+    refused = run_cli("resume", "0003", "--plain", "--yes", cwd=work)
     assert refused.returncode == 2 and "already finished (failed)" in refused.stderr
     assert "runbook-tui report 20261118T120000Z-tiny-0003" in refused.stderr
-    none_left = cli("resume", "--plain", "--yes", cwd=work)
+    none_left = run_cli("resume", "--plain", "--yes", cwd=work)
     assert none_left.returncode == 2 and "no unfinished session to resume" in none_left.stderr
     assert "Traceback" not in refused.stderr + none_left.stderr
 
@@ -91,7 +92,7 @@ def test_resume_warns_when_the_runbook_changed(tmp_path: Path) -> None:
     (work / "resumed.flag").touch()
     unfinished_session(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
     runbook.write_text(TINY.replace("Last step", "Last step, renamed"), encoding="utf-8")
-    result = cli("resume", "--plain", "--yes", cwd=work)
+    result = run_cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "warning:" in result.stderr and "changed since the session started" in result.stderr
 
@@ -101,7 +102,7 @@ def test_resume_of_a_gone_runbook_says_what_to_do(tmp_path: Path) -> None:
     runbook = write_tiny_runbook(work)
     unfinished_session(locations.sessions_dir(), "20261118T100000Z-tiny-0001", T0, runbook, work)
     runbook.unlink()
-    result = cli("resume", "--plain", "--yes", cwd=work)
+    result = run_cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 2
     assert "the runbook 'tiny' of session 20261118T100000Z-tiny-0001 cannot be found" in result.stderr
     assert "Traceback" not in result.stderr
@@ -117,7 +118,7 @@ def test_resume_refuses_a_damaged_middle_line_until_it_is_accepted(tmp_path: Pat
     damaged = journal.read_bytes()
     (work / "resumed.flag").touch()
 
-    refused = cli("resume", "--plain", "--yes", cwd=work)
+    refused = run_cli("resume", "--plain", "--yes", cwd=work)
     assert refused.returncode == 2, refused.stdout + refused.stderr
     assert "Traceback" not in refused.stderr
     assert f"{journal}:{number}: line {number} cannot be read" in refused.stderr
@@ -127,7 +128,7 @@ def test_resume_refuses_a_damaged_middle_line_until_it_is_accepted(tmp_path: Pat
     assert (work / "marks.txt").read_text().split() == ["one", "two"]
 
     # Accepted, without --yes and with no terminal: recorded, and step one is asked about, not re-run.
-    accepted = cli("resume", "--plain", "--accept-damaged", cwd=work)
+    accepted = run_cli("resume", "--plain", "--accept-damaged", cwd=work)
     assert accepted.returncode == 1, accepted.stdout + accepted.stderr
     assert f"resumed past damaged journal line(s) {number} (step one)" in accepted.stdout
     assert "step one (First step) was interrupted" in accepted.stdout
@@ -137,11 +138,11 @@ def test_resume_refuses_a_damaged_middle_line_until_it_is_accepted(tmp_path: Pat
     assert [(e.line, e.step_id) for e in accepts] == [(number, "one")]  # type: ignore[attr-defined]
 
     # Accepted once is accepted: the next resume goes on; --yes is the explicit choice to re-run.
-    done = cli("resume", "--plain", "--yes", cwd=work)
+    done = run_cli("resume", "--plain", "--yes", cwd=work)
     assert done.returncode == 0, done.stdout + done.stderr
     assert len([e for e in load(journal).events if e.kind == "damaged_line_accepted"]) == 1
     # The report still notes the damaged line.
-    report = cli("report", journal.stem, cwd=work)
+    report = run_cli("report", journal.stem, cwd=work)
     assert f"line {number}: not a JSON object; skipped" in report.stdout
     assert f"resumed past damaged journal line {number} (step one)" in report.stdout
 
@@ -152,6 +153,6 @@ def test_a_torn_last_line_is_still_resumed_without_asking(tmp_path: Path) -> Non
     with journal.open("ab") as handle:
         handle.write(b'{"kind":"output","at":"2026-')  # a crash mid-write: torn, not damaged
     (work / "resumed.flag").touch()
-    result = cli("resume", "--plain", "--yes", cwd=work)
+    result = run_cli("resume", "--plain", "--yes", cwd=work)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "damaged" not in result.stdout + result.stderr

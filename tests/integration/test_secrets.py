@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from helpers.cli import cli_argv, run_cli
 from helpers.engine import Recorder, ScriptedAsker, runbook_from, write_runbook
 
 from runbook_tui.core.engine import Session
@@ -58,26 +59,7 @@ def _run(
     tmp_path: Path, *args: str, env: dict[str, str] | None = None, sleep: str = "true"
 ) -> subprocess.CompletedProcess[str]:
     path = write_runbook(tmp_path, RUNBOOK.replace("{sleep}", sleep))
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, **(env or {})},
-        timeout=60,
-    )
+    return run_cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path), *args, env=env)
 
 
 def _journal(stdout: str) -> Path:
@@ -89,12 +71,7 @@ def _journal(stdout: str) -> Path:
 def _reports(journal: Path) -> str:
     out = []
     for fmt in ("markdown", "json", "svg"):
-        done = subprocess.run(
-            [sys.executable, "-m", "runbook_tui", "report", journal.stem, "--format", fmt],
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_cli("report", journal.stem, "--format", fmt)
         assert done.returncode == 0, done.stderr
         out.append(done.stdout)
     return "\n".join(out)
@@ -320,31 +297,17 @@ def test_a_secret_as_a_program_argument_warns_at_load(tmp_path: Path) -> None:
     warnings = [p for p in result.problems if p.severity == "warning"]
     assert len(warnings) == 1
     assert "curl" in warnings[0].message and "-H @file" in warnings[0].message
-    done = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "validate", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli("validate", str(path))
     assert "curl" in done.stdout + done.stderr
-    ran = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "RUNBOOK_TUI_PARAM_token": TOKEN, "PATH": "/usr/bin:/bin"},
-        timeout=60,
+    ran = run_cli(
+        "run",
+        str(path),
+        "main",
+        "--plain",
+        "--yes",
+        "--workdir",
+        str(tmp_path),
+        env={"RUNBOOK_TUI_PARAM_token": TOKEN, "PATH": "/usr/bin:/bin"},
     )
     assert "warning: step 'call' passes the secret parameter token as an argument of curl" in ran.stderr
 
@@ -402,18 +365,7 @@ def test_resume_takes_a_secret_from_the_environment(tmp_path: Path) -> None:
     path = write_runbook(tmp_path, RUNBOOK.replace("{sleep}", "exit 3"))
     env = {**os.environ, "RUNBOOK_TUI_PARAM_token": TOKEN}
     first = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -427,7 +379,7 @@ def test_resume_takes_a_secret_from_the_environment(tmp_path: Path) -> None:
     journal.write_text("".join(line for line in lines if '"session_finished"' not in line))
     path.write_text(path.read_text().replace("exit 3", "true"))
     done = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "resume", journal.stem, "--plain", "--yes"],
+        cli_argv("resume", journal.stem, "--plain", "--yes"),
         capture_output=True,
         text=True,
         stdin=subprocess.DEVNULL,
@@ -448,18 +400,7 @@ def test_ps_never_shows_a_secret_while_a_step_runs(tmp_path: Path) -> None:
     marker = tmp_path / "running"
     path = write_runbook(tmp_path, RUNBOOK.replace("{sleep}", f"touch {marker}; sleep 3; true"))
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-        ],
+        cli_argv("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path)),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -513,13 +454,7 @@ def test_open_and_resume_take_param_file_and_refuse_a_loose_one(tmp_path: Path) 
     values.write_text(f"token={TOKEN}\n")
     values.chmod(0o640)
     for command in (["open", str(path), "main"], ["run", str(path), "main"], ["resume", "--plain"]):
-        done = subprocess.run(
-            [sys.executable, "-m", "runbook_tui", *command, "--param-file", str(values)],
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-        )
+        done = run_cli(*command, "--param-file", str(values))
         assert done.returncode == 2, (command, done.stderr)
         assert TOKEN not in done.stderr + done.stdout
         if command[0] != "resume":  # resume first says there is no session to resume

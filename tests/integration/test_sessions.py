@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.journals import T0, JournalWriter, rich_session, started
 from helpers.resume import finished_session
 
@@ -126,10 +125,7 @@ def test_json_fields(folder: Path) -> None:
 
 
 def _cli(*args: str, columns: int = 80) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "COLUMNS": str(columns)}
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args], capture_output=True, text=True, env=env, timeout=60
-    )
+    return run_cli(*args, env={"COLUMNS": str(columns)})
 
 
 def test_sessions_command_table_fits_80_columns_and_filters(folder: Path) -> None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv
 from helpers.engine import write_runbook
 from helpers.shell import Ctx, run, shell_step
 
@@ -146,7 +146,7 @@ def test_the_loader_reads_strict_and_show_makes_it_visible(tmp_path: Path) -> No
     steps = runbook.procedures[0].steps
     assert isinstance(steps[0].spec, ShellSpec) and steps[0].spec.strict is False
     assert isinstance(steps[1].spec, ShellSpec) and steps[1].spec.strict is True
-    show = [sys.executable, "-m", "runbook_tui", "show", str(path)]
+    show = cli_argv("show", str(path))
     outline = subprocess.run(show, capture_output=True, text=True, check=True).stdout
     assert "tolerant: Tolerant  (strict: false)" in outline
     assert "normal: Normal\n" in outline

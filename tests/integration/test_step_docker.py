@@ -19,6 +19,9 @@ from runbook_tui.core.events import StepStatus
 from runbook_tui.core.model import DockerAction
 from runbook_tui.core.steps.docker import DockerStepError, DockerUnavailable, list_image_tags
 
+# One worker at a time under xdist (tests/README.md, 'Running in parallel').
+pytestmark = pytest.mark.xdist_group("docker-images")
+
 # --- no engine: no Docker needed --------------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -25,11 +24,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers.cli import cli_argv
 from helpers.paths import REPO_ROOT
 
 from runbook_tui import locations
 from runbook_tui.config import ConfigError, load_config
 from runbook_tui.core.journal import Journal, load
+
+# One worker at a time under xdist (tests/README.md, 'Running in parallel').
+pytestmark = pytest.mark.xdist_group("accounts")
 
 ROOT = REPO_ROOT
 IN_CI = bool(os.environ.get("CI"))
@@ -155,7 +158,7 @@ class Team:
 
     def argv(self, user: str, *args: str) -> list[str]:
         setpriv = ["setpriv", "--reuid", user, "--regid", user, "--init-groups"]
-        return [*setpriv, sys.executable, "-m", "runbook_tui", *args]
+        return [*setpriv, *cli_argv(*args)]
 
     def cli(self, user: str, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

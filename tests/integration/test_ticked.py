@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
+from helpers.cli import run_cli
 from helpers.engine import write_runbook
 
 from runbook_tui.core.drills.score import format_score, score
@@ -37,36 +37,14 @@ procedures:
 
 def _run(tmp_path: Path) -> tuple[subprocess.CompletedProcess[str], Path]:
     path = write_runbook(tmp_path, RUNBOOK)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "runbook_tui",
-            "run",
-            str(path),
-            "main",
-            "--plain",
-            "--yes",
-            "--workdir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-    )
+    done = run_cli("run", str(path), "main", "--plain", "--yes", "--workdir", str(tmp_path))
     match = re.search(r"^journal: (.+\.jsonl)$", done.stdout, re.M)
     assert match, done.stdout + done.stderr
     return done, Path(match.group(1))
 
 
 def _report(journal: Path, fmt: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "report", journal.stem, "--format", fmt],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = run_cli("report", journal.stem, "--format", fmt)
     assert done.returncode == 0, done.stderr
     return done.stdout
 

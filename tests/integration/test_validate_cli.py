@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers.cli import run_cli
 from helpers.paths import REPO_ROOT
 
 REPO = REPO_ROOT
@@ -27,14 +28,7 @@ procedures:
 
 def validate(*paths: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     """The real CLI in a subprocess, with isolated config and data folders."""
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "validate", *map(str, paths)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env={**os.environ},
-        timeout=60,
-    )
+    return run_cli("validate", *map(str, paths), cwd=cwd)
 
 
 def test_bundled_runbooks_are_valid() -> None:
@@ -135,5 +129,5 @@ def test_console_script_is_installed() -> None:
 
 
 def test_usage_error_is_exit_2() -> None:
-    result = subprocess.run([sys.executable, "-m", "runbook_tui", "validate"], capture_output=True, text=True)
+    result = run_cli("validate")
     assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -8,19 +8,16 @@ import signal
 import socket
 import stat
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers.paths import REPO_ROOT
+from helpers.cli import cli_argv, cli_env, run_cli
 
 from runbook_tui import locations
 from runbook_tui.core.journal import load
 from runbook_tui.core.worklock import WorkdirLocked, WorkLock, lock_path, locks_dir, read_holder
-
-ROOT = REPO_ROOT
 
 SLOW = """\
 runbook: 1
@@ -47,15 +44,7 @@ def write_runbook(folder: Path, rb_id: str) -> Path:
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=90,
-        stdin=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    return run_cli(*args, cwd=cwd, timeout=90)
 
 
 def wait_for(path: Path) -> None:
@@ -73,9 +62,9 @@ def first_run(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], Path]]:
     work.mkdir()
     runbook = write_runbook(tmp_path, "v3")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "runbook_tui", "run", str(runbook), "roll", "--plain", "--yes"],
+        cli_argv("run", str(runbook), "roll", "--plain", "--yes"),
         cwd=work,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=cli_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         stdin=subprocess.DEVNULL,

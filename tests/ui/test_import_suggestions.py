@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
+from helpers.cli import run_cli
 from textual.app import App, ComposeResult
 from textual.widgets import Input
 
@@ -53,14 +53,7 @@ def test_square_placeholder_gets_the_prose_value_as_suggestion() -> None:
 
 
 def _run(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "run", str(path), "flush-the-stale-keys", "--plain", *extra],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        cwd=path.parent,
-    )
+    return run_cli("run", str(path), "flush-the-stale-keys", "--plain", *extra, cwd=path.parent)
 
 
 def test_headless_run_is_not_given_the_suggestion(tmp_path: Path) -> None:

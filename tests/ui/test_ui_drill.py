@@ -29,6 +29,9 @@ from runbook_tui.ui.screens.summary import SummaryScreen
 from runbook_tui.ui.session_factory import new_session
 from runbook_tui.ui.widgets.step_list import StepList
 
+# One worker at a time under xdist (tests/README.md, 'Running in parallel').
+pytestmark = pytest.mark.xdist_group("drill")
+
 WATCH = "monitor-logs"  # ConnectIn app-rollback's `docker compose logs -f api`, 5 minutes
 
 

@@ -6,12 +6,11 @@ as a real subprocess afterwards.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from helpers.cli import run_cli
 from helpers.ui import until
 from textual.pilot import Pilot
 from textual.widgets import Static
@@ -147,14 +146,7 @@ async def test_leaving_open_stops_the_group_and_resume_continues_the_step(tmp_pa
     )
 
     (work / "again").touch()
-    resumed = subprocess.run(
-        [sys.executable, "-m", "runbook_tui", "resume", session_id, "--plain", "--yes"],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        cwd=work,
-        timeout=60,
-    )
+    resumed = run_cli("resume", session_id, "--plain", "--yes", cwd=work)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     after = load(journal).events
     interrupted = [(e.step_id, e.attempt) for e in after if isinstance(e, ev.StepInterrupted)]
