@@ -11,9 +11,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
+from pathlib import Path
+
+import pytest
 
 from helpers.paths import REPO_ROOT
+from runbook_tui import locations
 
 CLI: tuple[str, ...] = (sys.executable, "-m", "runbook_tui")
 
@@ -51,3 +56,27 @@ def run_cli(
         stdin=subprocess.DEVNULL,
         check=check,
     )
+
+
+def start_cli(*args: str, cwd: str | os.PathLike[str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``runbook-tui ARGS`` in the background, its output discarded and stdin closed."""
+    return subprocess.Popen(
+        cli_argv(*args),
+        cwd=cwd,
+        env=cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def wait_for_output(text: str, limit: float = 30.0) -> Path:
+    """The test's one journal, once a step has printed the line ``text`` into it; fails after ``limit``."""
+    needle = b'"text":"%s"' % text.encode()
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        journals = list(locations.sessions_dir().glob("*.jsonl"))
+        if journals and needle in journals[0].read_bytes():
+            return journals[0]
+        time.sleep(0.05)
+    pytest.fail(f"no step printed {text!r} within {limit:.0f} s")

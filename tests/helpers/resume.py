@@ -5,13 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import signal
-import subprocess
-import time
 from pathlib import Path
 
-import pytest
-
-from helpers.cli import cli_argv, run_cli
+from helpers.cli import run_cli, start_cli, wait_for_output
 from helpers.journals import JournalWriter
 from runbook_tui import locations
 from runbook_tui.core import events as ev
@@ -55,22 +51,9 @@ def write_tiny_runbook(folder: Path) -> Path:
 def killed_session(work: Path) -> Path:
     """Run the tiny runbook with the real engine and SIGKILL it while step ``two`` runs."""
     runbook = write_tiny_runbook(work)
-    proc = subprocess.Popen(
-        cli_argv("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work)),
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = start_cli("run", str(runbook), "roll", "--plain", "--yes", "--workdir", str(work), cwd=work)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            journals = list(locations.sessions_dir().glob("*.jsonl"))
-            if journals and b'"text":"two-started"' in journals[0].read_bytes():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the run never reached step two")
+        wait_for_output("two-started")
     finally:
         proc.kill()  # SIGKILL: no chance to write anything more
         proc.wait(timeout=10)

@@ -4,12 +4,10 @@ a resume by someone else, and all three report formats showing them."""
 from __future__ import annotations
 
 import json
-import subprocess
-import time
 from pathlib import Path
 
 import pytest
-from helpers.cli import cli_argv, run_cli
+from helpers.cli import run_cli, start_cli, wait_for_output
 from helpers.journals import T0
 from helpers.resume import finished_session, unfinished_session, write_tiny_runbook
 
@@ -80,23 +78,9 @@ def test_note_on_a_running_session_is_journalled_by_that_session(tmp_path: Path)
     work.mkdir()
     book = work / "waiter.yaml"
     book.write_text(WAITER)
-    proc = subprocess.Popen(
-        cli_argv("run", str(book), "roll", "--plain", "--yes", "--workdir", str(work)),
-        cwd=work,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = start_cli("run", str(book), "roll", "--plain", "--yes", "--workdir", str(work), cwd=work)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            journals = list(locations.sessions_dir().glob("*.jsonl"))
-            if journals and b'"text":"waiting"' in journals[0].read_bytes():
-                break
-            time.sleep(0.05)
-        else:
-            pytest.fail("the run never started waiting")
-        (journal,) = journals
+        journal = wait_for_output("waiting")
         size = journal.stat().st_size
         note = run_cli("note", journal.stem, "--action", "Page faster", "--owner", "carol", cwd=work)
         assert note.returncode == 0, note.stderr

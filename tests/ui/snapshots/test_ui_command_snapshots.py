@@ -4,9 +4,6 @@ confirmation whose command is longer than the screen (yes waits for its end)."""
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +19,9 @@ from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.preflight import PreflightModal
 from runbook_tui.ui.screens.procedure import ProcedureScreen
 from runbook_tui.ui.widgets.step_list import StepList
+
+# Local time on screen is UTC in these snapshots (the fixture is in conftest.py).
+pytestmark = pytest.mark.usefixtures("utc")
 
 ROOT = REPO_ROOT
 SIX = """\
@@ -45,19 +45,6 @@ procedures:
           docker compose up -d api worker
           curl -fsS http://127.0.0.1:8080/health
 """
-
-
-@pytest.fixture(autouse=True)
-def utc() -> Iterator[None]:
-    old = os.environ.get("TZ")
-    os.environ["TZ"] = "UTC"
-    time.tzset()
-    yield
-    if old is None:
-        os.environ.pop("TZ", None)
-    else:
-        os.environ["TZ"] = old
-    time.tzset()
 
 
 def app_for(runbook: Any, procedure: str, *, drill: bool = False) -> RunbookApp:
