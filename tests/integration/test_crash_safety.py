@@ -20,6 +20,8 @@ from runbook_tui.core.events import Outcome, StepStatus
 from runbook_tui.core.journal import load
 from runbook_tui.core.state import fold
 
+pytestmark = pytest.mark.slow  # every test here takes seconds (tests/README.md)
+
 PROCEDURE = """
 runbook: 1
 id: crashy

@@ -46,6 +46,7 @@ def ssh_config(tmp_path: Path, fleet_inventory: Path, monkeypatch: pytest.Monkey
     return config
 
 
+@pytest.mark.slow
 async def test_tags_and_state_over_ssh(tmp_path: Path, ssh_config: Path, images: list[Any]) -> None:
     outcome, ctx = await run_docker_step(tmp_path, DockerAction.TAGS, image=REPO, docker_host=REMOTE)
     assert outcome.status is StepStatus.PASSED, outcome.message
@@ -66,6 +67,7 @@ async def test_a_containers_state_over_ssh(
     assert outcome.message.startswith(f"{created.name} is running")
 
 
+@pytest.mark.slow
 async def test_docker_host_from_the_environment(tmp_path: Path, ssh_config: Path, images: list[Any]) -> None:
     env = {**os.environ, "DOCKER_HOST": REMOTE}
     outcome, ctx = await run_docker_step(tmp_path, DockerAction.TAGS, env, image=REPO)

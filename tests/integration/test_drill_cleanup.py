@@ -78,6 +78,7 @@ def run_drill(rb_id: str, procedure: str, tmp: Path, *extra: str) -> subprocess.
     )
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("rb_id", "procedure"), DRILLS)
 def test_each_bundled_drill_leaves_no_process_and_no_folder(
     rb_id: str, procedure: str, own_tmp: Path
@@ -93,6 +94,7 @@ def test_each_bundled_drill_leaves_no_process_and_no_folder(
     assert list(own_tmp.iterdir()) == []  # the sandbox, cargo's target/ with it, is gone
 
 
+@pytest.mark.slow
 def test_keep_keeps_the_folder_but_stops_the_gpg_agent(own_tmp: Path) -> None:
     result = run_drill("connectias", "git-tag-rollback", own_tmp, "--keep")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr

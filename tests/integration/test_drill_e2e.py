@@ -27,7 +27,7 @@ DOCKER_RUNBOOKS = {"connectin"}
 HANG_SECONDS = "3"  # how long a hanging stand-in hangs before it gives up, in tests
 RUN_TIME_BOX = 150  # seconds; the slowest drill run (a 60 s health retry) takes about 75
 
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("drill")]
+pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("drill"), pytest.mark.slow]
 
 
 def _cases() -> list[object]:

@@ -182,6 +182,7 @@ def _project_containers(name: str) -> list[str]:
     return out.stdout.split()
 
 
+@pytest.mark.slow
 @pytest.mark.docker
 def test_connectin_good_and_bad_images_answer_200_and_503(docker_client: object) -> None:
     with build_sandbox(runbook("connectin")) as sb:
@@ -243,6 +244,7 @@ def _wait_for(get):  # type: ignore[no-untyped-def]
     return get()
 
 
+@pytest.mark.slow
 def test_connectin_simulated_stack_rolls_back_without_docker_and_stops_its_servers() -> None:
     with build_sandbox(runbook("connectin"), simulated=True) as sb:
         assert sb.simulated and "SIMULATED" in sb.notice

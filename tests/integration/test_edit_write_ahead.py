@@ -220,6 +220,7 @@ def _resume_app(journal: Path, work: Path) -> Any:
     return RunbookApp(options)
 
 
+@pytest.mark.slow
 async def test_the_app_says_the_edit_was_recorded_on_resume(tmp_path: Path) -> None:
     from helpers.ui import notices, until
 

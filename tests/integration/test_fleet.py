@@ -27,7 +27,7 @@ from runbook_tui.core.journal import Journal, load, new_session_id
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.core.state import fold
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 
 def _runbook(inventory: str, step: str, top: str = "") -> str:

@@ -137,6 +137,7 @@ def test_follow_plain_streams_a_running_session_and_exits_with_its_outcome(
         runner.wait()
 
 
+@pytest.mark.slow
 def test_the_command_the_lock_refusal_names_works(tmp_path: Path) -> None:
     runner, gate = start_runner(tmp_path)
     try:

@@ -206,6 +206,7 @@ def test_show_broken_runbook_exits_1_with_problems(team: Path) -> None:
     assert f"{team / 'nested' / 'broken.yml'}:4:13: 'procedures' must be a list" in result.stderr
 
 
+@pytest.mark.slow
 def test_human_output_fits_80_columns(team: Path) -> None:
     long_title = "A Very Long Runbook Title That Goes On And On Well Past The Edge Of Any Terminal"
     (team / "long.yaml").write_text(runbook("long-" + "x" * 40, title=long_title))
@@ -239,6 +240,7 @@ def test_unknown_id_error_lists_known_ids(tmp_path: Path) -> None:
     assert "did you mean 'strict-connection-flow'?" in str(info.value)
 
 
+@pytest.mark.slow
 def test_find_500_runbooks_is_quick(tmp_path: Path) -> None:
     text = (REPO / "runbooks" / "connectin.yaml").read_text()
     for i in range(500):

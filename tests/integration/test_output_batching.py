@@ -13,6 +13,7 @@ import random
 import time
 from pathlib import Path
 
+import pytest
 from helpers.batching import flood_session, run_session, write_script
 
 from runbook_tui.core import events as ev
@@ -25,6 +26,7 @@ from runbook_tui.core.steps.shell import SLICE, LineSplitter, group_alive, run_c
 # --- the whole path ------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_250k_lines_arrive_complete_in_order_and_the_journal_folds_to_the_state(tmp_path: Path) -> None:
     # stdout and stderr interleaved: one sequence across both, in the order they were read.
     command = "'seq 1 250000; echo on-stderr >&2; seq 250001 250010'"

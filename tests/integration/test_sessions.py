@@ -179,10 +179,12 @@ def _check_every_truncation(source: Path, tmp_path: Path) -> None:
     assert rows == full_rows and summary.outcome == full.outcome != "unfinished"
 
 
+@pytest.mark.slow
 def test_every_truncation_of_a_written_journal_still_loads(tmp_path: Path) -> None:
     _check_every_truncation(rich_session(tmp_path / "full", lines=2), tmp_path)
 
 
+@pytest.mark.slow
 def test_every_truncation_of_a_real_session_still_loads(tmp_path: Path) -> None:
     source = finished_session(tmp_path / "work")
     kinds = [e.kind for e in load(source).events]

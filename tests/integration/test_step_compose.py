@@ -267,6 +267,7 @@ def _join(blocks: list[str], images: list[tuple[str, str, str, str | None, str]]
     return text
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=compose_files(), choice=st.data())
 def test_only_the_tag_changes(

@@ -245,6 +245,7 @@ def _owner_group_mode(path: Path) -> tuple[str, str, int]:
     return pwd.getpwuid(st.st_uid).pw_name, grp.getgrgid(st.st_gid).gr_name, stat.S_IMODE(st.st_mode)
 
 
+@pytest.mark.slow
 def test_two_accounts_share_the_team_folder_lock_and_sessions(team: Team) -> None:
     a, b = team.users
     first = subprocess.Popen(

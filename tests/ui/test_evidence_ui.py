@@ -33,6 +33,7 @@ def make_app(folder: Path) -> RunbookApp:
     )
 
 
+@pytest.mark.slow
 async def test_triage_asks_impact_start_and_the_run_screen_records_the_rest(library_dir: Path) -> None:
     app = make_app(library_dir)
     async with app.run_test(size=(80, 24)) as pilot:

@@ -15,6 +15,7 @@ from runbook_tui.ui.app import AppOptions, RunbookApp
 pytestmark = pytest.mark.timeout(180)
 
 
+@pytest.mark.slow
 async def test_the_app_runs_a_fleet_step_and_shows_each_hosts_lines(
     tmp_path: Path, fleet_inventory: Path
 ) -> None:
@@ -91,6 +92,7 @@ def _failing_fleet_app(tmp_path: Path, inventory: Path) -> RunbookApp:
     )
 
 
+@pytest.mark.slow
 async def test_the_host_grid_lists_failed_hosts_first_and_filters_the_log(
     tmp_path: Path, fleet_inventory: Path
 ) -> None:

@@ -76,6 +76,7 @@ def connectin_sandbox(docker_client: Any) -> Iterator[Sandbox]:
         sandbox.close()
 
 
+@pytest.mark.slow
 @pytest.mark.docker
 @pytest.mark.timeout(120)
 async def test_a_watch_in_an_app_drill_ends_at_the_drills_limit(connectin_sandbox: Sandbox) -> None:
@@ -112,6 +113,7 @@ async def test_a_watch_in_an_app_drill_ends_at_the_drills_limit(connectin_sandbo
     assert "random fault" not in shown  # named on the command line: nothing to reveal
 
 
+@pytest.mark.slow
 async def test_the_summary_scores_a_random_fault_and_reveals_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

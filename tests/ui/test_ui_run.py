@@ -61,6 +61,7 @@ def status(screen: ProcedureScreen, step_id: str) -> StepStatus:
     return screen.state.step(step_id).status
 
 
+@pytest.mark.slow
 async def test_run_all_asks_parameters_confirms_edits_and_destructive_steps(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
@@ -128,6 +129,7 @@ async def test_run_all_asks_parameters_confirms_edits_and_destructive_steps(
     assert kinds[0] == "session_started" and "session_finished" in kinds and kinds[-1] == "edit_undone"
 
 
+@pytest.mark.slow
 async def test_cancel_a_running_step_note_and_skip_with_a_reason(
     tmp_path: Path, server: LoopbackServer
 ) -> None:
@@ -160,6 +162,7 @@ async def test_cancel_a_running_step_note_and_skip_with_a_reason(
         assert screen.state.step("after").skip_reason == "not needed after the cancel"
 
 
+@pytest.mark.slow
 async def test_undo_an_edit_from_the_run_screen(tmp_path: Path, server: LoopbackServer) -> None:
     app = run_app(tmp_path, server, "app")
     cargo = tmp_path / "work" / "Cargo.toml"

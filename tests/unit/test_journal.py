@@ -268,6 +268,7 @@ def _same_as_load_then_fold(path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_fold_file_is_load_then_fold_at_every_byte_offset(tmp_path: Path) -> None:
     full = _write_session(tmp_path).read_bytes()
     cut = tmp_path / "cut.jsonl"

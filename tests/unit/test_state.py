@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tracemalloc
 
+import pytest
+
 from runbook_tui.core import events as ev
 from runbook_tui.core.events import StepStatus
 from runbook_tui.core.state import TAIL_LINES, SessionState, StateFolder, apply, fold
@@ -136,6 +138,7 @@ def test_fold_equals_applying_one_by_one() -> None:
     assert state == fold(events)
 
 
+@pytest.mark.slow
 def test_tail_is_bounded_however_much_a_step_prints() -> None:
     folder = StateFolder()
     folder.apply(_start())
