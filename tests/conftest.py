@@ -20,11 +20,15 @@ SCALE_DIR = Path(__file__).resolve().parent / "scale"
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data and config folders, so no test sees a user's sessions."""
+    """Every test gets its own data, config and cache folders and tmux server: no test sees another's."""
     root = tmp_path_factory.mktemp("rbt-home")
     monkeypatch.setenv("RUNBOOK_TUI_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("RUNBOOK_TUI_CONFIG_DIR", str(root / "config"))
     monkeypatch.setenv("RUNBOOK_TUI_CACHE_DIR", str(root / "cache"))
+    # A tmux server of its own: on the shared default server, a session started while another
+    # test's last session ends (another xdist worker) can meet the server on its way out.
+    (root / "tmux").mkdir()
+    monkeypatch.setenv("TMUX_TMPDIR", str(root / "tmux"))
     monkeypatch.delenv("RUNBOOK_TUI_CONFIG", raising=False)
     monkeypatch.delenv("RUNBOOK_TUI_RUNBOOKS", raising=False)
     monkeypatch.delenv("RUNBOOK_TUI_SESSIONS_DIR", raising=False)
