@@ -24,4 +24,6 @@ PY=${PYTHON:-python3}
 .venv/bin/python -m pip install -q -e '.[test]'
 
 export DOCKER_API_VERSION=${DOCKER_API_VERSION:-1.41}
-.venv/bin/python -m pytest "$@"
+# Every test, one xdist worker per core; tests that share a fixed resource keep to one worker
+# (xdist_group, --dist loadgroup from pyproject.toml). RBT_TEST_WORKERS=0 runs them in one process.
+.venv/bin/python -m pytest -n "${RBT_TEST_WORKERS:-auto}" "$@"

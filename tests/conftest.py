@@ -1,4 +1,9 @@
-"""Shared fixtures: an isolated data/config dir per test, and the real Docker Engine."""
+"""Shared fixtures: an isolated data/config dir per test, and the real Docker Engine.
+
+Layout (see tests/README.md): ``unit/`` pure core, ``integration/`` real components,
+``ui/`` the app through Pilot, snapshots and tmux, ``scale/`` the big ones (all marked ``slow``
+here). Shared code is in ``helpers/``; fixtures are in the conftest.py of the folder that uses them.
+"""
 
 from __future__ import annotations
 
@@ -10,15 +15,20 @@ from typing import Any
 import pytest
 
 IN_CI = bool(os.environ.get("CI"))
+SCALE_DIR = Path(__file__).resolve().parent / "scale"
 
 
 @pytest.fixture(autouse=True)
 def isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test gets its own data and config folders, so no test sees a user's sessions."""
+    """Every test gets its own data, config and cache folders and tmux server: no test sees another's."""
     root = tmp_path_factory.mktemp("rbt-home")
     monkeypatch.setenv("RUNBOOK_TUI_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("RUNBOOK_TUI_CONFIG_DIR", str(root / "config"))
     monkeypatch.setenv("RUNBOOK_TUI_CACHE_DIR", str(root / "cache"))
+    # A tmux server of its own: on the shared default server, a session started while another
+    # test's last session ends (another xdist worker) can meet the server on its way out.
+    (root / "tmux").mkdir()
+    monkeypatch.setenv("TMUX_TMPDIR", str(root / "tmux"))
     monkeypatch.delenv("RUNBOOK_TUI_CONFIG", raising=False)
     monkeypatch.delenv("RUNBOOK_TUI_RUNBOOKS", raising=False)
     monkeypatch.delenv("RUNBOOK_TUI_SESSIONS_DIR", raising=False)
@@ -51,7 +61,7 @@ def docker_client() -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def fleet_inventory() -> Path:
     """The inventory of the three loopback ssh hosts (web1..web3); skips outside CI without sshd."""
-    from fleet_helpers import inventory_path, sshd_problem
+    from helpers.fleet import inventory_path, sshd_problem
 
     problem = sshd_problem()
     if problem is not None:
@@ -62,7 +72,10 @@ def fleet_inventory() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Docker-marked tests skip outside CI when no engine answers; in CI they must run."""
+    """Everything in scale/ is slow; docker-marked tests skip outside CI when no engine answers."""
+    for item in items:
+        if SCALE_DIR in item.path.parents:
+            item.add_marker(pytest.mark.slow)
     if IN_CI or not any(item.get_closest_marker("docker") for item in items):
         return
     import docker

@@ -12,7 +12,7 @@ One concept per module (see docs/architecture.md, "The engine"):
 
 The public names live here, so callers write ``from runbook_tui.core.engine import Session``.
 They are imported on first use: the run screen's clock imports ``windows`` at start-up,
-which must not build the model and the events (tests/test_import_hygiene.py).
+which must not build the model and the events (tests/integration/test_import_hygiene.py).
 """
 
 from __future__ import annotations
