@@ -60,7 +60,7 @@ class Lifecycle:
                 # Another live session in this workdir, an unusable data folder: said, nothing runs.
                 screen.notify(str(exc), title="Cannot start the session", severity="error", timeout=60)
                 return
-        screen.session.subscribe(screen.on_engine_event)
+        screen.session.subscribe(screen.feed.on_engine_event)
         await screen.session.start()
         control = screen.control
         if control is None:

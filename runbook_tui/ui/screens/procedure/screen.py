@@ -238,10 +238,6 @@ class ProcedureScreen(BaseScreen):
         """A step is running, or a run worker is still going."""
         return bool(self.running) or self.intents.busy
 
-    def on_engine_event(self, event: ev.Event) -> None:
-        """The session's listener (the feed batches output lines, posts the rest)."""
-        self.feed.on_engine_event(event)
-
     async def confirm_quit(self) -> None:
         """Called by the app's quit: a step is running, so ask: leave the session open, abort, or stay."""
         await self.lifecycle.confirm_quit()
