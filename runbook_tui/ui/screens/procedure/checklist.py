@@ -21,6 +21,11 @@ class Checklist(Vertical):
     def compose(self) -> ComposeResult:
         yield StepList(self.procedure, id="steps")
 
+    @property
+    def step_list(self) -> StepList:
+        """The steps, one line each; the cursor selects the step shown on the right."""
+        return self.query_one("#steps", StepList)
+
     def on_mount(self) -> None:
         self.border_title = "Checklist"
         self.border_subtitle = Content(f"window {window_text(self.procedure.window)}")

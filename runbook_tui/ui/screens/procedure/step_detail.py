@@ -39,6 +39,16 @@ class StepDetail(Vertical):
         yield LogPane(refresh_rate=rate, low_bandwidth=low, id="log-pane")
         yield WatchPane(refresh_rate=rate, low_bandwidth=low, id="watch-box")
 
+    @property
+    def log_pane(self) -> LogPane:
+        """The step's log, its search bar and the note under it."""
+        return self.query_one("#log-pane", LogPane)
+
+    @property
+    def watch_pane(self) -> WatchPane:
+        """The watch step's pane, under the log."""
+        return self.query_one("#watch-box", WatchPane)
+
     def on_mount(self) -> None:
         self.border_title = "Step"
 
