@@ -5,11 +5,12 @@
 Drives the app with Textual's pilot at 80x24 and 120x40: the library (bundled
 runbooks plus a demo runbook), triage of the bundled ConnectIn runbook, a demo
 procedure mid-run with live output, the confirmation of a Cargo.toml edit with
-its diff, the end-of-session summary and a communication template filled from
-the session. Then a session killed mid-step (SIGKILL of a real headless run) is
-offered at start-up and resumed: the offer, the interrupted step's choice, and the
-run screen as it was left. Everything shown really ran: shell commands, an HTTP
-check against a loopback server, a file edit.
+its diff, the command palette (the run screen's keys), the end-of-session summary
+and a communication template filled from the session. Then a session killed
+mid-step (SIGKILL of a real headless run) is offered at start-up and resumed: the
+offer, the interrupted step's choice, and the run screen as it was left.
+Everything shown really ran: shell commands, an HTTP check against a loopback
+server, a file edit.
 """
 
 from __future__ import annotations
@@ -176,6 +177,8 @@ async def _until(pilot: object, check: Callable[[], object], timeout: float = 30
 
 async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
     """One pass through the app at ``size``, saving a screenshot at each stop."""
+    from textual.command import CommandPalette
+
     from runbook_tui.ui.app import AppOptions, RunbookApp
     from runbook_tui.ui.screens.confirm import ConfirmModal
     from runbook_tui.ui.screens.library import LibraryScreen
@@ -245,6 +248,12 @@ async def shoot(out: Path, size: tuple[int, int], demo_dir: Path) -> None:
         await _until(pilot, lambda: not run.has_running_work)
         await pilot.pause(0.2)
         save("procedure-done")
+        await pilot.press("ctrl+p")  # the palette lists the screen's keys, built from its bindings
+        await _until(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.pause(0.3)
+        save("palette")
+        await pilot.press("escape")
+        await _until(pilot, lambda: app.screen is run)
         await pilot.press("e")
         await _until(pilot, lambda: isinstance(app.screen, QuitModal))
         await pilot.press("f")
