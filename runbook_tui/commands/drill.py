@@ -86,10 +86,10 @@ def _open_app(args: argparse.Namespace, dirs: list[Path], runbook: Runbook, sand
 
 
 def drill_options(options: AppOptions, sandbox: Sandbox) -> AppOptions:
-    """``options`` for a drill in ``sandbox``: its workdir and stand-ins, its fault, its watch cap.
+    """``options`` for a drill in ``sandbox``: its workdir and stand-ins, its fault, its caps.
 
-    The same fault and cap as a headless ``run --drill`` (``Sandbox.fault``, ``Sandbox.watch_limit``),
-    so a drill in the app watches as long and scores the same as one run with ``--plain``.
+    The same fault and caps as a headless ``run --drill`` (``Sandbox.fault``, ``Sandbox.limits``),
+    so a drill in the app watches and retries as long and scores the same as one run with ``--plain``.
     """
     return dataclasses.replace(
         options,
@@ -98,7 +98,7 @@ def drill_options(options: AppOptions, sandbox: Sandbox) -> AppOptions:
         env=dict(sandbox.env),
         drill_fault=sandbox.fault,
         drill_fault_random=sandbox.fault_was_random,
-        watch_limit=sandbox.watch_limit,
+        drill_limits=sandbox.limits,
     )
 
 

@@ -31,6 +31,7 @@ from .asker import PlainAsker, ask_line
 from .printer import Printer, local_datetime
 
 if TYPE_CHECKING:
+    from ..core.drills.limits import DrillLimits
     from ..core.drills.sandbox import Sandbox
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_ABORTED = 0, 1, 2, 130
@@ -126,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
             "drill",
             printer,
             asker,
-            watch_limit=sandbox.watch_limit,
+            limits=sandbox.limits,
             sources=given.sources,
             checked=found,
             impact_started_at=impact,
@@ -215,7 +216,7 @@ def _run_session(
     printer: Printer,
     asker: PlainAsker,
     *,
-    watch_limit: float | None = None,
+    limits: DrillLimits | None = None,
     sources: Mapping[str, str] | None = None,
     checked: tuple[preflight.Finding, ...] = (),
     reviewed: Reviewed | None = None,
@@ -234,7 +235,7 @@ def _run_session(
             params=params,
             journal=journal,
             env=env,
-            watch_limit=watch_limit,
+            limits=limits,
             param_sources=sources,
             worklock=lock,
             impact_started_at=impact_started_at,

@@ -27,6 +27,7 @@ from .widgets.clock import Clock
 
 if TYPE_CHECKING:  # the model is imported when a runbook is opened, not before the first frame
     from ..core.drills.definition import Fault
+    from ..core.drills.limits import DrillLimits
     from ..core.model import DecisionRow, Procedure, Runbook
     from ..core.session_view import SessionControl
 
@@ -49,7 +50,7 @@ class AppOptions:
     env: Mapping[str, str] | None = None  # extra environment for steps (a drill's stand-ins)
     drill_fault: Fault | None = None  # the drill's injected fault: the summary's score judges it
     drill_fault_random: bool = False  # the fault was picked at random: the summary reveals it
-    watch_limit: float | None = None  # a drill caps watch steps to this many seconds (drill.yaml)
+    drill_limits: DrillLimits | None = None  # a drill's caps on watches and http retries (drill.yaml)
     clock: Clock = time.time  # injectable so snapshots stay still
     probe_signals: bool = True  # live decision-matrix signals over HTTP
     find_entries: Callable[[Sequence[Path]], list[EntryLike]] = field(default=_find_entries)
@@ -122,7 +123,7 @@ class RunbookApp(App[int]):
             drill=self.drill,
             ask=ask,
             env=self.options.env,
-            watch_limit=self.options.watch_limit,
+            limits=self.options.drill_limits,
             params=self.given_params(runbook),
             param_sources=self.options.param_sources,
             impact_started_at=self.impact_started_at,

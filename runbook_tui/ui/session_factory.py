@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ..core.model import Procedure, Runbook
 
 if TYPE_CHECKING:
+    from ..core.drills.limits import DrillLimits
     from ..core.engine import Session
 
 SessionFactory = Callable[[Runbook, Procedure, Any], "Session"]
@@ -27,7 +28,7 @@ def new_session(
     drill: bool,
     ask: Any,
     env: Mapping[str, str] | None = None,
-    watch_limit: float | None = None,
+    limits: DrillLimits | None = None,
     params: Mapping[str, str] | None = None,
     param_sources: Mapping[str, str] | None = None,
     impact_started_at: float | None = None,
@@ -35,8 +36,8 @@ def new_session(
 ) -> Session:
     """A Session writing to a fresh journal under the sessions folder.
 
-    ``watch_limit`` caps watch steps, in drills only (as ``run --drill`` does): a live
-    session always watches as long as the runbook says.
+    ``limits`` caps watch steps and http retries, in drills only (as ``run --drill`` does):
+    a live session always waits as long as the runbook says.
     """
     from ..core.engine import Session, default_operator
     from ..core.worklock import lock_new_journal
@@ -53,7 +54,7 @@ def new_session(
         ask=ask,
         operator=default_operator(),
         env=env,
-        watch_limit=watch_limit if drill else None,
+        limits=limits if drill else None,
         worklock=lock,
         impact_started_at=impact_started_at,
         roles=roles,

@@ -25,7 +25,7 @@ from runbook_tui.core.library import resolve_runbook
 RUNBOOKS = ("connectin", "connectias", "strict-connection-flow")
 DOCKER_RUNBOOKS = {"connectin"}
 HANG_SECONDS = "3"  # how long a hanging stand-in hangs before it gives up, in tests
-RUN_TIME_BOX = 150  # seconds; the slowest drill run (a 60 s health retry) takes about 75
+RUN_TIME_BOX = 150  # seconds; the slowest drill run (health retries cut to retry_limit) takes about 15
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("drill"), pytest.mark.slow]
 

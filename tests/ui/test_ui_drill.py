@@ -11,16 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.engine import write_runbook
+from helpers.httpserver import LoopbackServer, Reply
 from helpers.ui import run_screen, until
 from textual.pilot import Pilot
 from textual.widgets import Static
 
 from runbook_tui.commands.drill import drill_options
-from runbook_tui.core.drills import Sandbox, build_sandbox, find_drill, format_score
+from runbook_tui.core.drills import DrillLimits, Sandbox, build_sandbox, find_drill, format_score
 from runbook_tui.core.drills.debrief import score_journal
 from runbook_tui.core.events import OutputLine, StepFinished, StepStarted
 from runbook_tui.core.journal import load
 from runbook_tui.core.library import resolve_runbook
+from runbook_tui.core.loader import load_runbook
 from runbook_tui.ui.app import AppOptions, RunbookApp
 from runbook_tui.ui.screens.confirm import ConfirmModal
 from runbook_tui.ui.screens.procedure import ProcedureScreen
@@ -82,7 +85,8 @@ def connectin_sandbox(docker_client: Any) -> Iterator[Sandbox]:
 async def test_a_watch_in_an_app_drill_ends_at_the_drills_limit(connectin_sandbox: Sandbox) -> None:
     options = app_options(connectin_sandbox, "app-rollback")
     limit = find_drill(resolve_runbook("connectin")).watch_limit
-    assert limit == 10.0 and options.watch_limit == limit  # drill.yaml's, as run --drill takes it
+    assert options.drill_limits is not None
+    assert limit == 10.0 and options.drill_limits.watch == limit  # drill.yaml's, as run --drill takes it
     app = RunbookApp(options)
     async with app.run_test(size=(100, 30)) as pilot:
         run = await run_screen(pilot)
@@ -125,7 +129,7 @@ async def test_the_summary_scores_a_random_fault_and_reveals_it(
         failing = fault.fails_step
         options = app_options(sandbox, fault.procedure)
         assert (options.drill_fault, options.drill_fault_random) == (fault, True)
-        assert (options.workdir, options.watch_limit) == (sandbox.workdir, sandbox.watch_limit)
+        assert (options.workdir, options.drill_limits) == (sandbox.workdir, sandbox.limits)
         app = RunbookApp(options)
         async with app.run_test(size=(100, 30)) as pilot:
             run = await run_screen(pilot)
@@ -153,10 +157,62 @@ async def test_the_summary_scores_a_random_fault_and_reveals_it(
 def test_a_live_session_watches_as_long_as_the_runbook_says(tmp_path: Path) -> None:
     runbook = resolve_runbook("connectin")
     procedure = runbook.procedures[0]
-    for drill, expected in ((True, 10.0), (False, None)):
-        session = new_session(runbook, procedure, workdir=tmp_path, drill=drill, ask=None, watch_limit=10.0)
+    limits = DrillLimits(watch=10.0)
+    for drill, expected in ((True, limits), (False, None)):
+        session = new_session(runbook, procedure, workdir=tmp_path, drill=drill, ask=None, limits=limits)
         try:
-            assert session.watch_limit == expected
+            assert session.limits == expected
             assert session.mode == ("drill" if drill else "live")
         finally:
             session.close()
+
+
+@pytest.mark.timeout(120)
+async def test_an_http_step_in_an_app_drill_retries_for_the_drills_retry_limit(tmp_path: Path) -> None:
+    """A team drill's retry_limit reaches the app's session as run --drill's does (drill_options)."""
+    with LoopbackServer() as server:
+        server.route("/health", Reply(503))
+        path = write_runbook(tmp_path, HEALTH_RUNBOOK.format(url=server.url("/health")), "payments.yaml")
+        folder = tmp_path / "drills" / "payments"
+        folder.mkdir(parents=True)
+        (folder / "drill.yaml").write_text("drill: 1\nrunbook: payments\nretry_limit: 1s\n")
+        runbook = load_runbook(path)
+        with build_sandbox(runbook) as sandbox:
+            base = AppOptions(
+                runbook=runbook, procedure="main", probe_signals=False, find_entries=lambda dirs: []
+            )
+            options = drill_options(base, sandbox)
+            assert options.drill_limits == sandbox.limits == DrillLimits(retry=1.0)
+            async with RunbookApp(options).run_test(size=(100, 30)) as pilot:
+                run = await run_screen(pilot)
+                run.query_one("#steps", StepList).select_step("verify-health")
+                await pilot.press("r")
+                # Uncapped, the step retries for 60s: past this wait.
+                await until(
+                    pilot, lambda: run.state.step("verify-health").status.value == "failed", timeout=30
+                )
+                await end_session(pilot)
+                journal = Path(run.session.journal_path)
+    events = load(journal).events
+    said = [e.text for e in events if isinstance(e, OutputLine) and e.step_id == "verify-health"]
+    assert said[0] == "drill: retrying for 1s instead of 60s (the drill's retry_limit)"
+    finished = next(e for e in events if isinstance(e, StepFinished) and e.step_id == "verify-health")
+    assert finished.message.startswith("answered 503, expected 200 after ")
+
+
+HEALTH_RUNBOOK = """
+runbook: 1
+id: payments
+title: Payments
+procedures:
+  - id: main
+    title: Main
+    steps:
+      - id: verify-health
+        title: Verify health
+        kind: http
+        url: {url}
+        expect_status: 200
+        retry_for: 60s
+        retry_interval: 0.4s
+"""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .definition import DrillDefinition, Fault, drill_path, find_drill, load_drill
 from .errors import DrillError
+from .limits import DrillLimits
 from .sandbox import RANDOM, Sandbox, build_sandbox, list_faults
 from .score import DrillScore, WindowResult, format_score, score
 
@@ -11,6 +12,7 @@ __all__ = [
     "RANDOM",
     "DrillDefinition",
     "DrillError",
+    "DrillLimits",
     "DrillScore",
     "Fault",
     "Sandbox",

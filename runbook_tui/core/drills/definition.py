@@ -18,6 +18,7 @@ from ...locations import bundled_runbooks_dir
 from ..durations import DurationError, parse_duration
 from ..model import Runbook
 from .errors import DrillError
+from .limits import DrillLimits
 
 DRILL_FORMAT = 1
 DRILL_FILE = "drill.yaml"
@@ -39,6 +40,7 @@ _TOP_KEYS = frozenset(
         "teardown",
         "timeout",
         "watch_limit",
+        "retry_limit",
         "faults",
         "simulated",
     }
@@ -92,8 +94,14 @@ class DrillDefinition:
     teardown: str | None = None
     timeout: float = 120.0
     watch_limit: float | None = None  # drills (app and headless) cap watch steps to this many seconds
+    retry_limit: float | None = None  # ... and an http step's retry_for to this many seconds
     faults: tuple[Fault, ...] = ()
     simulated: Simulated | None = None
+
+    @property
+    def limits(self) -> DrillLimits:
+        """The caps a session in this drill runs with (app and headless alike)."""
+        return DrillLimits(watch=self.watch_limit, retry=self.retry_limit)
 
     @property
     def folder(self) -> Path:
@@ -166,8 +174,9 @@ def _definition(path: Path, raw: dict[str, Any]) -> DrillDefinition:
         ports=tuple(_port(path, p) for p in _list(path, raw, "ports")),
         setup=_text(path, raw, "setup") or None,
         teardown=_text(path, raw, "teardown") or None,
-        timeout=_seconds(path, raw.get("timeout", 120)),
-        watch_limit=_seconds(path, raw["watch_limit"]) if raw.get("watch_limit") is not None else None,
+        timeout=_seconds(path, "timeout", raw.get("timeout", 120)),
+        watch_limit=_limit(path, raw, "watch_limit"),
+        retry_limit=_limit(path, raw, "retry_limit"),
         faults=faults,
         simulated=_simulated(path, raw.get("simulated")),
     )
@@ -251,8 +260,14 @@ def _port(path: Path, value: Any) -> int:
     return value
 
 
-def _seconds(path: Path, value: Any) -> float:
+def _seconds(path: Path, key: str, value: Any) -> float:
     try:
         return parse_duration(value)
     except DurationError as exc:
-        raise DrillError(f"{path}: {value!r}: {exc}") from exc
+        raise DrillError(f"{path}: {key}: {exc}") from exc
+
+
+def _limit(path: Path, raw: dict[str, Any], key: str) -> float | None:
+    """A cap in seconds (watch_limit, retry_limit); None when the drill does not set it."""
+    value = raw.get(key)
+    return None if value is None else _seconds(path, key, value)

@@ -33,6 +33,7 @@ from typing import Any
 from ..model import Runbook
 from .definition import DrillDefinition, Fault, find_drill
 from .errors import DrillError
+from .limits import DrillLimits
 from .requirements import busy_ports, docker_problem, missing_tools
 
 RANDOM = "random"
@@ -77,9 +78,9 @@ class Sandbox:
         return self.root / "state"
 
     @property
-    def watch_limit(self) -> float | None:
-        """Seconds a watch step may run in a headless drill (None: as the runbook says)."""
-        return self.drill.watch_limit
+    def limits(self) -> DrillLimits:
+        """How long watch and http retries may wait in this drill, app and headless alike."""
+        return self.drill.limits
 
     @property
     def fault(self) -> Fault | None:

@@ -15,7 +15,7 @@ import dataclasses
 import logging
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import carry
 from .. import events as ev
@@ -23,12 +23,15 @@ from ..asker import Asker, ConfirmRequest, asker_name
 from ..edits import PlannedWrite
 from ..errors import ParameterError, RunbookTuiError, UsageError
 from ..events import Phase, StepStatus
-from ..model import ConfirmSpec, Procedure, ShellSpec, Step, StepKind, WatchSpec
+from ..model import ConfirmSpec, HttpSpec, Procedure, ShellSpec, Step, StepKind, WatchSpec
 from ..steps.base import StepOutcome, StepRunner
 from ..steps.registry import runner_for_step
 from .emitter import Emitter, now
 from .parameters import CarriedVariables, Parameters
 from .resume import settle_planned_edits
+
+if TYPE_CHECKING:
+    from ..drills.limits import DrillLimits
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +75,9 @@ class Surroundings:
     env: Mapping[str, str]
     drill: bool
     backup_dir: Path
-    watch_limit: float | None  # drills cap watch steps so a practice run does not wait them out
+    # A drill's caps on watch steps and http retries, so a practice run does not wait them
+    # out; None in live sessions.
+    limits: DrillLimits | None
 
 
 class _Context:
@@ -393,12 +398,14 @@ class Executor:
     async def _run_runner(
         self, step: Step, rendered: Step, phase: Phase, runner: StepRunner, ctx: _Context
     ) -> StepStatus:
-        command = _describe(runner, self.params.display(step))
+        # The journal's command is what runs: an http step's retries as the drill caps them.
+        command = _describe(runner, self.params.display(self._retry_capped(step)))
         attempt, started = self._started_event(step, phase, command)
         emitter = self.emitter
         if emitter.failure is not None:
             raise emitter.failure  # its start could not be recorded: it must not run
         rendered = self._capped_watch(rendered, ctx)
+        rendered = self._capped_retry(rendered, ctx)
         rendered, carry_file = self._with_carry(rendered, ctx)
         if step.capture is not None:
             emitter.tap(step.id)
@@ -464,13 +471,39 @@ class Executor:
 
     def _capped_watch(self, step: Step, ctx: _Context) -> Step:
         spec = step.spec
-        limit = self.where.watch_limit
+        limit = self.where.limits.watch if self.where.limits else None
         if not isinstance(spec, WatchSpec) or limit is None or spec.duration <= limit:
             return step
         ctx.output(
             f"drill: watching for {limit:g}s instead of {spec.duration:g}s (the drill's watch_limit)", "info"
         )
         return dataclasses.replace(step, spec=dataclasses.replace(spec, duration=limit))
+
+    def _retry_limit(self, step: Step) -> float | None:
+        """The drill's retry_limit when it shortens this http step's retry_for; else None."""
+        spec = step.spec
+        limit = self.where.limits.retry if self.where.limits else None
+        if not isinstance(spec, HttpSpec) or limit is None or spec.retry_for <= limit:
+            return None
+        return limit
+
+    def _retry_capped(self, step: Step) -> Step:
+        limit = self._retry_limit(step)
+        if limit is None:
+            return step
+        assert isinstance(step.spec, HttpSpec)
+        return dataclasses.replace(step, spec=dataclasses.replace(step.spec, retry_for=limit))
+
+    def _capped_retry(self, step: Step, ctx: _Context) -> Step:
+        limit = self._retry_limit(step)
+        if limit is None:
+            return step
+        assert isinstance(step.spec, HttpSpec)
+        ctx.output(
+            f"drill: retrying for {limit:g}s instead of {step.spec.retry_for:g}s (the drill's retry_limit)",
+            "info",
+        )
+        return self._retry_capped(step)
 
 
 def _describe(runner: StepRunner, step: Step) -> str:

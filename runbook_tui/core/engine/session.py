@@ -19,7 +19,7 @@ import pwd
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ... import __version__, locations
 from .. import edits
@@ -38,6 +38,9 @@ from .emitter import Emitter, Listener, now
 from .executor import Executor, StepPlan, Surroundings
 from .parameters import CarriedVariables, Parameters
 from .resume import file_sha256, resume_session
+
+if TYPE_CHECKING:
+    from ..drills.limits import DrillLimits
 
 _RERUNNABLE = (StepStatus.PENDING, StepStatus.NEEDS_YOU, StepStatus.INTERRUPTED)
 
@@ -102,7 +105,7 @@ class Session:
         backup_dir: Path | None = None,
         impact_started_at: float | None = None,
         param_source: str = "command-line",
-        watch_limit: float | None = None,
+        limits: DrillLimits | None = None,
         param_sources: Mapping[str, str] | None = None,
         worklock: WorkLock | None = None,
         roles: Mapping[str, str] | None = None,
@@ -116,8 +119,9 @@ class Session:
         self.impact_started_at = impact_started_at
         self._initial_roles = dict(roles or {})  # --role: journalled right after session_started
         self._inbox: Any = None  # core/inbox.py's InboxServer while the session runs
-        # Drills cap watch steps (a 5-minute log watch) so a practice run does not wait them out.
-        self.watch_limit = watch_limit
+        # Drills cap watch steps (a 5-minute log watch) and http retries so a practice run does
+        # not wait them out; a live session always waits as long as the runbook says.
+        self.limits = limits if mode == "drill" else None
         self.session_id = journal.session_id if journal else new_session_id(runbook.id)
         self.backup_dir = backup_dir or locations.backups_dir() / self.session_id
         self.runbook_changed = False
@@ -135,7 +139,7 @@ class Session:
         )
         self._carried = CarriedVariables(self._emitter, ask)
         self._plan = StepPlan(self.procedure)
-        where = Surroundings(self.workdir, self.env, mode == "drill", self.backup_dir, watch_limit)
+        where = Surroundings(self.workdir, self.env, mode == "drill", self.backup_dir, self.limits)
         self._executor = Executor(
             self._plan,
             self._emitter,
