@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import RunbookTuiError
+from .errors import EditError
 from .steps.base import AppliedEdit, FileEdit
 
 __all__ = [
@@ -49,20 +49,6 @@ __all__ = [
     "undo",
     "unified_diff",
 ]
-
-
-class EditError(RunbookTuiError):
-    """A file edit could not be planned, applied or undone; names the file and the fix."""
-
-    exit_code = 1
-
-    def __init__(self, path: Path | str, message: str, fix: str = "") -> None:
-        self.path = Path(path)
-        self.fix = fix
-        text = f"{path}: {message}"
-        if fix:
-            text += f"; {fix}"
-        super().__init__(text)
 
 
 def sha256(data: bytes) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,3 +68,17 @@ class ParameterError(RunbookTuiError):
     def __init__(self, name: str, message: str) -> None:
         self.name = name
         super().__init__(f"parameter {name!r}: {message}")
+
+
+class EditError(RunbookTuiError):
+    """A file edit could not be planned, applied or undone; names the file and the fix."""
+
+    exit_code = 1
+
+    def __init__(self, path: Path | str, message: str, fix: str = "") -> None:
+        self.path = Path(path)
+        self.fix = fix
+        text = f"{path}: {message}"
+        if fix:
+            text += f"; {fix}"
+        super().__init__(text)

@@ -8,14 +8,12 @@ parsed again to prove it says what was intended.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from .. import edits
-from ..edits import EditError
+from ..errors import EditError
 from ..model import Step, StepKind
 from .base import FileEdit, KindDef, StepContext, StepOutcome, StepRunner
 
@@ -23,6 +21,7 @@ if TYPE_CHECKING:
     import tomlkit
     from tomlkit.items import Array
 
+    from .. import edits
     from ..loader.nodes import MappedNode, NodeReader
 
 
@@ -180,6 +179,8 @@ def new_default_features(
 def _splice(path: Path, text: str, new_values: Sequence[str]) -> str:
     """``text`` with only the ``[features] default`` array replaced by ``new_values``."""
     # The array's exact span: swap it for a unique marker and see where the marker lands.
+    import uuid
+
     import tomlkit
 
     marker = f"rbt-{uuid.uuid4().hex}"
@@ -219,6 +220,8 @@ def plan_cargo_edit(
     ``target`` (from :func:`edits.resolve_target`) names the file in the diff and
     the summary; without it the file's own name is used.
     """
+    from .. import edits
+
     target = target or edits.Target(path, path.name)
     missing = "check the step's file: (default Cargo.toml) and cwd"
     edits.check_editable(path, missing_fix=missing, writing=False)  # before reading: a FIFO would block
@@ -256,6 +259,8 @@ class CargoFeaturesRunner(StepRunner):
     kind: ClassVar[StepKind] = StepKind.CARGO_FEATURES
 
     def __init__(self) -> None:
+        from .. import edits
+
         self._planned = edits.PlannedEdits()
 
     def describe(self, step: Step) -> str:
@@ -270,6 +275,8 @@ class CargoFeaturesRunner(StepRunner):
 
     def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
         """The edit to confirm; None when default already is as wanted. Raises EditError."""
+        from .. import edits
+
         spec = _spec(step)
         target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
         return self._planned.remember(
@@ -277,6 +284,7 @@ class CargoFeaturesRunner(StepRunner):
         )
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from .. import edits
         from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
 
         spec = _spec(step)

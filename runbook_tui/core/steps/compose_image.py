@@ -19,12 +19,12 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode
 
-from .. import edits
-from ..edits import EditError
+from ..errors import EditError
 from ..model import Step, StepKind
 from .base import FileEdit, KindDef, StepContext, StepOutcome, StepRunner
 
 if TYPE_CHECKING:
+    from .. import edits
     from ..loader.nodes import MappedNode, NodeReader
 
 
@@ -264,6 +264,8 @@ def plan_compose_edit(
     ``target`` (from :func:`edits.resolve_target`) names the file in the diff and
     the summary; without it the file's own name is used.
     """
+    from .. import edits
+
     target = target or edits.Target(path, path.name)
     if not TAG_RULE.fullmatch(tag):
         raise EditError(
@@ -314,6 +316,8 @@ class ComposeImageRunner(StepRunner):
     kind: ClassVar[StepKind] = StepKind.COMPOSE_IMAGE
 
     def __init__(self) -> None:
+        from .. import edits
+
         self._planned = edits.PlannedEdits()
 
     def describe(self, step: Step) -> str:
@@ -328,11 +332,14 @@ class ComposeImageRunner(StepRunner):
 
     def plan_edit(self, step: Step, ctx: StepContext) -> FileEdit | None:
         """The edit to confirm; None when the service already uses the tag. Raises EditError."""
+        from .. import edits
+
         spec = _spec(step)
         target = edits.resolve_target(ctx.workdir, spec.file, outside_workdir=spec.outside_workdir)
         return self._planned.remember(step.id, spec, target.path, self._plan(spec, target))
 
     async def run(self, step: Step, ctx: StepContext) -> StepOutcome:
+        from .. import edits
         from ..events import StepStatus  # the event classes load when a step runs, not with a runbook
 
         spec = _spec(step)

@@ -8,7 +8,6 @@ refused before git sees them.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -109,9 +108,9 @@ async def _git(repo: Path, env: Mapping[str, str] | None, *args: str) -> _Result
             "-C",
             str(repo),
             *args,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
             env=_env(env),
         )
     except FileNotFoundError:

@@ -14,7 +14,6 @@ import dataclasses
 import os
 import shlex
 import signal
-import tempfile
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -255,6 +254,8 @@ async def run_command(
     problem = _cwd_problem(cwd)
     if problem is not None:
         return CommandResult(error=problem)
+    import tempfile  # where it is used: loading a runbook imports this module
+
     with tempfile.TemporaryDirectory(prefix="runbook-tui-shell-") as folder:  # 0700, ours alone
         argv, extra = shell_argv(command, Path(folder) if strict else None)
         result = await run_on_pty(
