@@ -8,10 +8,7 @@ public API and the journal, and check that no secret reaches the journal or the 
 from __future__ import annotations
 
 import asyncio
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).parent))
 
 from helpers.engine import Recorder, ScriptedAsker, runbook_from
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import ClassVar
 
+from helpers.ui import run_screen, until
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import Static
-
-sys.path.insert(0, str(Path(__file__).parent))
-
-from helpers.ui import run_screen, until
 
 from runbook_tui.core.loader import load_runbook
 from runbook_tui.ui.app import AppOptions, RunbookApp
@@ -32,6 +28,11 @@ procedures:
         title: Stop the new version
         kind: shell
         command: echo stopped
+      - id: fleet
+        title: Restart the API on every host
+        kind: shell
+        command: systemctl restart api
+        targets: api
 """
 
 
@@ -117,3 +118,15 @@ async def test_a_new_binding_appears_in_the_palette_without_a_second_list(tmp_pa
         await until(pilot, lambda: screen.pinged == 1)
         await pilot.press("z")
         await until(pilot, lambda: screen.pinged == 2)
+
+
+async def test_fleet_hosts_are_offered_only_on_a_fleet_step(tmp_path: Path) -> None:
+    app = make_app(tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await run_screen(pilot)
+        screen.step_list.select_step("one")
+        await pilot.pause()
+        assert "Fleet hosts" not in titles(app)  # a key that would do nothing is not offered
+        screen.step_list.select_step("fleet")
+        await pilot.pause()
+        assert "Fleet hosts" in titles(app)

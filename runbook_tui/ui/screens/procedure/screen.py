@@ -331,6 +331,7 @@ class ProcedureScreen(BaseScreen):
         self.buffer.host_filter = None  # another step: every host's lines
         self.show_log()
         self.show_selected()
+        self.refresh_bindings()  # the keys offered depend on the step (fleet hosts)
 
     def show_log(self) -> None:
         """Fill the log pane from the selected step's kept lines."""
@@ -384,7 +385,13 @@ class ProcedureScreen(BaseScreen):
     # --- the keys: looking (here), acting (intents.py), ending (lifecycle.py) --
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """A follower is not offered intents: their keys do nothing and leave the footer."""
+        """A follower is not offered intents: their keys do nothing and leave the footer.
+
+        Nor is a key that would do nothing here: the host grid is on fleet steps only.
+        """
+        if action == "focus_hosts":
+            step = self.selected
+            return step is not None and step.fleet is not None
         return not (self.read_only and action in INTENT_ACTIONS)
 
     def action_view_command(self) -> None:
