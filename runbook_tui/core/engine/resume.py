@@ -125,7 +125,7 @@ def resume_session(
             at=now(),
         )
     )
-    session._record_takeover()
+    session._record.takeover(session.worklock)
     if session.journal_failure is not None:
         # Still no room (say): nothing of this resume is recorded, so nothing may go on.
         session.close()

@@ -6,8 +6,9 @@ before the first step that needs them (``parameters.py``); a step runs behind it
 gate (``executor.py``); a clock task warns at 80% of each window and records every
 breach (``clock.py``, timed by ``windows.py``); ``resume.py`` continues a session
 from its journal. The session holds the lifecycle (start, finish, close, hang-up,
-a journal that cannot be written, the working directory's lock, the note inbox) and
-the intents the app, the plain runner and the commands call.
+a journal that cannot be written, the working directory's lock) and the intents the
+app, the plain runner and the commands call; what the record says about the incident
+(notes, roles, handoffs, action items, the note inbox) is built by ``record.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pwd
 import socket
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ... import __version__, locations
 from .. import edits
@@ -37,6 +38,7 @@ from .clock import SessionClock
 from .emitter import Emitter, Listener, now
 from .executor import Executor, StepPlan, Surroundings
 from .parameters import CarriedVariables, Parameters
+from .record import Recorder
 from .resume import file_sha256, resume_session
 
 if TYPE_CHECKING:
@@ -86,7 +88,8 @@ class Session:
     Its parts, each owning its own concern: the :class:`~.emitter.Emitter` (the
     record: journal, fold, listeners, redaction), :class:`~.parameters.Parameters`
     and :class:`~.parameters.CarriedVariables` (values; secrets in memory alone), the
-    :class:`~.executor.Executor` (running steps) and the :class:`~.clock.SessionClock`.
+    :class:`~.executor.Executor` (running steps), the :class:`~.clock.SessionClock` and
+    the :class:`~.record.Recorder` (the evidence: notes, roles, handoffs, the note inbox).
     Every one of them reads the session's state from the fold (``state``).
     """
 
@@ -114,11 +117,7 @@ class Session:
         self.procedure = _procedure(runbook, procedure)
         self.workdir = Path(workdir).resolve()
         self.mode = mode
-        self.operator = operator or default_operator()
         self.env: Mapping[str, str] = {**os.environ, **(env or {})}
-        self.impact_started_at = impact_started_at
-        self._initial_roles = dict(roles or {})  # --role: journalled right after session_started
-        self._inbox: Any = None  # core/inbox.py's InboxServer while the session runs
         # Drills cap watch steps (a 5-minute log watch) and http retries so a practice run does
         # not wait them out; a live session always waits as long as the runbook says.
         self.limits = limits if mode == "drill" else None
@@ -139,6 +138,15 @@ class Session:
         )
         self._carried = CarriedVariables(self._emitter, ask)
         self._plan = StepPlan(self.procedure)
+        self._record = Recorder(
+            runbook,
+            self._plan,
+            self._emitter,
+            operator=operator or default_operator(),
+            impact_started_at=impact_started_at,
+            roles=roles or {},
+            warnings=self.warnings,
+        )
         where = Surroundings(self.workdir, self.env, mode == "drill", self.backup_dir, self.limits)
         self._executor = Executor(
             self._plan,
@@ -160,6 +168,16 @@ class Session:
         self.worklock = worklock
 
     # --- reading --------------------------------------------------------------
+
+    @property
+    def operator(self) -> str:
+        """Who runs the session now (a handoff changes it)."""
+        return self._record.operator
+
+    @property
+    def impact_started_at(self) -> float | None:
+        """When impact started, as given or last corrected."""
+        return self._record.impact_started_at
 
     @property
     def state(self) -> SessionState:
@@ -219,12 +237,10 @@ class Session:
                     at=now(),
                 )
             )
-            self._record_takeover()
-            if self._initial_roles:
-                self.set_roles(self._initial_roles)
+            self._record.opened(self.worklock)
         self._params.record_given()
         self._ensure_clock()
-        self._open_inbox()
+        self._record.open_inbox()
 
     async def finish(
         self, *, aborted: bool = False, cancel_background: bool = False, message: str = ""
@@ -237,7 +253,7 @@ class Session:
         await self._executor.settle(cancel=aborted or cancel_background)
         await self._clock.stop()
         self._clock.check()
-        self._close_inbox(drain_first=True)  # notes handed in before the end are journalled before it
+        self._record.close_inbox(drain_first=True)  # notes handed in before the end are journalled before it
         outcome = Outcome.ABORTED if aborted else self._judge()
         started_at = self.state.started_at
         assert started_at is not None
@@ -263,7 +279,7 @@ class Session:
         """
         if self._finished:
             return
-        self._close_inbox(drain_first=False)  # what waits stays for the next note or resume
+        self._record.close_inbox(drain_first=False)  # what waits stays for the next note or resume
         self._emitter.recording = (
             False  # cancelled steps finish in memory only; the journal keeps them running
         )
@@ -366,15 +382,7 @@ class Session:
 
     def note(self, text: str, step_id: str | None = None, *, author: str | None = None) -> None:
         """Add a note to the session (or to one step); ``author`` defaults to the operator."""
-        if step_id is not None:
-            self._lookup(step_id)
-        if not text or not text.strip():
-            raise UsageError("a note needs some text")
-        self._emit(
-            ev.NoteAdded(
-                text=self.redact(text.strip()), step_id=step_id, author=author or self.operator, at=now()
-            )
-        )
+        self._record.note(text, step_id, author=author)
 
     def mark_done(self, step_id: str, note: str) -> None:
         """Declare a step done (an interrupted or manual one) with a note saying how it is known."""
@@ -405,20 +413,12 @@ class Session:
     def record_preflight(self, findings: Iterable[pf.Finding], *, accepted: bool, by: str) -> None:
         """Journal that the pre-flight's findings were shown, and whether the run goes on."""
         self._require_started()
-        lines = tuple(self.redact(line) for line in pf.describe(findings))
-        self._emit(ev.PreflightChecked(findings=lines, accepted=accepted, by=by, at=now()))
+        self._record.preflight(findings, accepted=accepted, by=by)
 
     def record_plan(self, lines: Iterable[str], unplanned: Iterable[str], *, by: str) -> None:
         """Journal the plan that was shown before the run (see :mod:`..plan`)."""
         self._require_started()
-        self._emit(
-            ev.PlanReviewed(
-                lines=tuple(self.redact(line) for line in lines),
-                unplanned=tuple(self.redact(line) for line in unplanned),
-                by=by,
-                at=now(),
-            )
-        )
+        self._record.plan(lines, unplanned, by=by)
 
     def run_from(self, step_id: str, by: str | None = None) -> tuple[list[str], list[str]]:
         """Run again from ``step_id``: earlier steps not done are skipped over, later ones run again.
@@ -499,84 +499,31 @@ class Session:
 
     def tick(self, checklist_id: str, item: int, done: bool = True) -> None:
         """Tick (or untick) item ``item`` (0-based) of a checklist."""
-        checklist = next((c for c in self.runbook.checklists if c.id == checklist_id), None)
-        if checklist is None or not 0 <= item < len(checklist.items):
-            raise UsageError(f"no item {item} in checklist {checklist_id!r}")
-        self._emit(ev.ChecklistTicked(checklist_id=checklist_id, item=item, done=done, at=now()))
+        self._record.tick(checklist_id, item, done)
 
     def fill_template(self, template_id: str, text: str) -> None:
         """Save a filled communication template into the session (secrets redacted)."""
-        self._emit(ev.TemplateFilled(template_id=template_id, text=self.redact(text), at=now()))
+        self._record.fill_template(template_id, text)
 
-    # --- the session as evidence (issue 17) ---------------------------------------
+    # --- the session as evidence (issue 17; record.py) -----------------------------
 
     def set_impact_started(self, at: float, source: str = "engineer") -> None:
         """Record (or correct) when impact started; the report's metrics run from it, windows do not."""
-        if at > now() + 1:
-            raise UsageError("impact cannot have started in the future")
-        self.impact_started_at = at
-        self._emit(ev.ImpactStartedSet(impact_started_at=at, source=source, by=self.operator, at=now()))
+        self._record.set_impact_started(at, source)
 
     def add_action_item(
         self, text: str, owner: str, due: str = "", step_id: str | None = None, *, author: str | None = None
     ) -> None:
         """Record a follow-up with an owner (and a due date, YYYY-MM-DD)."""
-        from ..evidence import check_text, parse_due
-
-        if step_id is not None:
-            self._lookup(step_id)
-        item = ev.ActionItemAdded(
-            text=self.redact(check_text(text, "an action item")),
-            owner=check_text(owner, "an action item's owner"),
-            due=parse_due(due),
-            author=author or self.operator,
-            step_id=step_id,
-            at=now(),
-        )
-        self._emit(item)
+        self._record.add_action_item(text, owner, due, step_id, author=author)
 
     def set_roles(self, roles: Mapping[str, str]) -> None:
         """Record who holds which role (the whole set as it is now)."""
-        merged = {**dict(self.state.roles), **{k: v for k, v in roles.items() if v}}
-        self._emit(ev.RolesSet(roles=merged, by=self.operator, at=now()))
+        self._record.set_roles(roles)
 
     def handoff(self, to_operator: str, reason: str = "handoff") -> None:
         """The session passes to ``to_operator``: journalled with what is running at that moment."""
-        from ..evidence import check_text
-
-        to = check_text(to_operator, "the operator taking over")
-        before = self.state.current_operator or self.operator
-        self._emit(
-            ev.Handoff(
-                from_operator=before, to_operator=to, reason=reason, running=self.state.running(), at=now()
-            )
-        )
-        self.operator = to
-
-    def _open_inbox(self) -> None:
-        """Take notes handed in by ``runbook-tui note`` while this session runs (core/inbox.py)."""
-        journal = self._emitter.journal
-        if journal is None or self._inbox is not None:
-            return
-        from ..inbox import InboxServer, deliver_to
-
-        inbox = InboxServer(journal.path, deliver_to(self))
-        try:
-            inbox.drain()  # left by a session that died with items waiting
-            inbox.start()
-        except OSError as exc:
-            # Notes can still be appended after the session ends; the run itself goes on.
-            self.warnings.append(
-                f"{exc.filename or journal.path}: cannot take handed-in notes ({exc.strerror}); "
-                "do not use 'runbook-tui note' on this session until it ends"
-            )
-            return
-        self._inbox = inbox
-
-    def _close_inbox(self, *, drain_first: bool) -> None:
-        if self._inbox is not None:
-            self._inbox.stop(drain_first=drain_first)
-            self._inbox = None
+        self._record.handoff(to_operator, reason)
 
     # --- resume -------------------------------------------------------------------
 
@@ -636,7 +583,7 @@ class Session:
         self._emitter.adopt(state)
         self.session_id = state.session_id
         self._started = True
-        self.impact_started_at = state.impact_started_at
+        self._record.adopt(state.impact_started_at)
         self._params.adopt(state)
         self._carried.adopt(state, self.warnings)
         self._params.keep_recorded(self.warnings)
@@ -646,24 +593,6 @@ class Session:
         self._emitter.attach(journal)
 
     # --- internals: the working directory's lock ---------------------------------------
-
-    def _record_takeover(self) -> None:
-        """Journal that a stale lock (its process gone) was taken over, naming the old holder."""
-        lock = self.worklock
-        old = lock.taken_over if lock is not None else None
-        if lock is None or old is None:
-            return
-        self._emit(
-            ev.LockTakenOver(
-                workdir=lock.holder.workdir,
-                previous_session_id=old.session_id,
-                previous_operator=old.operator,
-                previous_host=old.host,
-                previous_pid=old.pid,
-                previous_started=old.started,
-                at=now(),
-            )
-        )
 
     def _release_worklock(self) -> None:
         if self.worklock is not None:
