@@ -175,18 +175,18 @@ class InboxServer:
             inbox_dir(self.journal).rmdir()  # only when empty
 
 
-def deliver_to(session: Any) -> Deliver:
-    """How a running ``Session`` journals an inbox item (an action item or a note)."""
+def deliver_to(recorder: Any) -> Deliver:
+    """How a running session's ``Recorder`` (core/engine/record.py) journals an item (action item or note)."""
 
     def deliver(item: dict[str, Any]) -> None:
         kind = item.get("kind")
         author = str(item.get("author") or "")
         if kind == "action_item":
-            session.add_action_item(
+            recorder.add_action_item(
                 str(item.get("text", "")), str(item.get("owner", "")), str(item.get("due", "")), author=author
             )
         elif kind == "note":
-            session.note(str(item.get("text", "")), author=author)
+            recorder.note(str(item.get("text", "")), author=author)
         else:
             raise ValueError(f"an inbox item of unknown kind {kind!r}")
 

@@ -6,6 +6,7 @@ One concept per module (see docs/architecture.md, "The engine"):
 - ``emitter.py``: events to the journal, the fold and listeners; output; redaction;
 - ``parameters.py``: parameter values and carried variables; rendering a step with them;
 - ``executor.py``: running one step, its gate and its runner;
+- ``record.py``: the record as evidence (notes, roles, handoffs, action items, the note inbox);
 - ``clock.py``: the task that journals window warnings and breaches;
 - ``windows.py``: when they fall due, a pure function (also the screen's clock, the drill score);
 - ``resume.py``: continuing from a journal, reconciling planned edits.

@@ -10,7 +10,7 @@ what it is given and emits one event; none of them runs a step or changes the cl
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .. import events as ev
 from .. import preflight as pf
@@ -19,6 +19,9 @@ from ..model import Runbook
 from ..worklock import WorkLock
 from .emitter import Emitter, now
 from .executor import StepPlan
+
+if TYPE_CHECKING:
+    from ..inbox import InboxServer
 
 
 class Recorder:
@@ -47,7 +50,7 @@ class Recorder:
         self.impact_started_at = impact_started_at
         self._initial_roles = dict(roles)  # --role: journalled right after session_started
         self._warnings = warnings
-        self._inbox: Any = None  # core/inbox.py's InboxServer while the session runs
+        self._inbox: InboxServer | None = None  # while the session runs
 
     # --- at the start ---------------------------------------------------------------
 
