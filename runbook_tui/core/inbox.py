@@ -176,7 +176,7 @@ class InboxServer:
 
 
 def deliver_to(recorder: Any) -> Deliver:
-    """How a running session's ``Recorder`` (core/engine/record.py) journals an item (action item or note)."""
+    """How a running session's ``EvidenceRecorder`` (engine/record.py) journals an action item or a note."""
 
     def deliver(item: dict[str, Any]) -> None:
         kind = item.get("kind")

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..inbox import InboxServer
 
 
-class Recorder:
+class EvidenceRecorder:
     """Builds the evidence events of one session and owns its note inbox.
 
     It holds what the evidence says that the session reads back: the current operator

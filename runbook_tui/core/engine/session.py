@@ -38,7 +38,7 @@ from .clock import SessionClock
 from .emitter import Emitter, Listener, now
 from .executor import Executor, StepPlan, Surroundings
 from .parameters import CarriedVariables, Parameters
-from .record import Recorder
+from .record import EvidenceRecorder
 from .resume import file_sha256, resume_session
 
 if TYPE_CHECKING:
@@ -89,7 +89,7 @@ class Session:
     record: journal, fold, listeners, redaction), :class:`~.parameters.Parameters`
     and :class:`~.parameters.CarriedVariables` (values; secrets in memory alone), the
     :class:`~.executor.Executor` (running steps), the :class:`~.clock.SessionClock` and
-    the :class:`~.record.Recorder` (the evidence: notes, roles, handoffs, the note inbox).
+    the :class:`~.record.EvidenceRecorder` (the evidence: notes, roles, handoffs, the note inbox).
     Every one of them reads the session's state from the fold (``state``).
     """
 
@@ -138,7 +138,7 @@ class Session:
         )
         self._carried = CarriedVariables(self._emitter, ask)
         self._plan = StepPlan(self.procedure)
-        self._record = Recorder(
+        self._record = EvidenceRecorder(
             runbook,
             self._plan,
             self._emitter,
