@@ -2,7 +2,8 @@
 
 It tails the session's journal (``core/follow.py``): it never writes to it and takes
 no lock. ``--plain`` prints the lines ``run --plain`` prints and exits with the
-followed session's outcome (0 succeeded, 1 failed, 130 aborted; 2 bad usage).
+followed session's outcome (0 succeeded, 1 failed, 130 aborted; 2 bad usage; 3 the
+runner is gone without finishing it: killed, or quit leaving it open).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import time
 
 from ..core.errors import RunbookTuiError
 from ..core.sessions import SessionSummary, find_session, latest_unfinished, summarise
+
+RUNNER_GONE = 3  # exit code: the session will not finish unless someone resumes it
 
 
 class NothingToFollow(RunbookTuiError):
@@ -62,6 +65,13 @@ def follow_plain(summary: SessionSummary) -> int:
                     return outcome.exit_code
                 continue
             if not got:
+                gone = followed.check_runner()
+                if gone is not None:
+                    printer.say(
+                        f"the session {summary.id} did not finish: {gone}; "
+                        f"continue it with 'runbook-tui resume {summary.id}'"
+                    )
+                    return RUNNER_GONE
                 time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
         printer.say("stopped following; the session goes on")

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +19,14 @@ from pathlib import Path
 from . import events as ev
 from .journal.fold import SessionState, StateFolder
 from .journal.reader import READ_BYTES, JournalTail
+from .worklock import read_holder
 
 POLL_SECONDS = 0.1  # how often the tail looks for new bytes
 # In the app, at most this much is folded and handed to the screen per batch (~2-3k output
 # lines): a 1M-line step arrives as many short batches, never one long stall of the UI loop.
 BATCH_BYTES = 256 * 1024
+# While nothing arrives, this often the follower asks whether the runner still lives.
+GONE_CHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,34 @@ def exit_code_of(outcome: str) -> int:
     if outcome == ev.Outcome.SUCCEEDED:
         return 0
     return 130 if outcome == ev.Outcome.ABORTED else 1
+
+
+def runner_gone(state: SessionState) -> str | None:
+    """Why the runner of an unfinished session is known to be gone, or None while it may live.
+
+    The runner holds its working directory's lock while the session is open (core/worklock.py):
+    a lock released or taken by another session, or naming a process of this host that no
+    longer exists, means nobody will finish it. A process on another host cannot be checked
+    from here, so the follower goes on waiting for it.
+    """
+    if not state.workdir or not state.session_id:
+        return None  # the start of the session is not read yet
+    holder = read_holder(Path(state.workdir))
+    if holder is None or holder.session_id != state.session_id:
+        return "its runner let go of the working directory without finishing it"
+    if holder.host != socket.gethostname() or _alive(holder.pid):
+        return None
+    return f"its runner (pid {holder.pid} on {holder.host}) is gone"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another account's process: it exists
+        return True
+    return True
 
 
 class FollowedSession:
@@ -59,6 +93,8 @@ class FollowedSession:
         self.finished: ev.SessionFinished | None = None
         self.started: ev.SessionStarted | None = None
         self.warnings: tuple[str, ...] = ()
+        self.gone: str | None = None  # why the runner stopped without finishing, once known
+        self._checked_at = time.monotonic()
 
     @property
     def path(self) -> Path:
@@ -153,6 +189,20 @@ class FollowedSession:
             self.finished = event  # type: ignore[assignment]
         elif kind is ev.SessionResumed:
             self.finished = None
+
+    def check_runner(self) -> str | None:
+        """Once in a while, with nothing new read: why the runner is gone without finishing, or None.
+
+        The journal is read once more first: a runner that finished wrote that before it let go.
+        """
+        if self.finished is not None or time.monotonic() - self._checked_at < GONE_CHECK_SECONDS:
+            return None
+        self._checked_at = time.monotonic()
+        why = runner_gone(self.state)
+        if why is not None and not self.poll() and self.finished is None:
+            self.gone = why
+            return why
+        return None
 
     @property
     def outcome(self) -> FollowOutcome | None:

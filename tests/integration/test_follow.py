@@ -169,3 +169,27 @@ def test_nothing_to_follow_is_bad_usage() -> None:
     assert "no unfinished session to follow" in done.stderr
     named = run_cli("follow", "nosuch", "--plain")
     assert named.returncode == 2 and "no session 'nosuch'" in named.stderr
+
+
+def test_follow_plain_says_when_the_runner_died_without_finishing(tmp_path: Path) -> None:
+    """A runner killed mid-step (kill -9) never finishes the session: the follower says so and stops."""
+    runner, gate = start_runner(tmp_path)
+    try:
+        assert runner.stdout is not None
+        wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
+        follower = subprocess.Popen(
+            cli_argv("follow", "--plain"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        assert follower.stdout is not None
+        seen: list[str] = []
+        wait_for_line(follower.stdout, r"slow stdout\| before 3", seen)
+        runner.kill()  # SIGKILL: no session_finished, the lock file still names it
+        runner.wait()
+        line = wait_for_line(follower.stdout, r"did not finish", seen)
+        assert f"pid {runner.pid}" in line and "runbook-tui resume" in line, "".join(seen)
+        _rest, err = follower.communicate(timeout=60)
+        assert follower.returncode == 3, err
+    finally:
+        gate.touch()  # the orphaned step's loop ends
+        runner.kill()
+        runner.wait()
