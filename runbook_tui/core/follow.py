@@ -94,6 +94,7 @@ class FollowedSession:
         self.started: ev.SessionStarted | None = None
         self.warnings: tuple[str, ...] = ()
         self.gone: str | None = None  # why the runner stopped without finishing, once known
+        self._gone_listeners: list[Callable[[str], None]] = []
         self._checked_at = time.monotonic()
 
     @property
@@ -126,7 +127,28 @@ class FollowedSession:
             elif self.finished is not None:
                 return
             else:
+                await self._check_runner_async()
                 await asyncio.sleep(POLL_SECONDS)
+
+    async def _check_runner_async(self) -> None:
+        """:meth:`check_runner` for the app: file reads in a worker thread, folding on the loop."""
+        if self.gone is not None or time.monotonic() - self._checked_at < GONE_CHECK_SECONDS:
+            return
+        self._checked_at = time.monotonic()
+        why = await asyncio.to_thread(runner_gone, self.state)
+        if why is None:
+            return
+        events = await asyncio.to_thread(self.tail.read, BATCH_BYTES)
+        self.apply(events)  # a runner that finished wrote so before letting go
+        if events or self.finished is not None:
+            return
+        self.gone = why
+        for callback in self._gone_listeners:
+            callback(why)
+
+    def on_gone(self, callback: Callable[[str], None]) -> None:
+        """Call ``callback`` with the reason once the runner is known gone without finishing."""
+        self._gone_listeners.append(callback)
 
     @property
     def state(self) -> SessionState:
@@ -189,13 +211,16 @@ class FollowedSession:
             self.finished = event  # type: ignore[assignment]
         elif kind is ev.SessionResumed:
             self.finished = None
+            self.gone = None  # someone took it up again
 
     def check_runner(self) -> str | None:
         """Once in a while, with nothing new read: why the runner is gone without finishing, or None.
 
         The journal is read once more first: a runner that finished wrote that before it let go.
         """
-        if self.finished is not None or time.monotonic() - self._checked_at < GONE_CHECK_SECONDS:
+        if self.gone is not None or self.finished is not None:
+            return None
+        if time.monotonic() - self._checked_at < GONE_CHECK_SECONDS:
             return None
         self._checked_at = time.monotonic()
         why = runner_gone(self.state)

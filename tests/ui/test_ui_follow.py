@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from helpers.follow import start_runner, wait_for_line
-from helpers.ui import run_screen, until
+from helpers.ui import notices, run_screen, until
 from textual.widgets import Label
 
 from runbook_tui.commands.app import follow_options
@@ -62,6 +62,33 @@ async def test_the_followed_session_shows_live_then_its_summary_and_no_intent_ac
         assert not {"note_added", "step_skipped", "step_marked_done", "edit_undone"} & set(kinds)
         assert kinds.count("session_finished") == 1
         assert isinstance(load(summary.path).events[-1], ev.SessionFinished)
+    finally:
+        gate.touch()
+        runner.kill()
+        runner.wait()
+
+
+async def test_the_app_says_when_the_followed_runner_died_without_finishing(tmp_path: Path) -> None:
+    runner, gate = start_runner(tmp_path)
+    try:
+        assert runner.stdout is not None
+        wait_for_line(runner.stdout, r"slow stdout\| before 3", [])
+        summary = latest_unfinished()
+        assert summary is not None
+        args = argparse.Namespace(runbooks=[], freeze_gc=False, refresh=None, low_bandwidth=None)
+        app = RunbookApp(follow_options(summary, args))
+        async with app.run_test(size=(80, 24)) as pilot:
+            run = await run_screen(pilot)
+            await until(pilot, lambda: run.state.step("slow").status is StepStatus.RUNNING)
+            runner.kill()  # SIGKILL: the session never finishes
+            runner.wait()
+
+            def said() -> str:
+                return "\n".join(notices(app))
+
+            await until(pilot, lambda: "did not finish" in said(), timeout=30)
+            assert f"pid {runner.pid}" in said() and f"runbook-tui resume {summary.id}" in said()
+            assert app.screen is run  # the follower stays: a resume elsewhere would show here
     finally:
         gate.touch()
         runner.kill()

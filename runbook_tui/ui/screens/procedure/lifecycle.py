@@ -47,6 +47,7 @@ class Lifecycle:
         )
 
     async def _start(self) -> None:
+        from ....core.follow import FollowedSession
         from ...asker import UiAsker
 
         screen = self.screen
@@ -61,6 +62,8 @@ class Lifecycle:
                 screen.notify(str(exc), title="Cannot start the session", severity="error", timeout=60)
                 return
         screen.session.subscribe(screen.feed.on_engine_event)
+        if isinstance(screen.session, FollowedSession):
+            screen.session.on_gone(self._runner_gone)
         await screen.session.start()
         control = screen.control
         if control is None:
@@ -73,6 +76,16 @@ class Lifecycle:
         if screen.resumed:
             self._show_resumed()
             await self._ask_about_interrupted()
+
+    def _runner_gone(self, why: str) -> None:
+        """The followed session's runner died without finishing it: say so, and how to go on."""
+        session_id = self.screen.session.session_id if self.screen.session is not None else "SESSION"
+        self.screen.notify(
+            f"The session did not finish: {why}. Continue it with 'runbook-tui resume {session_id}'.",
+            title="The runner is gone",
+            severity="warning",
+            timeout=3600,
+        )
 
     async def _preflight(self, session: SessionControl) -> bool:
         """Show what is missing here before the first step; False when the engineer stops."""
