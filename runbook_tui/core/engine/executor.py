@@ -399,13 +399,15 @@ class Executor:
         self, step: Step, rendered: Step, phase: Phase, runner: StepRunner, ctx: _Context
     ) -> StepStatus:
         # The journal's command is what runs: an http step's retries as the drill caps them.
-        command = _describe(runner, self.params.display(self._retry_capped(step)))
+        command = _describe(runner, self.params.display(self._capped_retry(step)[0]))
         attempt, started = self._started_event(step, phase, command)
         emitter = self.emitter
         if emitter.failure is not None:
             raise emitter.failure  # its start could not be recorded: it must not run
         rendered = self._capped_watch(rendered, ctx)
-        rendered = self._capped_retry(rendered, ctx)
+        rendered, note = self._capped_retry(rendered)
+        if note is not None:
+            ctx.output(note, "info")
         rendered, carry_file = self._with_carry(rendered, ctx)
         if step.capture is not None:
             emitter.tap(step.id)
@@ -479,31 +481,14 @@ class Executor:
         )
         return dataclasses.replace(step, spec=dataclasses.replace(spec, duration=limit))
 
-    def _retry_limit(self, step: Step) -> float | None:
-        """The drill's retry_limit when it shortens this http step's retry_for; else None."""
+    def _capped_retry(self, step: Step) -> tuple[Step, str | None]:
+        """An http step with its retry_for cut to the drill's retry_limit, and the note saying so."""
         spec = step.spec
         limit = self.where.limits.retry if self.where.limits else None
         if not isinstance(spec, HttpSpec) or limit is None or spec.retry_for <= limit:
-            return None
-        return limit
-
-    def _retry_capped(self, step: Step) -> Step:
-        limit = self._retry_limit(step)
-        if limit is None:
-            return step
-        assert isinstance(step.spec, HttpSpec)
-        return dataclasses.replace(step, spec=dataclasses.replace(step.spec, retry_for=limit))
-
-    def _capped_retry(self, step: Step, ctx: _Context) -> Step:
-        limit = self._retry_limit(step)
-        if limit is None:
-            return step
-        assert isinstance(step.spec, HttpSpec)
-        ctx.output(
-            f"drill: retrying for {limit:g}s instead of {step.spec.retry_for:g}s (the drill's retry_limit)",
-            "info",
-        )
-        return self._retry_capped(step)
+            return step, None
+        note = f"drill: retrying for {limit:g}s instead of {spec.retry_for:g}s (the drill's retry_limit)"
+        return dataclasses.replace(step, spec=dataclasses.replace(spec, retry_for=limit)), note
 
 
 def _describe(runner: StepRunner, step: Step) -> str:
