@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from pathlib import Path
 from . import events as ev
 from .journal.fold import SessionState, StateFolder
 from .journal.reader import READ_BYTES, JournalTail
+from .liveness import alive_here
 from .worklock import read_holder
 
 POLL_SECONDS = 0.1  # how often the tail looks for new bytes
@@ -57,19 +56,9 @@ def runner_gone(state: SessionState) -> str | None:
     holder = read_holder(Path(state.workdir))
     if holder is None or holder.session_id != state.session_id:
         return "its runner let go of the working directory without finishing it"
-    if holder.host != socket.gethostname() or _alive(holder.pid):
+    if alive_here(holder.host, holder.pid) is not False:
         return None
     return f"its runner (pid {holder.pid} on {holder.host}) is gone"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another account's process: it exists
-        return True
-    return True
 
 
 class FollowedSession:
@@ -132,19 +121,13 @@ class FollowedSession:
 
     async def _check_runner_async(self) -> None:
         """:meth:`check_runner` for the app: file reads in a worker thread, folding on the loop."""
-        if self.gone is not None or time.monotonic() - self._checked_at < GONE_CHECK_SECONDS:
+        if not self._check_due():
             return
-        self._checked_at = time.monotonic()
         why = await asyncio.to_thread(runner_gone, self.state)
-        if why is None:
-            return
-        events = await asyncio.to_thread(self.tail.read, BATCH_BYTES)
-        self.apply(events)  # a runner that finished wrote so before letting go
-        if events or self.finished is not None:
-            return
-        self.gone = why
-        for callback in self._gone_listeners:
-            callback(why)
+        if why is not None:
+            events = await asyncio.to_thread(self.tail.read, BATCH_BYTES)
+            self.apply(events)
+            self._declare_gone(why, read_more=bool(events))
 
     def on_gone(self, callback: Callable[[str], None]) -> None:
         """Call ``callback`` with the reason once the runner is known gone without finishing."""
@@ -218,16 +201,29 @@ class FollowedSession:
 
         The journal is read once more first: a runner that finished wrote that before it let go.
         """
-        if self.gone is not None or self.finished is not None:
+        if not self._check_due():
             return None
-        if time.monotonic() - self._checked_at < GONE_CHECK_SECONDS:
-            return None
-        self._checked_at = time.monotonic()
         why = runner_gone(self.state)
-        if why is not None and not self.poll() and self.finished is None:
-            self.gone = why
-            return why
-        return None
+        return None if why is None else self._declare_gone(why, read_more=bool(self.poll()))
+
+    def _check_due(self) -> bool:
+        """Whether to ask about the runner now: unfinished, not known gone, not asked lately."""
+        if self.gone is not None or self.finished is not None:
+            return False
+        now = time.monotonic()
+        if now - self._checked_at < GONE_CHECK_SECONDS:
+            return False
+        self._checked_at = now
+        return True
+
+    def _declare_gone(self, why: str, read_more: bool) -> str | None:
+        """The runner is gone unless the last read found more (a finish, or a step going on)."""
+        if read_more or self.finished is not None:
+            return None
+        self.gone = why
+        for callback in self._gone_listeners:
+            callback(why)
+        return why
 
     @property
     def outcome(self) -> FollowOutcome | None:

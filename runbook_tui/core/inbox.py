@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .liveness import alive_here
+
 POLL_SECONDS = 0.5
 _OWNER = "owner"
 
@@ -63,15 +65,7 @@ def owner_pid(journal: Path) -> int | None:
         pid, host = int(data["pid"]), str(data["host"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    if host != socket.gethostname() or pid <= 0:
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        return pid  # alive, someone else's
-    return pid
+    return pid if alive_here(host, pid) else None
 
 
 def post(journal: Path, item: dict[str, Any]) -> Path:
