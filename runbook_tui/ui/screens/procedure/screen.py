@@ -331,7 +331,6 @@ class ProcedureScreen(BaseScreen):
         self.buffer.host_filter = None  # another step: every host's lines
         self.show_log()
         self.show_selected()
-        self.refresh_bindings()  # the keys offered depend on the step (fleet hosts)
 
     def show_log(self) -> None:
         """Fill the log pane from the selected step's kept lines."""
