@@ -170,27 +170,20 @@ def _tail_records(tail: bytes, *, cut: bool) -> tuple[list[dict[str, Any]], bool
     return [value for value in map(parse_line, lines) if value is not None], torn
 
 
-_DAMAGED = re.compile(rb'"kind"\s*:\s*"damaged')  # damaged_line_accepted, or a later kind like it
+_ACCEPTED = re.compile(rb'"kind"\s*:\s*"damaged_line_accepted"')
 
 
 def accepted_damage(path: Path) -> dict[int, int]:
-    """Damaged lines a resume accepted (an event of a ``damaged...`` kind naming a line): line -> where.
+    """Damaged lines a resume accepted (``damaged_line_accepted``): damaged line -> the line saying so.
 
-    Reads every line, decoding only those that name such a kind.
+    Reads every line, decoding only those of that kind.
     """
     found: dict[int, int] = {}
     with path.open("rb") as handle:
         for number, raw in enumerate(handle, start=1):
-            if b'"damaged' not in raw or _DAMAGED.search(raw) is None:
+            if b"damaged_line_accepted" not in raw or _ACCEPTED.search(raw) is None:
                 continue
             data = parse_line(raw)
-            if data is None:
-                continue
-            for key in ("line", "line_number", "lineno"):
-                value = data.get(key)
-                if isinstance(value, int):
-                    found[value] = number
-            lines = data.get("lines")
-            if isinstance(lines, list):
-                found.update({n: number for n in lines if isinstance(n, int)})
+            if data is not None and isinstance(data.get("line"), int):
+                found[data["line"]] = number
     return found
