@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import sys
 import time
@@ -605,7 +606,11 @@ async def test_a_step_kind_without_a_runner_fails_only_itself(
 ) -> None:
     from runbook_tui.core.steps import registry
 
-    monkeypatch.setitem(registry._RUNNERS, registry.StepKind.HTTP, ("no_such_module", "Nope"))
+    def missing() -> Any:  # a runner whose module is not in this build
+        module = importlib.import_module("runbook_tui.core.steps.no_such_module")
+        return module.Nope()
+
+    monkeypatch.setitem(registry._RUNNERS, registry.StepKind.HTTP, missing)
     monkeypatch.setattr(registry, "_cache", {})
     yaml = """
     runbook: 1

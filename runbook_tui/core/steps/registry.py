@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
@@ -50,12 +50,9 @@ def discover() -> dict[StepKind, KindDef]:
 
 
 KINDS: Mapping[StepKind, KindDef] = MappingProxyType(discover())
-# Which module (under core/steps/) and class run each kind; manual and confirm have none.
-# By name, so a kind whose runner cannot be found fails only its own steps.
-_RUNNERS: dict[StepKind, tuple[str, str]] = {
-    kind: (definition.runner.__module__.rpartition(".")[2], definition.runner.__qualname__)
-    for kind, definition in KINDS.items()
-    if definition.runner is not None
+# What builds each kind's runner (the kind's KindDef.runner); manual and confirm have none.
+_RUNNERS: dict[StepKind, Callable[[], StepRunner]] = {
+    kind: definition.runner for kind, definition in KINDS.items() if definition.runner is not None
 }
 _cache: dict[StepKind, StepRunner] = {}
 
@@ -84,11 +81,9 @@ def runner_for(kind: StepKind) -> StepRunner:
         return runner
     if kind not in _RUNNERS:
         raise StepKindUnavailable(f"{kind.value} steps are handled by the engine, not a runner")
-    module_name, class_name = _RUNNERS[kind]
     try:
-        module = importlib.import_module(f"{_PACKAGE}.{module_name}")
-        runner = getattr(module, class_name)()
-    except (ImportError, AttributeError) as exc:
+        runner = _RUNNERS[kind]()
+    except ImportError as exc:  # a library the runner needs is not installed
         raise StepKindUnavailable(f"{kind.value} steps cannot run in this build: {exc}") from exc
     _cache[kind] = runner
     return runner
